@@ -1,0 +1,127 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Homing",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "homing", targets: ["homing"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // Dovecot configuration syntax, Homing's settings model and `%` variable expansion.
+        .target(name: "HomingConfig", swiftSettings: strict),
+        // Userdb abstraction and the file-based drivers (static, passwd-file, passwd).
+        .target(
+            name: "HomingUserdb",
+            dependencies: [
+                "HomingConfig",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // libpq and libldap, from Debian's libpq-dev and libldap2-dev.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLibLDAP", path: "Sources/CLibLDAP", providers: [.apt(["libldap2-dev"])]),
+        // The `sql` userdb driver (PostgreSQL through libpq), configured by dovecot-sql.conf.ext.
+        .target(
+            name: "HomingUserdbSQL",
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "CLibPQ",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The `ldap` userdb driver (OpenLDAP through libldap), configured by dovecot-ldap.conf.ext.
+        .target(
+            name: "HomingUserdbLDAP",
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "CLibLDAP",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Maildir storage: mail_location parsing, unique names, durable writes, privileges.
+        .target(name: "HomingMaildir", dependencies: ["HomingConfig"], swiftSettings: strict),
+        // LMTP protocol: command parser, session state machine, SwiftNIO handlers.
+        .target(
+            name: "HomingLMTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Delivery: recipient resolution, headers, per-recipient storage, plugin seams.
+        .target(
+            name: "HomingDelivery",
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingLMTP",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The server: listeners and lifecycle.
+        .target(
+            name: "HomingServer",
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "HomingLMTP", "HomingDelivery",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "homing",
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingServer",
+                "HomingDelivery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Helpers for tests only: throwaway PostgreSQL and slapd servers, temporary directories, processes.
+        .target(name: "HomingTestSupport", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .testTarget(name: "HomingConfigTests", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .testTarget(name: "HomingUserdbTests", dependencies: ["HomingUserdb"], swiftSettings: strict),
+        .testTarget(name: "HomingUserdbSQLTests", dependencies: ["HomingUserdbSQL", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(name: "HomingUserdbLDAPTests", dependencies: ["HomingUserdbLDAP", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(name: "HomingMaildirTests", dependencies: ["HomingMaildir"], swiftSettings: strict),
+        .testTarget(
+            name: "HomingLMTPTests",
+            dependencies: [
+                "HomingLMTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingDeliveryTests",
+            dependencies: ["HomingDelivery"],
+            swiftSettings: strict
+        ),
+        // Starts the real `homing` binary and talks to it over sockets.
+        .testTarget(
+            name: "HomingIntegrationTests",
+            dependencies: ["HomingConfig", "HomingTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,137 @@
+/// The effective settings Homing runs with: the LMTP view of a dovecot.conf tree
+/// (global settings with `protocol lmtp { }` overrides applied).
+///
+/// Values keep Dovecot's names and defaults; each property's comment names its setting.
+/// `%` variables are **not** expanded here: that happens per user, at delivery time.
+public struct HomingSettings: Sendable, Equatable {
+    /// `protocols` (default `imap pop3 lmtp`). Homing serves only when it includes `lmtp`.
+    public var protocols: [String] = ["imap", "pop3", "lmtp"]
+    /// `base_dir` (default `/run/homing`): relative `unix_listener` paths are inside it.
+    public var baseDir: String = "/run/homing"
+    /// `hostname` (default: the system's host name): greeting, LHLO reply, Received header.
+    public var hostname: String? = nil
+    /// `postmaster_address`: required for LMTP; From of rejections and vacation replies.
+    public var postmasterAddress: String? = nil
+    /// `mail_location` (default empty: the userdb must return `mail`).
+    public var mailLocation: String = ""
+    /// `mail_uid`, `mail_gid`: used when the userdb returns no uid/gid. Names or numbers.
+    public var mailUID: String? = nil
+    public var mailGID: String? = nil
+    /// `first_valid_uid` (500), `last_valid_uid` (0 = no upper limit), and the same for gids (1, 0).
+    public var firstValidUID: UInt32 = 500
+    public var lastValidUID: UInt32 = 0
+    public var firstValidGID: UInt32 = 1
+    public var lastValidGID: UInt32 = 0
+    /// `mail_plugins` (space-separated, `$mail_plugins` already resolved).
+    public var mailPlugins: [String] = []
+    /// `recipient_delimiter` (default `+`): each character is a delimiter; empty disables details.
+    public var recipientDelimiter: String = "+"
+    /// `lmtp_save_to_detail_mailbox` (no).
+    public var lmtpSaveToDetailMailbox: Bool = false
+    /// `lmtp_add_received_header` (yes).
+    public var lmtpAddReceivedHeader: Bool = true
+    /// `lmtp_hdr_delivery_address` (final): which address goes into Delivered-To and `for <>`.
+    public var lmtpHdrDeliveryAddress: DeliveryAddressHeader = .final
+    /// `lmtp_rcpt_check_quota` (no): refuse over-quota users at RCPT time.
+    public var lmtpRcptCheckQuota: Bool = false
+    /// `lmtp_user_concurrency_limit` (0 = unlimited).
+    public var lmtpUserConcurrencyLimit: Int = 0
+    /// `quota_full_tempfail` (no): over quota answers 452 4.2.2 instead of 552 5.2.2.
+    public var quotaFullTempfail: Bool = false
+    /// `auth_username_format` (default `%Lu`): applied to the recipient before the userdb lookup.
+    public var authUsernameFormat: String = "%Lu"
+    /// `mail_fsync` (optimized).
+    public var mailFsync: FsyncMode = .optimized
+    /// `lda_mailbox_autocreate` (no), `lda_mailbox_autosubscribe` (no).
+    public var ldaMailboxAutocreate: Bool = false
+    public var ldaMailboxAutosubscribe: Bool = false
+    /// `mail_temp_dir` (default `/tmp`): where incoming messages are spooled.
+    public var mailTempDir: String = "/tmp"
+    /// `sendmail_path` (default `/usr/sbin/sendmail`) and `submission_host` (empty): outgoing mail.
+    public var sendmailPath: String = "/usr/sbin/sendmail"
+    public var submissionHost: String = ""
+    /// `deliver_log_format` (default `msgid=%m: %$`).
+    public var deliverLogFormat: String = "msgid=%m: %$"
+    /// `log_path` (default `syslog`; Homing logs to standard error for `syslog` and empty),
+    /// `info_log_path`, `debug_log_path`; `mail_debug` (no).
+    public var logPath: String = "syslog"
+    public var mailDebug: Bool = false
+    /// The `userdb { }` blocks, in the order they are tried.
+    public var userdbs: [UserdbSettings] = []
+    /// `service lmtp { unix_listener ... { } inet_listener ... { } }`.
+    public var lmtpService: LMTPServiceSettings = .init()
+    /// `plugin { }` settings, in file order, for the plugins (quota, sieve).
+    public var plugin: [String: String] = [:]
+
+    public init() {}
+
+    /// `lmtp_hdr_delivery_address` values.
+    public enum DeliveryAddressHeader: String, Sendable, Equatable {
+        case none, final, original
+    }
+
+    /// `mail_fsync` values.
+    public enum FsyncMode: String, Sendable, Equatable {
+        case optimized, always, never
+    }
+}
+
+/// One `userdb { }` block.
+public struct UserdbSettings: Sendable, Equatable {
+    /// `driver`: static, passwd-file, passwd, sql, ldap, ...
+    public var driver: String
+    /// `args`: driver specific, `%` variables unexpanded.
+    public var args: String = ""
+    /// `default_fields` and `override_fields`: `key=value` pairs, space separated, `%` variables unexpanded.
+    public var defaultFields: String = ""
+    public var overrideFields: String = ""
+    /// `skip` (never | found | notfound).
+    public var skip: String = "never"
+    /// `result_success` (return-ok), `result_failure` (continue), `result_internalfail` (continue).
+    public var resultSuccess: String = "return-ok"
+    public var resultFailure: String = "continue"
+    public var resultInternalfail: String = "continue"
+    /// Where the block starts, for error messages.
+    public var location: ConfigLocation?
+
+    public init(driver: String, location: ConfigLocation? = nil) {
+        self.driver = driver
+        self.location = location
+    }
+}
+
+/// `service lmtp { }`.
+public struct LMTPServiceSettings: Sendable, Equatable {
+    public var unixListeners: [UnixListenerSettings] = [UnixListenerSettings(path: "lmtp")]
+    public var inetListeners: [InetListenerSettings] = []
+
+    public init() {}
+}
+
+/// `unix_listener PATH { user group mode }`. A relative path is inside `base_dir`.
+public struct UnixListenerSettings: Sendable, Equatable {
+    public var path: String
+    public var user: String = ""
+    public var group: String = ""
+    /// `mode`, octal in the file (default 0666 as Dovecot's lmtp service).
+    public var mode: UInt16 = 0o666
+    public var location: ConfigLocation?
+
+    public init(path: String, location: ConfigLocation? = nil) {
+        self.path = path
+        self.location = location
+    }
+}
+
+/// `inet_listener NAME { address port }`. `address` is space/comma separated, `*` or empty for all.
+public struct InetListenerSettings: Sendable, Equatable {
+    public var name: String
+    public var addresses: [String] = []
+    public var port: Int = 0
+    public var location: ConfigLocation?
+
+    public init(name: String, location: ConfigLocation? = nil) {
+        self.name = name
+        self.location = location
+    }
+}

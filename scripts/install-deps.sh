@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Homing needs.
+#   scripts/install-deps.sh build   what building Homing needs (C libraries for the userdb drivers)
+#   scripts/install-deps.sh test    the above plus the real servers the test suite starts
+set -euo pipefail
+what=${1:-build}
+build_pkgs=(libpq-dev libldap2-dev pkg-config)
+test_pkgs=(postgresql slapd ldap-utils postfix swaks procps)
+pkgs=("${build_pkgs[@]}")
+if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    # Postfix asks no questions this way; the tests run their own private instance.
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+    echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
