@@ -7,7 +7,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Homing",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "homing", targets: ["homing"]),
     ],
@@ -69,6 +69,7 @@ let package = Package(
             name: "HomingDelivery",
             dependencies: [
                 "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingLMTP",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,7 +115,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HomingDeliveryTests",
-            dependencies: ["HomingDelivery"],
+            dependencies: [
+                "HomingDelivery", "HomingTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         // Starts the real `homing` binary and talks to it over sockets.

@@ -4,8 +4,8 @@
 #   scripts/install-deps.sh test    the above plus the real servers the test suite starts
 set -euo pipefail
 what=${1:-build}
-build_pkgs=(libpq-dev libldap2-dev pkg-config)
-test_pkgs=(postgresql slapd ldap-utils postfix swaks procps)
+build_pkgs=(libpq-dev libldap2-dev pkg-config swaks)
+test_pkgs=(postgresql slapd ldap-utils postfix procps)
 pkgs=("${build_pkgs[@]}")
 if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()

@@ -56,6 +56,9 @@ public struct HomingSettings: Sendable, Equatable {
     /// `info_log_path`, `debug_log_path`; `mail_debug` (no).
     public var logPath: String = "syslog"
     public var mailDebug: Bool = false
+    /// `listen` (default `*, ::`): the addresses of `inet_listener`s that set no `address`.
+    /// Already applied to ``lmtpService``'s inet listeners; kept for printing.
+    public var listen: [String] = ["*", "::"]
     /// The `userdb { }` blocks, in the order they are tried.
     public var userdbs: [UserdbSettings] = []
     /// `service lmtp { unix_listener ... { } inet_listener ... { } }`.
@@ -91,6 +94,8 @@ public struct UserdbSettings: Sendable, Equatable {
     public var resultSuccess: String = "return-ok"
     public var resultFailure: String = "continue"
     public var resultInternalfail: String = "continue"
+    /// The optional name written after `userdb` (`userdb sqlusers { }`), nil when none.
+    public var name: String? = nil
     /// Where the block starts, for error messages.
     public var location: ConfigLocation?
 
@@ -123,7 +128,9 @@ public struct UnixListenerSettings: Sendable, Equatable {
     }
 }
 
-/// `inet_listener NAME { address port }`. `address` is space/comma separated, `*` or empty for all.
+/// `inet_listener NAME { address port }`. `address` is space/comma separated; `*` means all IPv4
+/// addresses and `::` all IPv6 addresses. A listener without `address` gets the `listen` setting's
+/// addresses (done by the loader). `port = 0` (the default) disables the listener, as in Dovecot.
 public struct InetListenerSettings: Sendable, Equatable {
     public var name: String
     public var addresses: [String] = []

@@ -1,0 +1,303 @@
+/// Reads a dovecot.conf tree (the file and everything it includes) into a ``RawConfiguration``,
+/// following sections and collecting a warning for each setting or section Homing ignores.
+struct ConfigTreeReader {
+    /// Where statements currently land.
+    private enum Context {
+        case root
+        case lmtpFilter
+        case plugin(inLMTPFilter: Bool)
+        case userdb(index: Int, inLMTPFilter: Bool)
+        case serviceLMTP
+        case unixListener(index: Int)
+        case inetListener(index: Int)
+        /// Contents read for syntax only (an ignored section).
+        case ignored(inLMTPFilter: Bool)
+
+        var inLMTPFilter: Bool {
+            switch self {
+            case .lmtpFilter: return true
+            case .plugin(let filter), .userdb(_, let filter), .ignored(let filter): return filter
+            case .root, .serviceLMTP, .unixListener, .inetListener: return false
+            }
+        }
+    }
+
+    private struct OpenSection {
+        var context: Context
+        var title: String
+        var location: ConfigLocation
+    }
+
+    private(set) var raw = RawConfiguration()
+    private(set) var warnings: [ConfigWarning] = []
+    private var warned: Set<String> = []
+    private var stack: [OpenSection] = []
+    private var includeStack: [String] = []
+
+    init() {
+        raw.unixListeners = [RawConfiguration.Listener(name: "lmtp", location: ConfigLocation(file: "(default)", line: 0))]
+    }
+
+    // MARK: - Files
+
+    /// Reads the file at `path` as the top of the tree.
+    mutating func read(path: String) throws(ConfigError) {
+        let text: String
+        do {
+            text = try ConfigFileAccess.readText(at: path)
+        } catch {
+            guard case .system(let reason) = error else { return }
+            throw ConfigError("can't read configuration file \(path): \(reason)")
+        }
+        try read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+        try finish()
+    }
+
+    /// Reads `text` as the top of the tree, as if it were `file` in `directory`.
+    mutating func read(text: String, file: String, directory: String) throws(ConfigError) {
+        raw.files.append(file)
+        includeStack.append(ConfigFileAccess.canonicalPath(file))
+        defer { includeStack.removeLast() }
+        let lexed = try ConfigLexer(flavor: .main).statements(in: text, file: file)
+        warnings += lexed.warnings
+        for statement in lexed.statements {
+            try handle(statement, directory: directory)
+        }
+    }
+
+    /// Checks that every section was closed.
+    mutating func finish() throws(ConfigError) {
+        if let open = stack.last {
+            throw ConfigError("section '\(open.title)' is not closed (missing '}')", at: open.location)
+        }
+    }
+
+    private mutating func include(_ pattern: String, optional: Bool, directory: String, at location: ConfigLocation) throws(ConfigError) {
+        let directive = (optional ? "!include_try " : "!include ") + pattern
+        let paths = try IncludeExpansion.paths(for: pattern, directory: directory, optional: optional,
+                                               directive: directive, at: location)
+        for path in paths {
+            if includeStack.contains(ConfigFileAccess.canonicalPath(path)) {
+                throw ConfigError("\(directive): include loop (\(path) is already being read)", at: location)
+            }
+            let text: String
+            do {
+                text = try ConfigFileAccess.readText(at: path)
+            } catch {
+                guard case .system(let reason) = error else { return }
+                let shown = ConfigFileAccess.hasWildcards(pattern) ? "\(path): " : ""
+                throw ConfigError("\(directive): \(shown)\(reason)", at: location)
+            }
+            try read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+        }
+    }
+
+    // MARK: - Statements
+
+    private var context: Context { stack.last?.context ?? .root }
+
+    private mutating func handle(_ statement: ConfigStatement, directory: String) throws(ConfigError) {
+        let location = statement.location
+        switch statement.kind {
+        case .include(let pattern, let optional):
+            try include(pattern, optional: optional, directory: directory, at: location)
+        case .sectionEnd:
+            guard !stack.isEmpty else { throw ConfigError("unexpected '}' (no section is open)", at: location) }
+            stack.removeLast()
+        case .sectionStart(let type, let name):
+            try openSection(type: type, name: name, at: location)
+        case .setting(let key, let value, let quoted):
+            let resolved = quoted ? value : try resolveReferences(in: value, key: key, at: location)
+            try assign(key: key, value: resolved, at: location)
+        case .settingFromFile(let key, let path):
+            guard uses(key) else {
+                // Like an ignored setting: warned about, but its file is not read (it may be
+                // readable only by the server Homing replaces, such as an SSL key).
+                try assign(key: key, value: "", at: location)
+                return
+            }
+            let full = ConfigFileAccess.resolve(path, relativeTo: directory)
+            var text: String
+            do {
+                text = try ConfigFileAccess.readText(at: full)
+            } catch {
+                guard case .system(let reason) = error else { return }
+                throw ConfigError("\(key): can't read <\(path): \(reason)", at: location)
+            }
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            try assign(key: key, value: text, at: location)
+        }
+    }
+
+    /// Replaces each word `$name` by the current value of setting `name`.
+    private func resolveReferences(in value: String, key: String, at location: ConfigLocation) throws(ConfigError) -> String {
+        guard value.contains("$") else { return value }
+        var words: [String] = []
+        for word in value.split(separator: " ", omittingEmptySubsequences: false) {
+            guard word.hasPrefix("$"), word.count > 1,
+                  word.dropFirst().allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+            else {
+                words.append(String(word))
+                continue
+            }
+            let name = String(word.dropFirst())
+            guard let current = raw.currentValue(of: name, inLMTPFilter: context.inLMTPFilter) else {
+                throw ConfigError("\(key): $\(name) refers to an unknown or unset setting (quote the value to use a literal $)", at: location)
+            }
+            words.append(current)
+        }
+        return words.joined(separator: " ").trimmingBlanks()
+    }
+
+    private mutating func warnOnce(_ key: String, _ message: String, at location: ConfigLocation) {
+        guard warned.insert(key).inserted else { return }
+        warnings.append(ConfigWarning(message, at: location))
+    }
+
+    private mutating func push(_ context: Context, _ title: String, at location: ConfigLocation) {
+        stack.append(OpenSection(context: context, title: title, location: location))
+    }
+
+    private mutating func openSection(type: String, name: String?, at location: ConfigLocation) throws(ConfigError) {
+        let title = name.map { "\(type) \($0)" } ?? type
+        switch context {
+        case .ignored(let filter):
+            push(.ignored(inLMTPFilter: filter), title, at: location)
+        case .root, .lmtpFilter:
+            let inFilter = context.inLMTPFilter
+            switch type {
+            case "protocol":
+                guard let name, !name.isEmpty else {
+                    throw ConfigError("protocol { } needs a protocol name (protocol lmtp {)", at: location)
+                }
+                guard !inFilter else {
+                    throw ConfigError("protocol \(name) { } can't be inside another protocol { } section", at: location)
+                }
+                let appliesToLMTP = name == "lmtp" || (name.hasPrefix("!") && name != "!lmtp")
+                if appliesToLMTP {
+                    push(.lmtpFilter, title, at: location)
+                } else {
+                    warnOnce("protocol \(name)", "protocol \(name) { } is not used by Homing (ignored)", at: location)
+                    push(.ignored(inLMTPFilter: false), title, at: location)
+                }
+            case "userdb":
+                raw.userdbs.append(RawConfiguration.Userdb(name: name, location: location))
+                push(.userdb(index: raw.userdbs.count - 1, inLMTPFilter: inFilter), title, at: location)
+            case "plugin":
+                push(.plugin(inLMTPFilter: inFilter), title, at: location)
+            case "service" where !inFilter:
+                guard let name, !name.isEmpty else {
+                    throw ConfigError("service { } needs a service name (service lmtp {)", at: location)
+                }
+                if name == "lmtp" {
+                    push(.serviceLMTP, title, at: location)
+                } else {
+                    warnOnce("service \(name)", "service \(name) { } is not used by Homing (ignored)", at: location)
+                    push(.ignored(inLMTPFilter: false), title, at: location)
+                }
+            default:
+                warnOnce("section \(type)", "\(type) { } sections are not used by Homing (ignored)", at: location)
+                push(.ignored(inLMTPFilter: inFilter), title, at: location)
+            }
+        case .serviceLMTP:
+            switch type {
+            case "unix_listener":
+                guard let name, !name.isEmpty else {
+                    throw ConfigError("unix_listener { } needs a socket path (unix_listener /path/to/socket {)", at: location)
+                }
+                // Dovecot merges listeners by name: "the UNIX listener on $base_dir/lmtp is enabled by
+                // default" (Dovecot's LMTP documentation), so the built-in `unix_listener lmtp` stays
+                // next to configured ones; a block with the same path changes it instead.
+                if let index = raw.unixListeners.firstIndex(where: { $0.name == name }) {
+                    if raw.unixListeners[index].location.line == 0 { raw.unixListeners[index].location = location }
+                    push(.unixListener(index: index), title, at: location)
+                } else {
+                    raw.unixListeners.append(RawConfiguration.Listener(name: name, location: location))
+                    push(.unixListener(index: raw.unixListeners.count - 1), title, at: location)
+                }
+            case "inet_listener":
+                guard let name, !name.isEmpty else {
+                    throw ConfigError("inet_listener { } needs a name (inet_listener lmtp {)", at: location)
+                }
+                if let index = raw.inetListeners.firstIndex(where: { $0.name == name }) {
+                    push(.inetListener(index: index), title, at: location)
+                } else {
+                    raw.inetListeners.append(RawConfiguration.Listener(name: name, location: location))
+                    push(.inetListener(index: raw.inetListeners.count - 1), title, at: location)
+                }
+            default:
+                warnOnce("service lmtp \(type)", "service lmtp: \(type) { } is not used by Homing (ignored)", at: location)
+                push(.ignored(inLMTPFilter: false), title, at: location)
+            }
+        case .plugin(let filter), .userdb(_, let filter):
+            warnOnce("\(stack.last?.title ?? "") \(type)", "\(type) { } inside \(stack.last?.title ?? "") { } is not used by Homing (ignored)", at: location)
+            push(.ignored(inLMTPFilter: filter), title, at: location)
+        case .unixListener, .inetListener:
+            throw ConfigError("\(type) { } can't be inside a listener section", at: location)
+        }
+    }
+
+    /// Whether a setting `key` in the current section is acted on.
+    private func uses(_ key: String) -> Bool {
+        switch context {
+        case .ignored, .serviceLMTP: return false
+        case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
+        case .plugin: return true
+        case .userdb: return Self.userdbKeys.contains(key)
+        case .unixListener: return ["user", "group", "mode"].contains(key)
+        case .inetListener: return ["address", "port"].contains(key)
+        }
+    }
+
+    private static let userdbKeys: Set<String> = [
+        "driver", "args", "default_fields", "override_fields", "skip", "result_success", "result_failure", "result_internalfail",
+    ]
+
+    private mutating func assign(key: String, value: String, at location: ConfigLocation) throws(ConfigError) {
+        let assignment = RawConfiguration.Assignment(key: key, value: value, location: location)
+        switch context {
+        case .ignored:
+            return
+        case .root, .lmtpFilter:
+            let inFilter = context.inLMTPFilter
+            if key.hasPrefix("plugin/"), key.count > "plugin/".count {
+                let pluginKey = RawConfiguration.Assignment(key: String(key.dropFirst("plugin/".count)), value: value, location: location)
+                if inFilter { raw.lmtpPlugin.append(pluginKey) } else { raw.globalPlugin.append(pluginKey) }
+                return
+            }
+            if inFilter { raw.lmtpFilter.append(assignment) } else { raw.global.append(assignment) }
+            if SettingDefinitions.all[key] == nil {
+                warnOnce(key, "\(key) is not used by Homing (ignored)", at: location)
+            }
+        case .plugin(let filter):
+            if filter { raw.lmtpPlugin.append(assignment) } else { raw.globalPlugin.append(assignment) }
+        case .userdb(let index, _):
+            raw.userdbs[index].assignments.append(assignment)
+            if !Self.userdbKeys.contains(key) {
+                warnOnce("userdb \(key)", "userdb { \(key) } is not used by Homing (ignored)", at: location)
+            }
+        case .serviceLMTP:
+            warnOnce("service lmtp \(key)", "service lmtp { \(key) } is not used by Homing (ignored)", at: location)
+        case .unixListener(let index):
+            raw.unixListeners[index].assignments.append(assignment)
+            if !["user", "group", "mode"].contains(key) {
+                warnOnce("unix_listener \(key)", "unix_listener { \(key) } is not used by Homing (ignored)", at: location)
+            }
+        case .inetListener(let index):
+            raw.inetListeners[index].assignments.append(assignment)
+            if !["address", "port"].contains(key) {
+                warnOnce("inet_listener \(key)", "inet_listener { \(key) } is not used by Homing (ignored)", at: location)
+            }
+        }
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces and tabs.
+    func trimmingBlanks() -> String {
+        var slice = Substring(self)
+        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
+        while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }
+        return String(slice)
+    }
+}

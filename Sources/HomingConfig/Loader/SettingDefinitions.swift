@@ -1,0 +1,83 @@
+/// The dovecot.conf settings Homing implements, by name.
+enum SettingDefinitions {
+    /// All implemented global / `protocol lmtp { }` settings.
+    static let all: [String: SettingDefinition] = {
+        var table: [String: SettingDefinition] = [:]
+        for definition in list { table[definition.name] = definition }
+        return table
+    }()
+
+    private typealias P = SettingValueParser
+
+    private static func string(_ name: String, _ keyPath: WritableKeyPath<HomingSettings, String> & Sendable) -> SettingDefinition {
+        SettingDefinition(name: name, apply: { settings, value, _ in settings[keyPath: keyPath] = value },
+                          render: { $0[keyPath: keyPath] })
+    }
+
+    private static func optionalString(_ name: String, _ keyPath: WritableKeyPath<HomingSettings, String?> & Sendable) -> SettingDefinition {
+        SettingDefinition(name: name, apply: { settings, value, _ in settings[keyPath: keyPath] = value.isEmpty ? nil : value },
+                          render: { $0[keyPath: keyPath] ?? "" })
+    }
+
+    private static func boolean(_ name: String, _ keyPath: WritableKeyPath<HomingSettings, Bool> & Sendable) -> SettingDefinition {
+        SettingDefinition(name: name, apply: { settings, value, location throws(ConfigError) in
+            settings[keyPath: keyPath] = try P.boolean(value, key: name, at: location)
+        }, render: { $0[keyPath: keyPath] ? "yes" : "no" })
+    }
+
+    private static func id(_ name: String, _ keyPath: WritableKeyPath<HomingSettings, UInt32> & Sendable) -> SettingDefinition {
+        SettingDefinition(name: name, apply: { settings, value, location throws(ConfigError) in
+            settings[keyPath: keyPath] = try P.unsigned(value, as: UInt32.self, key: name, at: location)
+        }, render: { String($0[keyPath: keyPath]) })
+    }
+
+    private static let list: [SettingDefinition] = [
+        SettingDefinition(name: "protocols", apply: { settings, value, _ in
+            let words = P.list(value)
+            settings.protocols = words == ["none"] ? [] : words
+        }, render: { $0.protocols.isEmpty ? "none" : $0.protocols.joined(separator: " ") }),
+        string("base_dir", \.baseDir),
+        optionalString("hostname", \.hostname),
+        optionalString("postmaster_address", \.postmasterAddress),
+        string("mail_location", \.mailLocation),
+        optionalString("mail_uid", \.mailUID),
+        optionalString("mail_gid", \.mailGID),
+        id("first_valid_uid", \.firstValidUID),
+        id("last_valid_uid", \.lastValidUID),
+        id("first_valid_gid", \.firstValidGID),
+        id("last_valid_gid", \.lastValidGID),
+        SettingDefinition(name: "mail_plugins", apply: { settings, value, _ in
+            settings.mailPlugins = P.list(value, separators: [" ", "\t", ","])
+        }, render: { $0.mailPlugins.joined(separator: " ") }),
+        string("recipient_delimiter", \.recipientDelimiter),
+        boolean("lmtp_save_to_detail_mailbox", \.lmtpSaveToDetailMailbox),
+        boolean("lmtp_add_received_header", \.lmtpAddReceivedHeader),
+        SettingDefinition(name: "lmtp_hdr_delivery_address", apply: { settings, value, location throws(ConfigError) in
+            settings.lmtpHdrDeliveryAddress = try P.choice(value, as: HomingSettings.DeliveryAddressHeader.self,
+                                                           choices: ["none", "final", "original"],
+                                                           key: "lmtp_hdr_delivery_address", at: location)
+        }, render: { $0.lmtpHdrDeliveryAddress.rawValue }),
+        boolean("lmtp_rcpt_check_quota", \.lmtpRcptCheckQuota),
+        SettingDefinition(name: "lmtp_user_concurrency_limit", apply: { settings, value, location throws(ConfigError) in
+            settings.lmtpUserConcurrencyLimit = try P.integer(value, in: 0...Int(Int32.max),
+                                                              key: "lmtp_user_concurrency_limit", at: location)
+        }, render: { String($0.lmtpUserConcurrencyLimit) }),
+        boolean("quota_full_tempfail", \.quotaFullTempfail),
+        string("auth_username_format", \.authUsernameFormat),
+        SettingDefinition(name: "mail_fsync", apply: { settings, value, location throws(ConfigError) in
+            settings.mailFsync = try P.choice(value, as: HomingSettings.FsyncMode.self,
+                                              choices: ["optimized", "always", "never"], key: "mail_fsync", at: location)
+        }, render: { $0.mailFsync.rawValue }),
+        boolean("lda_mailbox_autocreate", \.ldaMailboxAutocreate),
+        boolean("lda_mailbox_autosubscribe", \.ldaMailboxAutosubscribe),
+        string("mail_temp_dir", \.mailTempDir),
+        string("sendmail_path", \.sendmailPath),
+        string("submission_host", \.submissionHost),
+        string("deliver_log_format", \.deliverLogFormat),
+        string("log_path", \.logPath),
+        boolean("mail_debug", \.mailDebug),
+        SettingDefinition(name: "listen", apply: { settings, value, _ in
+            settings.listen = P.list(value, separators: [" ", "\t", ","])
+        }, render: { $0.listen.joined(separator: ", ") }),
+    ]
+}

@@ -1,0 +1,72 @@
+import HomingLMTP
+import HomingMaildir
+
+/// Where one copy of a message is to be stored.
+public struct StoreAction: Sendable, Hashable {
+    /// The mailbox (`INBOX`, `lists`, `Archive/2026`).
+    public var mailbox: String
+    /// Maildir info flags for the stored file (`S` for \Seen...); empty stores into `new/`.
+    public var flags: String
+    /// Create the mailbox if it does not exist (`lda_mailbox_autocreate`, Sieve `:create`).
+    public var create: Bool
+
+    public init(mailbox: String, flags: String = "", create: Bool = false) {
+        self.mailbox = mailbox
+        self.flags = flags
+        self.create = create
+    }
+}
+
+/// What plugins know about the message being delivered.
+public struct DeliveryMessage: Sendable {
+    /// The spooled message (LF line ends), without Homing's trace headers.
+    public var spool: SpooledMessage
+    /// `Message-ID`, `Subject`, `From` as found in the header.
+    public var headers: [String: String]
+    /// The envelope.
+    public var transaction: LMTPTransactionContext
+
+    public init(spool: SpooledMessage, headers: [String: String], transaction: LMTPTransactionContext) {
+        self.spool = spool
+        self.headers = headers
+        self.transaction = transaction
+    }
+}
+
+/// A `mail_plugins` entry hooked into delivery: the seam the quota and Sieve plugins use.
+/// Every hook has a default that changes nothing.
+public protocol DeliveryPlugin: Sendable {
+    /// The name in `mail_plugins` (`quota`, `sieve`).
+    var name: String { get }
+
+    /// At RCPT time, after the userdb lookup: a reply refuses the recipient
+    /// (quota's `lmtp_rcpt_check_quota`), `nil` lets it through.
+    func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply?
+
+    /// Decides where the message goes for this user. `actions` is what earlier plugins
+    /// decided, starting with the user's default mailbox; an empty result stores nothing
+    /// (Sieve's `discard`).
+    func plan(_ actions: [StoreAction], for user: DeliveryUser, message: DeliveryMessage) async -> [StoreAction]
+
+    /// Before one copy is written; `size` is the stored size (`S=`). A reply refuses that
+    /// copy (quota exceeded), `nil` lets it be written.
+    func willStore(_ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient) async
+        -> LMTPReply?
+
+    /// After one copy has been written durably.
+    func didStore(_ stored: StoredMail, action: StoreAction, for user: DeliveryUser) async
+}
+
+extension DeliveryPlugin {
+    public func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply? { nil }
+
+    public func plan(_ actions: [StoreAction], for user: DeliveryUser, message: DeliveryMessage) async
+        -> [StoreAction]
+    { actions }
+
+    public func willStore(_ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient) async
+        -> LMTPReply?
+    { nil }
+
+    public func didStore(_ stored: StoredMail, action: StoreAction, for user: DeliveryUser) async {}
+}

@@ -1,0 +1,276 @@
+import Foundation
+import HomingConfig
+import HomingLMTP
+import HomingMaildir
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The LMTP backend that delivers locally: userdb lookup at RCPT, the message spooled as it
+/// arrives, then one durable maildir copy per recipient (the `lmtp-local` of Dovecot).
+public final class LocalDelivery: LMTPBackend {
+    public typealias Recipient = DeliveryUser
+    public typealias MessageSink = MessageSpool
+
+    public let hostname: String
+    public let settings: HomingSettings
+    public let resolver: RecipientResolver
+    private let threadPool: NIOThreadPool
+    private let plugins: [any DeliveryPlugin]
+    private let logger: Logger
+    private let logFormat: DeliveryLogFormat
+
+    /// - Parameters:
+    ///   - threadPool: a started pool; every blocking file operation runs there.
+    public init(
+        settings: HomingSettings, resolver: RecipientResolver, threadPool: NIOThreadPool,
+        plugins: [any DeliveryPlugin] = [], logger: Logger
+    ) {
+        self.settings = settings
+        self.hostname = settings.hostname ?? Self.systemHostname()
+        self.resolver = resolver
+        self.threadPool = threadPool
+        self.plugins = plugins
+        self.logger = logger
+        self.logFormat = DeliveryLogFormat(settings.deliverLogFormat)
+    }
+
+    /// The system's host name (`gethostname`), Dovecot's default for `hostname`.
+    public static func systemHostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+
+    // MARK: - RCPT
+
+    public func verifyRecipient(
+        _ recipient: LMTPRecipient, in transaction: LMTPTransactionContext
+    ) async -> LMTPRecipientVerdict<DeliveryUser> {
+        var log = logger
+        log[metadataKey: "user"] = "\(recipient.address)"
+        log[metadataKey: "session"] = "\(transaction.sessionID)"
+        let user: DeliveryUser
+        do {
+            user = try await resolver.resolve(
+                address: recipient.address, localIP: transaction.connection.localIP,
+                remoteIP: transaction.connection.remoteIP)
+        } catch {
+            switch error {
+            case .notFound(let lookedUp):
+                log.info("User doesn't exist: \(lookedUp)")
+                return .reject(Self.userDoesNotExist(recipient, lookedUp))
+            case .invalidAddress(let lookedUp, let reason):
+                log.notice("refused recipient: \(reason)")
+                return .reject(Self.userDoesNotExist(recipient, lookedUp))
+            case .temporary(let reason):
+                log.error("userdb lookup failed: \(reason)")
+                return .reject(Self.temporaryFailure(recipient))
+            }
+        }
+        for plugin in plugins {
+            if let reply = await plugin.checkRecipient(recipient, user: user) {
+                log.info("\(plugin.name): refused at RCPT: \(reply)")
+                return .reject(reply)
+            }
+        }
+        return .accept(user)
+    }
+
+    /// `550 5.1.1 <path> User doesn't exist: user`, byte for byte as Dovecot answers.
+    public static func userDoesNotExist(_ recipient: LMTPRecipient, _ lookedUp: String) -> LMTPReply {
+        LMTPReply(550, "5.1.1", "<\(recipient.path)> User doesn't exist: \(lookedUp)")
+    }
+
+    /// `451 4.3.0 <path> Temporary internal error`.
+    public static func temporaryFailure(_ recipient: LMTPRecipient) -> LMTPReply {
+        LMTPReply(451, "4.3.0", "<\(recipient.path)> Temporary internal error")
+    }
+
+    // MARK: - DATA
+
+    public func makeMessageSink(for transaction: LMTPTransactionContext) async throws -> MessageSpool {
+        do {
+            return try await MessageSpool.create(in: settings.mailTempDir, threadPool: threadPool)
+        } catch {
+            var log = logger
+            log[metadataKey: "session"] = "\(transaction.sessionID)"
+            log.error("\(error) (mail_temp_dir = \(settings.mailTempDir))")
+            throw error
+        }
+    }
+
+    public func deliver(
+        _ sink: MessageSpool, to recipients: [LMTPAcceptedRecipient<DeliveryUser>],
+        in transaction: LMTPTransactionContext
+    ) async -> [LMTPDeliveryOutcome] {
+        defer { Task { await sink.discard() } }
+        let spooled: SpooledMessage
+        let headers: HeaderScanner
+        do {
+            (spooled, headers) = try await sink.finish()
+        } catch {
+            var log = logger
+            log[metadataKey: "session"] = "\(transaction.sessionID)"
+            log.error("spooling the message failed: \(error)")
+            return recipients.map { .failed(Self.temporaryFailure($0.command)) }
+        }
+        let message = DeliveryMessage(spool: spooled, headers: headers.values, transaction: transaction)
+        let received = Date()
+        // The same user and mailbox twice: stored once, both answered with the first id.
+        var firstIndex: [String: Int] = [:]
+        var duplicateOf: [Int: Int] = [:]
+        for (index, recipient) in recipients.enumerated() {
+            let key = recipient.resolved.user + "\u{0}" + recipient.resolved.mailbox
+            if let first = firstIndex[key] { duplicateOf[index] = first } else { firstIndex[key] = index }
+        }
+        let single = recipients.count == 1
+        return await withTaskGroup(of: (Int, LMTPDeliveryOutcome).self) { group in
+            for (index, recipient) in recipients.enumerated() {
+                if let first = duplicateOf[index] {
+                    group.addTask { (index, .duplicate(ofRecipientAt: first)) }
+                    continue
+                }
+                let trace = traceHeaders(for: recipient.command, single: single, transaction: transaction, date: received)
+                group.addTask {
+                    (index, await self.deliverCopy(message, to: recipient, trace: trace))
+                }
+            }
+            var outcomes = [LMTPDeliveryOutcome](repeating: .failed(LMTPReply(451, "4.3.0", "Temporary internal error")), count: recipients.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes
+        }
+    }
+
+    /// The Return-Path, Delivered-To and Received headers for one recipient's copy.
+    func traceHeaders(
+        for recipient: LMTPRecipient, single: Bool, transaction: LMTPTransactionContext, date: Date
+    ) -> DeliveryHeaders {
+        var deliveredTo: String?
+        if single {
+            switch settings.lmtpHdrDeliveryAddress {
+            case .none: deliveredTo = nil
+            case .final: deliveredTo = recipient.address
+            case .original: deliveredTo = Self.originalAddress(recipient) ?? recipient.address
+            }
+        }
+        var received: DeliveryHeaders.Received?
+        if settings.lmtpAddReceivedHeader {
+            received = .init(
+                from: transaction.lhloName ?? "unknown", remoteIP: transaction.connection.remoteIP, by: hostname,
+                id: transaction.sessionID, envelopeFrom: transaction.mailFrom,
+                forRecipient: single ? recipient.address : nil, date: date)
+        }
+        return DeliveryHeaders(returnPath: transaction.mailFrom, deliveredTo: deliveredTo, received: received)
+    }
+
+    /// The address of an `ORCPT=rfc822;addr` parameter, xtext-decoded.
+    static func originalAddress(_ recipient: LMTPRecipient) -> String? {
+        guard let orcpt = recipient.originalRecipient, let semicolon = orcpt.firstIndex(of: ";") else { return nil }
+        guard orcpt[..<semicolon].lowercased() == "rfc822" else { return nil }
+        var out = ""
+        var rest = orcpt[orcpt.index(after: semicolon)...]
+        while let char = rest.first {
+            rest = rest.dropFirst()
+            if char == "+", rest.count >= 2, let byte = UInt8(rest.prefix(2), radix: 16) {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+                rest = rest.dropFirst(2)
+            } else {
+                out.append(char)
+            }
+        }
+        return out
+    }
+
+    // MARK: - Storing one recipient's copies
+
+    private func deliverCopy(
+        _ message: DeliveryMessage, to recipient: LMTPAcceptedRecipient<DeliveryUser>, trace: DeliveryHeaders
+    ) async -> LMTPDeliveryOutcome {
+        let user = recipient.resolved
+        var log = logger
+        log[metadataKey: "user"] = "\(user.user)"
+        log[metadataKey: "session"] = "\(recipient.command.replyID)"
+        var actions = [StoreAction(mailbox: user.mailbox, create: settings.ldaMailboxAutocreate)]
+        for plugin in plugins {
+            actions = await plugin.plan(actions, for: user, message: message)
+        }
+        let prefix = trace.bytes
+        let size = prefix.count + message.spool.size
+        if actions.isEmpty {
+            logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)
+            return .saved
+        }
+        var outcome: LMTPDeliveryOutcome = .saved
+        for action in actions {
+            var refused: LMTPReply?
+            for plugin in plugins {
+                if let reply = await plugin.willStore(action, size: size, for: user, recipient: recipient.command) {
+                    refused = reply
+                    break
+                }
+            }
+            if let refused {
+                logLine(log, message, status: "save failed to \(action.mailbox): \(refused.lines.joined(separator: " "))", stored: nil)
+                outcome = .failed(refused)
+                continue
+            }
+            switch await store(message.spool, prefix: prefix, action: action, user: user) {
+            case .success(let (stored, mailbox)):
+                for plugin in plugins { await plugin.didStore(stored, action: action, for: user) }
+                logLine(log, message, status: "saved mail to \(mailbox)", stored: stored)
+            case .failure(let error):
+                logLine(log, message, status: "save failed to \(action.mailbox): \(error)", stored: nil, error: true)
+                outcome = .failed(Self.storeFailureReply(error, recipient.command))
+            }
+        }
+        return outcome
+    }
+
+    /// Stores one copy; a missing non-INBOX mailbox falls back to INBOX, as Dovecot does.
+    private func store(
+        _ spool: SpooledMessage, prefix: [UInt8], action: StoreAction, user: DeliveryUser
+    ) async -> Result<(StoredMail, String), MaildirStoreFailure> {
+        let fsync = settings.mailFsync
+        let attempt: @Sendable (String, Bool) async -> Result<StoredMail, MaildirStoreFailure> = { mailbox, create in
+            do {
+                return .success(
+                    try await self.threadPool.runIfActive {
+                        try MaildirStore.store(
+                            spool, headerPrefix: prefix, user: user, mailbox: mailbox, flags: action.flags,
+                            create: create, fsync: fsync)
+                    })
+            } catch let error as MaildirStoreFailure {
+                return .failure(error)
+            } catch {
+                return .failure(MaildirStoreFailure(description: "\(error)", isMissingMailbox: false, isDiskFull: false))
+            }
+        }
+        let first = await attempt(action.mailbox, action.create || action.mailbox.uppercased() == "INBOX")
+        switch first {
+        case .success(let stored): return .success((stored, action.mailbox))
+        case .failure(let error) where error.isMissingMailbox && action.mailbox.uppercased() != "INBOX":
+            return await attempt("INBOX", true).map { ($0, "INBOX") }
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    static func storeFailureReply(_ error: MaildirStoreFailure, _ recipient: LMTPRecipient) -> LMTPReply {
+        if error.isDiskFull {
+            return LMTPReply(452, "4.3.1", "<\(recipient.path)> Insufficient system storage")
+        }
+        return temporaryFailure(recipient)
+    }
+
+    private func logLine(
+        _ log: Logger, _ message: DeliveryMessage, status: String, stored: StoredMail?, error: Bool = false
+    ) {
+        let text = logFormat.render(
+            .init(
+                status: status, messageID: message.headers["message-id"], subject: message.headers["subject"],
+                from: message.headers["from"], envelopeFrom: message.transaction.mailFrom,
+                size: stored?.size, virtualSize: stored?.virtualSize))
+        if error { log.error("\(text)") } else { log.info("\(text)") }
+    }
+}

@@ -1,0 +1,186 @@
+import Glibc
+import HomingConfig
+import HomingMaildir
+import HomingUserdb
+import Logging
+
+/// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_format`,
+/// the userdb lookup, then the checks that keep delivery safe (uid ranges, never root,
+/// values that would escape the mail tree) and the mail location.
+public struct RecipientResolver: Sendable {
+    /// Why a recipient cannot be delivered to.
+    public enum Failure: Error, Sendable, Hashable {
+        /// The userdb answered that the user does not exist (550 5.1.1). `lookedUp` is the
+        /// address without its detail, case as sent.
+        case notFound(lookedUp: String)
+        /// The address itself is unusable (a `/` in the user name...): refused like an
+        /// unknown user, with the reason logged.
+        case invalidAddress(lookedUp: String, reason: String)
+        /// Retryable (userdb down, bad userdb data, configuration): 451 4.3.0, reason logged.
+        case temporary(reason: String)
+    }
+
+    public let settings: HomingSettings
+    private let users: any UserLookup
+    private let processUID: UInt32
+    private let defaultUID: UInt32?
+    private let defaultGID: UInt32?
+
+    /// Resolves `mail_uid` and `mail_gid` now, so a wrong name stops start-up.
+    public init(settings: HomingSettings, users: any UserLookup, processUID: UInt32 = geteuid())
+        throws(ConfigError)
+    {
+        self.settings = settings
+        self.users = users
+        self.processUID = processUID
+        if let name = settings.mailUID, !name.isEmpty {
+            guard let uid = SystemAccounts.uid(name) else {
+                throw ConfigError("mail_uid: unknown user '\(name)'")
+            }
+            defaultUID = uid
+        } else {
+            defaultUID = nil
+        }
+        if let name = settings.mailGID, !name.isEmpty {
+            guard let gid = SystemAccounts.gid(name) else {
+                throw ConfigError("mail_gid: unknown group '\(name)'")
+            }
+            defaultGID = gid
+        } else {
+            defaultGID = nil
+        }
+    }
+
+    /// The name the userdb is asked for: `auth_username_format` applied to `user`.
+    public func lookupName(for user: String) throws(Failure) -> String {
+        do {
+            let expanded = try VariableExpander(values: VariableExpander.userValues(user: user))
+                .expand(settings.authUsernameFormat)
+            return expanded
+        } catch {
+            throw .temporary(reason: "auth_username_format '\(settings.authUsernameFormat)': \(error)")
+        }
+    }
+
+    /// Resolves an LMTP recipient (detail split by `recipient_delimiter`).
+    public func resolve(
+        address: String, localIP: String? = nil, remoteIP: String? = nil
+    ) async throws(Failure) -> DeliveryUser {
+        let split = RecipientAddress(address, delimiters: settings.recipientDelimiter)
+        for (what, value) in [("user name", split.username), ("domain", split.domain)] {
+            if let problem = PathComponentCheck.problem(in: value), !(what == "domain" && value.isEmpty) {
+                throw .invalidAddress(lookedUp: split.user, reason: "\(what) '\(value)' \(problem)")
+            }
+        }
+        let name = try lookupName(for: split.user)
+        let request = UserdbRequest(user: name, service: "lmtp", localIP: localIP, remoteIP: remoteIP)
+        switch await users.lookup(request) {
+        case .notFound:
+            throw .notFound(lookedUp: split.user)
+        case .temporaryFailure(let reason):
+            throw .temporary(reason: reason)
+        case .found(let record):
+            return try prepare(record, detail: split.detail, service: "lmtp")
+        }
+    }
+
+    /// Looks a name up as `homing user` does: `auth_username_format` applied, no detail split.
+    public func lookup(_ user: String, service: String = "doveadm") async throws(Failure) -> UserRecord {
+        let name = try lookupName(for: user)
+        switch await users.lookup(UserdbRequest(user: name, service: service)) {
+        case .notFound: throw .notFound(lookedUp: user)
+        case .temporaryFailure(let reason): throw .temporary(reason: reason)
+        case .found(let record): return record
+        }
+    }
+
+    /// Checks a found user and works out identity and mail location.
+    public func prepare(_ record: UserRecord, detail: String?, service: String) throws(Failure) -> DeliveryUser {
+        let user = record.user
+        let request = UserdbRequest(user: user, service: service)
+        for (what, value) in [("user name", request.username), ("domain", request.domain)] {
+            if let problem = PathComponentCheck.problem(in: value), !(what == "domain" && value.isEmpty) {
+                throw .temporary(reason: "user \(user): userdb returned a \(what) that \(problem)")
+            }
+        }
+        let identity = try identity(for: record)
+        let home = record.home
+        if let home, !home.hasPrefix("/") {
+            throw .temporary(reason: "user \(user): home '\(home)' is not an absolute path")
+        }
+        let template = record.mail ?? settings.mailLocation
+        if template.isEmpty {
+            throw .temporary(
+                reason: "user \(user): no mail location: set mail_location or return 'mail' from the userdb")
+        }
+        var values = VariableExpander.userValues(user: user)
+        values["service"] = service
+        if let home { values["home"] = home }
+        let expanded: String
+        do {
+            expanded = try VariableExpander(values: values).expand(template)
+        } catch {
+            throw .temporary(reason: "user \(user): mail location '\(template)': \(error)")
+        }
+        let location: MailLocation
+        do {
+            location = try MailLocation.parse(expanded, home: home)
+        } catch {
+            throw .temporary(reason: "user \(user): mail location '\(expanded)': \(error)")
+        }
+        var mailbox = "INBOX"
+        if settings.lmtpSaveToDetailMailbox, let detail, !detail.isEmpty {
+            mailbox = detail
+        }
+        return DeliveryUser(
+            user: user, record: record, identity: identity, home: home, mailLocationText: expanded,
+            mailLocation: location, detail: detail, mailbox: mailbox)
+    }
+
+    private func identity(for record: UserRecord) throws(Failure) -> FilesystemIdentity? {
+        let user = record.user
+        var uid = defaultUID
+        if let value = record.uid {
+            guard let number = UInt32(value) else {
+                throw .temporary(reason: "user \(user): uid '\(value)' is not a number")
+            }
+            uid = number
+        }
+        var gid = defaultGID
+        if let value = record.gid {
+            guard let number = UInt32(value) else {
+                throw .temporary(reason: "user \(user): gid '\(value)' is not a number")
+            }
+            gid = number
+        }
+        guard processUID == 0 else {
+            // Not root: Homing can only write as itself.
+            if let uid, uid != processUID {
+                throw .temporary(
+                    reason: "user \(user): cannot deliver as uid \(uid): Homing runs as uid \(processUID), not root")
+            }
+            return nil
+        }
+        guard let uid else {
+            throw .temporary(reason: "user \(user): no uid: return one from the userdb or set mail_uid")
+        }
+        guard let gid else {
+            throw .temporary(reason: "user \(user): no gid: return one from the userdb or set mail_gid")
+        }
+        if uid == 0 {
+            throw .temporary(reason: "user \(user): mail delivery as root (uid 0) is not permitted")
+        }
+        if gid == 0 {
+            throw .temporary(reason: "user \(user): mail delivery with gid 0 is not permitted")
+        }
+        if uid < settings.firstValidUID || (settings.lastValidUID != 0 && uid > settings.lastValidUID) {
+            throw .temporary(
+                reason: "user \(user): uid \(uid) is not permitted (see first_valid_uid/last_valid_uid)")
+        }
+        if gid < settings.firstValidGID || (settings.lastValidGID != 0 && gid > settings.lastValidGID) {
+            throw .temporary(
+                reason: "user \(user): gid \(gid) is not permitted (see first_valid_gid/last_valid_gid)")
+        }
+        return FilesystemIdentity(uid: uid, gid: gid)
+    }
+}

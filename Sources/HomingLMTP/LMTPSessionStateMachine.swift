@@ -1,0 +1,455 @@
+import NIOCore
+
+/// The LMTP session logic as a pure state machine: each `mutating` event method returns an
+/// ``Action`` for the driver (``LMTPSession``) to perform: send replies, ask the backend,
+/// switch the input framer's mode, write to or discard the message sink.
+///
+/// The message sink itself stays with the driver; the machine tells it when to create,
+/// write, discard and deliver it.
+public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
+    /// What the driver must do after an event.
+    public enum Action: Sendable {
+        /// Nothing (e.g. message bytes dropped after a failure).
+        case none
+        /// Send these replies; keep reading commands.
+        case send([LMTPReply])
+        /// Send this reply, then close the connection (QUIT). Discard the sink if there is one.
+        case sendAndClose(LMTPReply)
+        /// Call `backend.verifyRecipient`, then ``recipientVerified(_:)``.
+        case verifyRecipient(LMTPRecipient, LMTPTransactionContext)
+        /// Call `backend.makeMessageSink`, then ``sinkCreated()`` or ``sinkCreationFailed()``.
+        case makeSink(LMTPTransactionContext)
+        /// Send the reply (`354 OK`), then switch the framer to DATA mode.
+        case beginData(LMTPReply)
+        /// Switch the framer to BDAT mode for this many bytes.
+        case beginBDAT(byteCount: Int)
+        /// Write these message bytes to the sink (awaiting it), then on failure call ``sinkWriteFailed()``.
+        case write(ByteBuffer)
+        /// Discard the sink (the message cannot be delivered any more); nothing to send yet.
+        case discardSink
+        /// Discard the sink if there is one, then send these replies.
+        case discardSinkAndSend([LMTPReply])
+        /// Call `backend.deliver` with the sink, then ``delivered(_:)``.
+        case deliver([LMTPAcceptedRecipient<Recipient>], LMTPTransactionContext)
+    }
+
+    /// One mail transaction in progress.
+    struct Transaction: Sendable {
+        var context: LMTPTransactionContext
+        var accepted: [LMTPAcceptedRecipient<Recipient>] = []
+        /// RCPT commands counted for `:R<n>` (failed ones included).
+        var rcptCount = 0
+        /// Message bytes received so far.
+        var messageSize = 0
+        /// The message passed the size limit: bytes are read and dropped.
+        var oversize = false
+        /// Writing to the sink failed: bytes are read and dropped.
+        var sinkFailed = false
+    }
+
+    /// What is happening to the bytes of the BDAT chunk being read.
+    enum ChunkDisposition: Sendable {
+        /// Bytes are part of the message.
+        case message(Transaction, last: Bool)
+        /// Bytes are dropped; then `reply` is sent and the state becomes `after`.
+        case discard(reply: LMTPReply, after: State)
+    }
+
+    enum DataCommand: Sendable, Hashable {
+        case data
+        case bdat(size: Int, last: Bool)
+    }
+
+    indirect enum State: Sendable {
+        /// No transaction.
+        case ready
+        /// After MAIL: RCPTs are being given.
+        case transaction(Transaction)
+        /// Waiting for the backend's verdict on a RCPT.
+        case verifyingRecipient(Transaction, LMTPRecipient)
+        /// Waiting for the backend to create the message sink.
+        case creatingSink(Transaction, DataCommand)
+        /// Reading DATA.
+        case receivingData(Transaction)
+        /// Between BDAT chunks: the sink exists.
+        case betweenChunks(Transaction)
+        /// Reading a BDAT chunk of `size` bytes.
+        case receivingChunk(ChunkDisposition, size: Int)
+        /// A BDAT chunk failed: data commands are refused until RSET.
+        case failedChunk(Transaction)
+        /// Waiting for the backend to deliver.
+        case delivering(Transaction)
+        /// QUIT was answered or the client went away.
+        case closed
+    }
+
+    /// The session id: 22 characters of base64.
+    public let sessionID: String
+    /// The host name of the greeting and LHLO reply.
+    public let hostname: String
+    /// The most recipients per transaction.
+    public let maxRecipients: Int
+    /// The largest message accepted, or `nil`.
+    public let maxMessageSize: Int?
+    /// The connection's addresses.
+    public let connection: LMTPConnectionInfo
+    /// The LHLO argument, once given.
+    public private(set) var lhloName: String?
+    /// Number of transactions (MAIL commands accepted) on this connection.
+    public private(set) var transactionCount = 0
+
+    private(set) var state: State = .ready
+
+    /// Creates the machine for a new connection.
+    public init(
+        sessionID: String, hostname: String, maxRecipients: Int = 1000, maxMessageSize: Int? = nil,
+        connection: LMTPConnectionInfo = LMTPConnectionInfo()
+    ) {
+        self.sessionID = sessionID
+        self.hostname = hostname
+        self.maxRecipients = maxRecipients
+        self.maxMessageSize = maxMessageSize
+        self.connection = connection
+    }
+
+    // MARK: - Introspection
+
+    /// A short name for the state, for logs (`READY`, `DATA`, `BDAT`...).
+    public var stateName: String {
+        switch state {
+        case .ready: return "READY"
+        case .transaction, .verifyingRecipient: return "RCPT"
+        case .creatingSink(_, .data), .receivingData: return "DATA"
+        case .creatingSink(_, .bdat), .betweenChunks, .receivingChunk, .failedChunk: return "BDAT"
+        case .delivering: return "DELIVERY"
+        case .closed: return "CLOSED"
+        }
+    }
+
+    /// Whether a message is being received (DATA, or a BDAT transaction): the sink holds part of a message.
+    public var isReceivingMessage: Bool {
+        switch state {
+        case .creatingSink, .receivingData, .betweenChunks, .receivingChunk(.message, _): return true
+        default: return false
+        }
+    }
+
+    /// The LHLO reply: host name, then the capabilities, `PIPELINING` last.
+    public var lhloReply: LMTPReply {
+        var lines = [hostname, "8BITMIME", "CHUNKING", "ENHANCEDSTATUSCODES"]
+        if let maxMessageSize {
+            lines.append("SIZE \(maxMessageSize)")
+        } else {
+            lines.append("SIZE")
+        }
+        lines.append(contentsOf: ["SMTPUTF8", "PIPELINING"])
+        return LMTPReply(code: 250, enhancedCode: nil, lines: lines)
+    }
+
+    // MARK: - Events
+
+    /// The greeting to send when the connection opens.
+    public func greeting() -> LMTPReply {
+        LMTPReply.greeting(hostname: hostname)
+    }
+
+    /// A command line longer than the limit arrived.
+    public mutating func lineTooLong() -> Action {
+        .send([.lineTooLong])
+    }
+
+    /// A command line arrived, parsed (or refused) by ``LMTPCommandParser``.
+    public mutating func commandReceived(_ parsed: Result<LMTPCommand, LMTPCommandError>) -> Action {
+        let command: LMTPCommand
+        switch parsed {
+        case .success(let value): command = value
+        case .failure(let error): return .send([error.reply])
+        }
+        switch command {
+        case .lhlo(let name):
+            lhloName = name
+            return reset(reply: lhloReply)
+        case .rset:
+            return reset(reply: .ok)
+        case .noop:
+            return .send([.ok])
+        case .vrfy:
+            return .send([.tryRcptInstead])
+        case .quit:
+            state = .closed
+            return .sendAndClose(.bye)
+        case .mail(let mail):
+            return mailReceived(mail)
+        case .rcpt(let rcpt):
+            return rcptReceived(rcpt)
+        case .data:
+            return dataReceived()
+        case .bdat(let size, let last):
+            return bdatReceived(size: size, last: last)
+        }
+    }
+
+    /// The backend answered the RCPT asked by ``Action/verifyRecipient(_:_:)``.
+    public mutating func recipientVerified(_ verdict: LMTPRecipientVerdict<Recipient>) -> Action {
+        guard case .verifyingRecipient(var transaction, let recipient) = state else {
+            return .none
+        }
+        switch verdict {
+        case .accept(let resolved):
+            transaction.accepted.append(LMTPAcceptedRecipient(command: recipient, resolved: resolved))
+            state = .transaction(transaction)
+            return .send([.rcptOK])
+        case .reject(let reply):
+            state = .transaction(transaction)
+            return .send([reply])
+        }
+    }
+
+    /// The backend created the sink asked by ``Action/makeSink(_:)``.
+    public mutating func sinkCreated() -> Action {
+        guard case .creatingSink(let transaction, let command) = state else { return .none }
+        switch command {
+        case .data:
+            state = .receivingData(transaction)
+            return .beginData(.startData)
+        case .bdat(let size, let last):
+            state = .receivingChunk(.message(transaction, last: last), size: size)
+            return .beginBDAT(byteCount: size)
+        }
+    }
+
+    /// The backend could not create the sink: DATA is refused with `451 4.3.0`; a BDAT
+    /// chunk is read and dropped, then refused the same way (and the transaction needs RSET).
+    public mutating func sinkCreationFailed() -> Action {
+        guard case .creatingSink(let transaction, let command) = state else { return .none }
+        switch command {
+        case .data:
+            state = .transaction(transaction)
+            return .send([.temporaryInternalError])
+        case .bdat(let size, _):
+            state = .receivingChunk(
+                .discard(reply: .temporaryInternalError, after: .failedChunk(transaction)), size: size)
+            return .beginBDAT(byteCount: size)
+        }
+    }
+
+    /// Message bytes arrived (DATA, dot-unstuffed, or a BDAT chunk).
+    public mutating func messageBytesReceived(_ bytes: ByteBuffer) -> Action {
+        switch state {
+        case .receivingData(var transaction):
+            let action = account(bytes, in: &transaction)
+            state = .receivingData(transaction)
+            return action
+        case .receivingChunk(.message(var transaction, let last), let size):
+            let action = account(bytes, in: &transaction)
+            state = .receivingChunk(.message(transaction, last: last), size: size)
+            return action
+        default:
+            return .none
+        }
+    }
+
+    /// Writing to the sink threw: the message is lost; the sink must be discarded.
+    public mutating func sinkWriteFailed() -> Action {
+        switch state {
+        case .receivingData(var transaction):
+            transaction.sinkFailed = true
+            state = .receivingData(transaction)
+            return .discardSink
+        case .receivingChunk(.message(var transaction, let last), let size):
+            transaction.sinkFailed = true
+            state = .receivingChunk(.message(transaction, last: last), size: size)
+            return .discardSink
+        default:
+            return .none
+        }
+    }
+
+    /// The `.` line ending DATA was read.
+    public mutating func endOfDataReceived() -> Action {
+        guard case .receivingData(let transaction) = state else { return .none }
+        return finishMessage(transaction)
+    }
+
+    /// All the bytes of a BDAT chunk were read.
+    public mutating func endOfChunkReceived() -> Action {
+        guard case .receivingChunk(let disposition, let size) = state else { return .none }
+        switch disposition {
+        case .discard(let reply, let after):
+            state = after
+            return .send([reply])
+        case .message(let transaction, let last):
+            if last {
+                return finishMessage(transaction)
+            }
+            if transaction.sinkFailed {
+                state = .failedChunk(transaction)
+                return .send([.temporaryInternalError])
+            }
+            if transaction.oversize {
+                state = .failedChunk(transaction)
+                return .send([.messageTooBig])
+            }
+            state = .betweenChunks(transaction)
+            return .send([.addedOctets(size)])
+        }
+    }
+
+    /// The backend finished ``Action/deliver(_:_:)`` with one outcome per recipient.
+    public mutating func delivered(_ outcomes: [LMTPDeliveryOutcome]) -> Action {
+        guard case .delivering(let transaction) = state else { return .none }
+        state = .ready
+        let recipients = transaction.accepted
+        var replies: [LMTPReply] = []
+        replies.reserveCapacity(recipients.count)
+        for (position, recipient) in recipients.enumerated() {
+            let outcome = position < outcomes.count ? outcomes[position] : .failed(.temporaryInternalError)
+            switch outcome {
+            case .saved:
+                replies.append(.saved(path: recipient.command.path, replyID: recipient.command.replyID))
+            case .duplicate(let original):
+                let replyID =
+                    recipients.indices.contains(original)
+                    ? recipients[original].command.replyID : recipient.command.replyID
+                replies.append(.saved(path: recipient.command.path, replyID: replyID))
+            case .failed(let reply):
+                replies.append(reply)
+            }
+        }
+        return .send(replies)
+    }
+
+    /// The client closed the connection (or the input failed). Returns whether a sink must
+    /// be discarded; the machine is closed afterwards.
+    public mutating func inputClosed() -> Action {
+        let hadMessage: Bool
+        switch state {
+        case .creatingSink, .receivingData, .betweenChunks, .receivingChunk(.message, _), .delivering:
+            hadMessage = true
+        default:
+            hadMessage = false
+        }
+        state = .closed
+        return hadMessage ? .discardSink : .none
+    }
+
+    // MARK: - Commands
+
+    private mutating func reset(reply: LMTPReply) -> Action {
+        let hadSink: Bool
+        switch state {
+        case .betweenChunks, .receivingData, .receivingChunk(.message, _): hadSink = true
+        default: hadSink = false
+        }
+        state = .ready
+        return hadSink ? .discardSinkAndSend([reply]) : .send([reply])
+    }
+
+    private mutating func mailReceived(_ mail: LMTPMailCommand) -> Action {
+        guard case .ready = state else { return .send([.mailAlreadyGiven]) }
+        if let declared = mail.size, let maxMessageSize, declared > maxMessageSize {
+            return .send([.declaredSizeTooBig])
+        }
+        transactionCount += 1
+        let transactionID = transactionCount == 1 ? sessionID : "\(sessionID):T\(transactionCount)"
+        let context = LMTPTransactionContext(
+            sessionID: sessionID, transactionID: transactionID, lhloName: lhloName, connection: connection,
+            mailFrom: mail.reversePath, body: mail.body)
+        state = .transaction(Transaction(context: context))
+        return .send([.mailOK])
+    }
+
+    private mutating func rcptReceived(_ rcpt: LMTPRcptCommand) -> Action {
+        switch state {
+        case .ready:
+            return .send([.mailNeededFirst])
+        case .transaction(var transaction):
+            transaction.rcptCount += 1
+            if transaction.accepted.count >= maxRecipients {
+                state = .transaction(transaction)
+                return .send([.tooManyRecipients])
+            }
+            let index = transaction.rcptCount
+            let transactionID = transaction.context.transactionID
+            let recipient = LMTPRecipient(
+                path: rcpt.path, address: rcpt.address, originalRecipient: rcpt.originalRecipient, index: index,
+                replyID: index == 1 ? transactionID : "\(transactionID):R\(index)")
+            state = .verifyingRecipient(transaction, recipient)
+            return .verifyRecipient(recipient, transaction.context)
+        case .betweenChunks:
+            return .send([LMTPReply(503, "5.5.1", "RCPT not permitted during BDAT transfer")])
+        case .failedChunk:
+            return .send([.previousChunkFailed])
+        case .verifyingRecipient, .creatingSink, .receivingData, .receivingChunk, .delivering, .closed:
+            return .send([.invalidCommandSyntax])
+        }
+    }
+
+    private mutating func dataReceived() -> Action {
+        switch state {
+        case .ready:
+            return .send([.mailNeededFirst])
+        case .transaction(let transaction):
+            guard !transaction.accepted.isEmpty else { return .send([.noValidRecipients]) }
+            state = .creatingSink(transaction, .data)
+            return .makeSink(transaction.context)
+        case .betweenChunks:
+            return .send([.dataDuringBDAT])
+        case .failedChunk:
+            return .send([.previousChunkFailed])
+        case .verifyingRecipient, .creatingSink, .receivingData, .receivingChunk, .delivering, .closed:
+            return .send([.invalidCommandSyntax])
+        }
+    }
+
+    private mutating func bdatReceived(size: Int, last: Bool) -> Action {
+        switch state {
+        case .ready:
+            state = .receivingChunk(.discard(reply: .mailNeededFirst, after: .ready), size: size)
+            return .beginBDAT(byteCount: size)
+        case .transaction(let transaction):
+            guard !transaction.accepted.isEmpty else {
+                state = .receivingChunk(
+                    .discard(reply: .noValidRecipients, after: .transaction(transaction)), size: size)
+                return .beginBDAT(byteCount: size)
+            }
+            state = .creatingSink(transaction, .bdat(size: size, last: last))
+            return .makeSink(transaction.context)
+        case .betweenChunks(let transaction):
+            state = .receivingChunk(.message(transaction, last: last), size: size)
+            return .beginBDAT(byteCount: size)
+        case .failedChunk(let transaction):
+            state = .receivingChunk(.discard(reply: .previousChunkFailed, after: .failedChunk(transaction)), size: size)
+            return .beginBDAT(byteCount: size)
+        case .verifyingRecipient, .creatingSink, .receivingData, .receivingChunk, .delivering, .closed:
+            state = .receivingChunk(.discard(reply: .invalidCommandSyntax, after: state), size: size)
+            return .beginBDAT(byteCount: size)
+        }
+    }
+
+    // MARK: - Message
+
+    private func account(_ bytes: ByteBuffer, in transaction: inout Transaction) -> Action {
+        guard !transaction.oversize, !transaction.sinkFailed else { return .none }
+        transaction.messageSize += bytes.readableBytes
+        if let maxMessageSize, transaction.messageSize > maxMessageSize {
+            transaction.oversize = true
+            return .discardSink
+        }
+        return .write(bytes)
+    }
+
+    private mutating func finishMessage(_ transaction: Transaction) -> Action {
+        let count = transaction.accepted.count
+        if transaction.sinkFailed {
+            state = .ready
+            return .send(Array(repeating: .temporaryInternalError, count: count))
+        }
+        if transaction.oversize {
+            state = .ready
+            return .send(Array(repeating: .messageTooBig, count: count))
+        }
+        state = .delivering(transaction)
+        return .deliver(transaction.accepted, transaction.context)
+    }
+}

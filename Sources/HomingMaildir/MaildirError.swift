@@ -1,0 +1,74 @@
+import Glibc
+
+/// Why a message could not be stored in a maildir. Nothing is left behind in `tmp/`, `new/` or
+/// `cur/` when one of these is thrown.
+public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The folder does not exist and the destination does not allow creating it.
+    case mailboxDoesNotExist(path: String)
+    /// A symlink was found at or below the tree root.
+    case symlinkNotAllowed(path: String)
+    /// Something other than a directory sits where a directory must be.
+    case notADirectory(path: String)
+    /// A system call failed: `operation` (`open`, `mkdir`, `write`, `fsync`, ...), the path, errno.
+    case system(operation: String, path: String, errno: Int32)
+    /// The spool did not hold `expected` bytes (it held `actual`, or more when `actual > expected`).
+    case spoolSizeMismatch(expected: Int, actual: Int)
+    /// The destination itself is unusable (relative path, folder outside the tree root, ...).
+    case invalidDestination(reason: String)
+    /// The maildir flags are not letters.
+    case invalidFlags(String)
+    /// No unused file name was found after many attempts.
+    case uniqueNameExhausted(directory: String)
+    /// The delivery could not act as the user.
+    case identity(FilesystemIdentityError)
+
+    /// True when trying again later may succeed (disk full, I/O error, permissions the administrator
+    /// can fix): the delivery layer answers 4xx. False for a missing folder or a bad request.
+    public var isTemporary: Bool {
+        switch self {
+        case .mailboxDoesNotExist, .invalidDestination, .invalidFlags:
+            return false
+        case .symlinkNotAllowed, .notADirectory, .system, .spoolSizeMismatch, .uniqueNameExhausted, .identity:
+            return true
+        }
+    }
+
+    /// True when the file system is full or the user's file system quota is exhausted
+    /// (`ENOSPC`, `EDQUOT`); Dovecot reports these as "Not enough disk space".
+    public var isOutOfSpace: Bool {
+        if case .system(_, _, let code) = self { return code == ENOSPC || code == EDQUOT }
+        return false
+    }
+
+    /// The errno of a failed system call, if that is what happened.
+    public var errno: Int32? {
+        if case .system(_, _, let code) = self { return code }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .mailboxDoesNotExist(let path):
+            return "mailbox does not exist: \(path)"
+        case .symlinkNotAllowed(let path):
+            return "symlink not allowed: \(path)"
+        case .notADirectory(let path):
+            return "not a directory: \(path)"
+        case .system(let operation, let path, let code):
+            return "\(operation)(\(path)) failed: \(String(cString: strerror(code))) (errno \(code))"
+        case .spoolSizeMismatch(let expected, let actual):
+            if actual > expected {
+                return "spool file is longer than the \(expected) bytes expected"
+            }
+            return "spool file ended after \(actual) of \(expected) bytes"
+        case .invalidDestination(let reason):
+            return "invalid maildir destination: \(reason)"
+        case .invalidFlags(let flags):
+            return "invalid maildir flags \(String(reflecting: flags)): only letters are allowed"
+        case .uniqueNameExhausted(let directory):
+            return "could not find an unused file name in \(directory)"
+        case .identity(let error):
+            return error.description
+        }
+    }
+}

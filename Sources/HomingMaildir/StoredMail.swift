@@ -1,0 +1,24 @@
+/// A message stored by ``MaildirWriter``.
+public struct StoredMail: Sendable, Hashable {
+    /// The full path of the file (`.../new/<fileName>` or `.../cur/<fileName>`).
+    public var path: String
+    /// The file name, with `:2,<flags>` when flags were given.
+    public var fileName: String
+    /// The file name without the `:2,...` info part: `<time>.M<usec>P<pid>.<host>,S=<s>,W=<w>`.
+    public var baseName: String
+    /// `S=`: bytes on disk (header prefix + spool).
+    public var size: Int
+    /// `W=`: the RFC 822 size with CRLF line ends.
+    public var virtualSize: Int
+    /// True when the file went to `cur/` (flags given), false for `new/`.
+    public var inCur: Bool
+
+    public init(path: String, fileName: String, baseName: String, size: Int, virtualSize: Int, inCur: Bool) {
+        self.path = path
+        self.fileName = fileName
+        self.baseName = baseName
+        self.size = size
+        self.virtualSize = virtualSize
+        self.inCur = inCur
+    }
+}

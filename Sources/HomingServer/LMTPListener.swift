@@ -1,0 +1,144 @@
+import Foundation
+import HomingConfig
+import HomingDelivery
+import HomingLMTP
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One socket the LMTP service listens on, resolved from `service lmtp { }`.
+public enum LMTPListener: Sendable, Hashable, CustomStringConvertible {
+    /// A unix socket: absolute path, owner and group (names, empty = keep), mode.
+    case unix(path: String, user: String, group: String, mode: UInt16, location: ConfigLocation?)
+    /// A TCP socket.
+    case inet(host: String, port: Int, location: ConfigLocation?)
+
+    public var description: String {
+        switch self {
+        case .unix(let path, _, _, _, _): return "unix:\(path)"
+        case .inet(let host, let port, _): return host.contains(":") ? "inet:[\(host)]:\(port)" : "inet:\(host):\(port)"
+        }
+    }
+
+    /// The listeners a configuration asks for: relative unix paths are inside `base_dir`,
+    /// inet listeners with port 0 are disabled (as in Dovecot), `*` means every IPv4 address
+    /// and `::` every IPv6 address.
+    public static func listeners(for settings: HomingSettings) -> [LMTPListener] {
+        var result: [LMTPListener] = []
+        for unix in settings.lmtpService.unixListeners where !unix.path.isEmpty {
+            let path = unix.path.hasPrefix("/") ? unix.path : settings.baseDir + "/" + unix.path
+            result.append(.unix(path: path, user: unix.user, group: unix.group, mode: unix.mode, location: unix.location))
+        }
+        for inet in settings.lmtpService.inetListeners where inet.port != 0 {
+            let addresses = inet.addresses.isEmpty ? ["*"] : inet.addresses
+            for address in addresses {
+                let host: String
+                switch address {
+                case "*": host = "0.0.0.0"
+                case "[::]", "::": host = "::"
+                default: host = address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
+                }
+                result.append(.inet(host: host, port: inet.port, location: inet.location))
+            }
+        }
+        return result
+    }
+}
+
+/// A listener that could not be opened: start-up stops with this message.
+public struct ListenerError: Error, Sendable, CustomStringConvertible {
+    public var listener: LMTPListener
+    public var message: String
+
+    public var description: String {
+        switch listener {
+        case .unix(_, _, _, _, let location?), .inet(_, _, let location?):
+            return "\(location): \(listener): \(message)"
+        default:
+            return "\(listener): \(message)"
+        }
+    }
+}
+
+extension LMTPListener {
+    /// Binds the socket. A unix socket's directory must exist; a stale socket file is
+    /// replaced; the socket gets the configured owner, group and mode before the first
+    /// client can be served.
+    func bind(group: any EventLoopGroup, idle: LMTPIdleSettings) async throws -> NIOAsyncChannel<AcceptedConnection, Never> {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: false)
+        do {
+            switch self {
+            case .unix(let path, let user, let groupName, let mode, _):
+                let directory = (path as NSString).deletingLastPathComponent
+                guard ListenerChecks.directoryExists(directory) else {
+                    throw ListenerError(listener: self, message: "directory \(directory) does not exist: create it or change the unix_listener path")
+                }
+                let owner = try ownership(user: user, group: groupName)
+                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle) }
+                }
+                if chmod(path, mode_t(mode)) != 0 {
+                    throw ListenerError(listener: self, message: "chmod \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
+                }
+                if owner.uid != nil || owner.gid != nil {
+                    if chown(path, owner.uid ?? UInt32.max, owner.gid ?? UInt32.max) != 0 {
+                        throw ListenerError(listener: self, message: "chown \(user):\(groupName): \(String(cString: strerror(errno)))")
+                    }
+                }
+                return channel
+            case .inet(let host, let port, _):
+                return try await bootstrap.bind(host: host, port: port) { child in
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle) }
+                }
+            }
+        } catch let error as ListenerError {
+            throw error
+        } catch {
+            throw ListenerError(listener: self, message: "\(error)")
+        }
+    }
+
+    private func ownership(user: String, group: String) throws -> (uid: UInt32?, gid: UInt32?) {
+        var uid: UInt32?
+        var gid: UInt32?
+        if !user.isEmpty {
+            guard let id = SystemAccounts.uid(user) else {
+                throw ListenerError(listener: self, message: "user '\(user)' does not exist")
+            }
+            uid = id
+        }
+        if !group.isEmpty {
+            guard let id = SystemAccounts.gid(group) else {
+                throw ListenerError(listener: self, message: "group '\(group)' does not exist")
+            }
+            gid = id
+        }
+        return (uid, gid)
+    }
+
+    private static func wrap(_ channel: any Channel, idle: LMTPIdleSettings) throws -> AcceptedConnection {
+        let activity = LMTPConnectionActivity()
+        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle.timeout))
+        try channel.pipeline.syncOperations.addHandler(
+            LMTPIdleTimeoutHandler(activity: activity, hostname: idle.hostname, logger: idle.logger))
+        let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        return AcceptedConnection(channel: wrapped, activity: activity)
+    }
+}
+
+/// A connection accepted on a listener, with the activity flag its idle-timeout handler reads.
+struct AcceptedConnection: Sendable {
+    var channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    var activity: LMTPConnectionActivity
+}
+
+/// How idle connections are closed: after `timeout` without input while the session waits
+/// for the client, with `421 4.4.2 <hostname> Disconnected for inactivity`.
+struct LMTPIdleSettings: Sendable {
+    var timeout: TimeAmount
+    var hostname: String
+    var logger: Logger
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Glibc
+
+/// A plain blocking LMTP/SMTP client for tests: connects to a unix socket or a TCP port,
+/// sends lines, reads replies. Each call runs on its own thread so tests stay async.
+public final class LMTPTestClient: @unchecked Sendable {
+    // @unchecked: the descriptor and buffer are used by one test at a time, each call
+    // completing before the next starts (the tests await every call).
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    private init(fd: Int32) {
+        self.fd = fd
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Connects to a unix socket.
+    public static func connect(unixPath: String) async throws -> LMTPTestClient {
+        try await onThread {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(unixPath.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+                close(fd)
+                throw TestClientError(message: "socket path too long: \(unixPath)")
+            }
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in bytes.enumerated() { raw[index] = byte }
+            }
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if rc != 0 {
+                let code = errno
+                close(fd)
+                throw TestClientError(message: "connect \(unixPath): \(String(cString: strerror(code)))")
+            }
+            return LMTPTestClient(fd: fd)
+        }
+    }
+
+    /// Connects to 127.0.0.1:port.
+    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> LMTPTestClient {
+        try await onThread {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET, host, &address.sin_addr)
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if rc != 0 {
+                let code = errno
+                close(fd)
+                throw TestClientError(message: "connect \(host):\(port): \(String(cString: strerror(code)))")
+            }
+            return LMTPTestClient(fd: fd)
+        }
+    }
+
+    /// Sends raw text (include the CRLFs yourself).
+    public func send(_ text: String) async throws {
+        try await send(Array(text.utf8))
+    }
+
+    /// Sends raw bytes.
+    public func send(_ bytes: [UInt8]) async throws {
+        try await Self.onThread { try self.sendBlocking(bytes) }
+    }
+
+    /// Sends `count` bytes produced by `chunk` repeatedly (for very large messages),
+    /// without building them in memory at once.
+    public func sendRepeated(_ chunk: [UInt8], times: Int) async throws {
+        try await Self.onThread {
+            for _ in 0..<times { try self.sendBlocking(chunk) }
+        }
+    }
+
+    /// Reads one reply (all its lines), e.g. `["250-mx", "250 PIPELINING"]`.
+    public func readReply() async throws -> [String] {
+        try await Self.onThread { try self.readReplyBlocking() }
+    }
+
+    /// Reads `count` replies, returning every line.
+    public func readReplies(_ count: Int) async throws -> [String] {
+        try await Self.onThread {
+            var lines: [String] = []
+            for _ in 0..<count { lines += try self.readReplyBlocking() }
+            return lines
+        }
+    }
+
+    /// Sends a command line and reads its reply's lines.
+    public func command(_ line: String) async throws -> [String] {
+        try await send(line + "\r\n")
+        return try await readReply()
+    }
+
+    /// True once the server has closed the connection (reads return end of file).
+    public func isClosedByPeer() async throws -> Bool {
+        try await Self.onThread {
+            var byte: UInt8 = 0
+            return recv(self.fd, &byte, 1, 0) == 0
+        }
+    }
+
+    private func sendBlocking(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TestClientError(message: "send: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+    }
+
+    private func readLineBlocking() throws -> String {
+        while true {
+            if let lf = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                var line = Array(buffer[..<lf])
+                buffer.removeSubrange(...lf)
+                if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                return String(decoding: line, as: UTF8.self)
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TestClientError(message: "recv: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { throw TestClientError(message: "connection closed by the server; unread: \(String(decoding: buffer, as: UTF8.self))") }
+            buffer += chunk[..<n]
+        }
+    }
+
+    private func readReplyBlocking() throws -> [String] {
+        var lines: [String] = []
+        while true {
+            let line = try readLineBlocking()
+            lines.append(line)
+            let chars = Array(line.utf8)
+            if chars.count < 4 || chars[3] != UInt8(ascii: "-") { return lines }
+        }
+    }
+
+    private static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.start()
+        }
+    }
+}
+
+public struct TestClientError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,145 @@
+import HomingConfig
+import HomingUserdb
+import Logging
+import NIOPosix
+
+/// The `ldap` userdb: looks users up in an LDAP directory as configured by a
+/// dovecot-ldap.conf.ext (see ``LDAPSettings``).
+///
+/// Lookups run libldap's synchronous calls on the context's thread pool, over connections kept
+/// open and shared (``LDAPConnectionPool``). Zero entries is "not found"; anything the directory
+/// cannot answer (server down, refused bind, timeout, several entries for one user) is a
+/// temporary failure, never "not found".
+public final class LDAPUserdbDriver: UserdbDriver {
+    public let driverName = "ldap"
+    /// The checked contents of the configuration file.
+    public let settings: LDAPSettings
+    private let pool: LDAPConnectionPool
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let timeouts: LDAPTimeouts
+    private let processValues: [String: String]
+    private let userAttributeNames: [String]
+    private let iterateAttributeNames: [String]
+
+    /// Creates the driver for a `userdb { driver = ldap  args = PATH }` block: reads PATH.
+    public convenience init(settings userdb: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
+        let path = userdb.args.trimmingWhitespace()
+        guard !path.isEmpty else {
+            throw ConfigError(
+                "userdb ldap: args must be the path of a dovecot-ldap.conf.ext file", at: userdb.location)
+        }
+        guard !path.contains(" ") else {
+            throw ConfigError(
+                "userdb ldap: args must be just the path of a dovecot-ldap.conf.ext file, not '\(path)'",
+                at: userdb.location)
+        }
+        let settings = try LDAPSettings.load(path: path)
+        self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger)
+        if !settings.ignoredKeys.isEmpty {
+            context.logger.notice(
+                "ldap \(path): ignoring settings Homing does not use: \(settings.ignoredKeys.joined(separator: ", "))")
+        }
+    }
+
+    /// Creates the driver from checked settings. `threadPool` must be started; the caller shuts it
+    /// down after ``shutdown()``.
+    public init(ldapSettings: LDAPSettings, threadPool: NIOThreadPool, logger: Logger,
+                timeouts: LDAPTimeouts = LDAPTimeouts()) {
+        self.settings = ldapSettings
+        self.threadPool = threadPool
+        self.logger = logger
+        self.timeouts = timeouts
+        self.pool = LDAPConnectionPool(settings: ldapSettings, timeouts: timeouts, logger: logger)
+        self.processValues = VariableExpander.processValues()
+        self.userAttributeNames = ldapSettings.userAttributes.requestedAttributes
+        self.iterateAttributeNames = ldapSettings.iterateAttributes.requestedAttributes
+    }
+
+    public func lookup(_ request: UserdbRequest) async -> UserdbResult {
+        let variables = LDAPVariables(request: request, process: processValues)
+        let base: String
+        let filter: String
+        do {
+            base = try variables.expander().expand(settings.base, escape: LDAPEscaping.dnValue)
+            filter = try variables.expander().expand(settings.userFilter, escape: LDAPEscaping.filterValue)
+        } catch {
+            return .temporaryFailure(reason: "ldap: expanding base or user_filter: \(error)")
+        }
+        let found: (entries: [LDAPEntry], truncated: Bool)
+        switch await search(base: base, filter: filter, attributes: userAttributeNames, sizeLimit: 2,
+                            timeout: timeouts.request) {
+        case .success(let result): found = result
+        case .failure(let error): return .temporaryFailure(reason: "ldap: \(error)")
+        }
+        if found.entries.count > 1 || found.truncated {
+            return .temporaryFailure(
+                reason: "ldap: user_filter matched multiple objects, aborting (base=\(base) filter=\(filter))")
+        }
+        guard let entry = found.entries.first else { return .notFound }
+        let mapped: LDAPAttributeMap.Mapped
+        do {
+            mapped = try settings.userAttributes.map(entry, variables: variables)
+        } catch {
+            return .temporaryFailure(reason: "ldap: user_attrs for \(entry.dn): \(error)")
+        }
+        for warning in mapped.warnings {
+            logger.warning("ldap(\(request.user)): \(warning)")
+        }
+        var record = UserRecord(user: request.user)
+        for field in mapped.fields { record[field.name] = field.value }
+        return .found(record)
+    }
+
+    public func iterateUsers() async throws(UserdbIterationError) -> [String] {
+        let variables = LDAPVariables(request: UserdbRequest(user: "", service: "doveadm"), process: processValues)
+        let base: String
+        let filter: String
+        do {
+            base = try variables.expander().expand(settings.base, escape: LDAPEscaping.dnValue)
+            filter = try variables.expander().expand(settings.iterateFilter, escape: LDAPEscaping.filterValue)
+        } catch {
+            throw .failed(reason: "ldap: expanding base or iterate_filter: \(error)")
+        }
+        let found: (entries: [LDAPEntry], truncated: Bool)
+        switch await search(base: base, filter: filter, attributes: iterateAttributeNames, sizeLimit: 0,
+                            timeout: timeouts.iteration) {
+        case .success(let result): found = result
+        case .failure(let error): throw .failed(reason: "ldap: \(error)")
+        }
+        if found.truncated {
+            throw .failed(reason: "ldap: the server's size limit cut the user list short (raise olcSizeLimit for the bind DN)")
+        }
+        var users: [String] = []
+        for entry in found.entries {
+            do {
+                users += try settings.iterateAttributes.userNames(entry, variables: variables)
+            } catch {
+                throw .failed(reason: "ldap: iterate_attrs for \(entry.dn): \(error)")
+            }
+        }
+        return users
+    }
+
+    public func shutdown() async {
+        let pool = self.pool
+        _ = try? await threadPool.runIfActive { pool.shutdown() }
+    }
+
+    private func search(
+        base: String, filter: String, attributes: [String], sizeLimit: Int32, timeout: Int
+    ) async -> Result<(entries: [LDAPEntry], truncated: Bool), LDAPOperationError> {
+        let pool = self.pool
+        let scope = settings.scope
+        do {
+            return try await threadPool.runIfActive {
+                pool.withConnection { connection throws(LDAPOperationError) in
+                    try connection.search(base: base, scope: scope, filter: filter, attributes: attributes,
+                                          sizeLimit: sizeLimit, timeout: timeout)
+                }
+            }
+        } catch {
+            return .failure(LDAPOperationError(operation: "ldap userdb", code: -1, message: "thread pool: \(error)"))
+        }
+    }
+}

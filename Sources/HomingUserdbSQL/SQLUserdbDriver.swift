@@ -1,0 +1,185 @@
+import HomingConfig
+import HomingUserdb
+import Logging
+import NIOPosix
+
+/// `driver = sql`: users from PostgreSQL, configured by a dovecot-sql.conf.ext (`args` is its
+/// path), so an existing Dovecot file works unchanged.
+///
+/// - `user_query` is run for each lookup with its `%` variables expanded safely (see
+///   ``SQLQueryTemplate``); its row becomes the user's fields (see ``SQLRowMapper``): no row is
+///   not found, more than one or a bad value a temporary failure.
+/// - `iterate_query` lists users for `homing user -u`.
+/// - Connections come from a pool (see ``ConnectionPool``): opened on first use, at most
+///   `maxconns`, reopened with back-off after a failure. libpq runs on the NIO thread pool, never
+///   on an event loop.
+/// - A lookup takes at most `query_timeout` (5 s unless the `connect` line says otherwise),
+///   waiting for a connection included; when the server is down it fails at once, as a temporary
+///   failure, never as "unknown user". When the server is back, the next attempt after the
+///   back-off (1 s, doubling up to 30 s) reconnects.
+public struct SQLUserdbDriver: UserdbDriver {
+    public var driverName: String { "sql" }
+
+    let config: SQLDriverConfig
+    let pool: ConnectionPool<PostgresConnection>
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    /// Reads the dovecot-sql.conf.ext named by `args`. A problem in it is a ``ConfigError`` at
+    /// its line; a missing file or setting one at the `userdb { }` block. Does not connect.
+    public init(settings: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
+        let path = settings.args.trimmingSpaces()
+        guard !path.isEmpty else {
+            throw ConfigError(
+                "sql userdb needs the path of its dovecot-sql.conf.ext in args (args = /etc/homing/dovecot-sql.conf.ext)",
+                at: settings.location)
+        }
+        let file: ExtConfigFile
+        do {
+            file = try ExtConfigFile.load(path: path)
+        } catch {
+            if error.location == nil { throw ConfigError("sql userdb: \(error.message)", at: settings.location) }
+            throw error
+        }
+        for warning in file.warnings { context.logger.warning("\(warning)") }
+        let config = try SQLDriverConfig.make(from: file, path: path, blockLocation: settings.location)
+        for (key, template) in [("user_query", config.userQuery), ("iterate_query", config.iterateQuery)] {
+            guard let template, template.hasUnquotedVariables else { continue }
+            let location = file.entry(key)?.location.description ?? path
+            let message = "\(location): \(key) has a % variable outside single quotes; its value is escaped but "
+                + "not quoted, so a recipient may still change the query. Write '%u', not %u."
+            context.logger.warning("\(message)")
+        }
+        self.init(config: config, threadPool: context.threadPool, logger: context.logger)
+    }
+
+    /// Creates the driver from parsed settings. The back-off delays are for tests.
+    init(config: SQLDriverConfig, threadPool: NIOThreadPool, logger: Logger,
+         initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30)) {
+        self.config = config
+        self.threadPool = threadPool
+        self.logger = logger
+        let connectString = config.connect.libpqString
+        let connectTimeout: Int? = config.connect.hasConnectTimeout
+            ? nil : max(2, Int((config.connect.queryTimeout + .milliseconds(999)).components.seconds))
+        let configuration = ConnectionPoolStateMachine<PostgresConnection>.Configuration(
+            maxConnections: config.connect.maxConnections, initialBackoff: initialBackoff, maxBackoff: maxBackoff)
+        self.pool = ConnectionPool(
+            configuration: configuration,
+            open: {
+                do {
+                    return try await threadPool.runIfActive {
+                        PostgresConnection.open(connectString: connectString, connectTimeoutSeconds: connectTimeout)
+                    }
+                } catch {
+                    return .failure(ConnectionPoolError(reason: "the thread pool is not running"))
+                }
+            },
+            close: { connection in
+                do {
+                    try await threadPool.runIfActive { connection.close() }
+                } catch {
+                    connection.close()
+                }
+            },
+            onOpenFailure: { reason, failures in
+                logger.warning("sql: \(reason) (\(failures) failed attempt\(failures == 1 ? "" : "s") in a row)")
+            })
+    }
+
+    public func lookup(_ request: UserdbRequest) async -> UserdbResult {
+        if SQLUserdbVariables.isUnmatchable(request) { return .notFound }
+        let deadline = ContinuousClock.now + config.connect.queryTimeout
+        let expander = SQLUserdbVariables.expander(for: request)
+        switch await run(config.userQuery, name: "user_query", expander: expander, deadline: deadline) {
+        case .success(let rows):
+            return SQLRowMapper.lookupResult(rows, user: request.user)
+        case .failure(let failure):
+            return .temporaryFailure(reason: failure.reason)
+        }
+    }
+
+    /// Runs `iterate_query`; without one, users cannot be listed. It may take up to a minute
+    /// (or `query_timeout`, when longer).
+    public func iterateUsers() async throws(UserdbIterationError) -> [String] {
+        guard let iterateQuery = config.iterateQuery else { throw .unsupported(driver: "sql (no iterate_query)") }
+        let deadline = ContinuousClock.now + max(config.connect.queryTimeout, .seconds(60))
+        let expander = SQLUserdbVariables.expander(for: UserdbRequest(user: "", service: "doveadm"))
+        switch await run(iterateQuery, name: "iterate_query", expander: expander, deadline: deadline) {
+        case .success(let rows):
+            return try SQLRowMapper.userNames(rows)
+        case .failure(let failure):
+            throw .failed(reason: failure.reason)
+        }
+    }
+
+    public func shutdown() async {
+        await pool.shutDown()
+    }
+
+    // MARK: - Running a query
+
+    struct QueryFailure: Error {
+        var reason: String
+    }
+
+    /// Leases a connection, runs the query on the thread pool and gives the connection back.
+    /// A connection that sat idle and turns out dead (the server restarted) is replaced and the
+    /// query tried once more, so a restart costs no lookup.
+    private func run(
+        _ template: SQLQueryTemplate, name: String, expander: VariableExpander, deadline: ContinuousClock.Instant
+    ) async -> Result<SQLRows, QueryFailure> {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let lease: PooledConnection<PostgresConnection>
+            switch await pool.lease(deadline: deadline) {
+            case .success(let leased): lease = leased
+            case .failure(let error): return .failure(QueryFailure(reason: error.reason))
+            }
+            let connection = lease.connection
+            let rendered: (sql: String, parameters: [String])
+            do {
+                rendered = try template.render(with: expander, escape: connection.escapeLiteralContent)
+            } catch {
+                await pool.release(lease, reusable: true)
+                return .failure(QueryFailure(reason: "\(name): \(error)"))
+            }
+            let outcome: Result<SQLRows, PostgresQueryError>
+            do {
+                outcome = try await threadPool.runIfActive {
+                    connection.query(rendered.sql, parameters: rendered.parameters, deadline: deadline)
+                }
+            } catch {
+                await pool.release(lease, reusable: true)
+                return .failure(QueryFailure(reason: "the thread pool is not running"))
+            }
+            switch outcome {
+            case .success(let rows):
+                await pool.release(lease, reusable: connection.isUsable)
+                return .success(rows)
+            case .failure(.timedOut):
+                await pool.release(lease, reusable: false)
+                return .failure(QueryFailure(
+                    reason: "\(name) got no answer from PostgreSQL within \(ConnectionPoolStateMachine<PostgresConnection>.format(config.connect.queryTimeout)) (query_timeout)"))
+            case .failure(.connectionLost(let message)):
+                await pool.release(lease, reusable: false, dropIdle: true)
+                logger.warning("sql: connection to PostgreSQL lost: \(message)")
+                if lease.reused, attempt == 1 { continue }
+                return .failure(QueryFailure(reason: "connection to PostgreSQL lost: \(message)"))
+            case .failure(.serverError(let message)):
+                await pool.release(lease, reusable: connection.isUsable)
+                return .failure(QueryFailure(reason: "\(name) failed: \(message)"))
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text.removeFirst() }
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return String(text)
+    }
+}

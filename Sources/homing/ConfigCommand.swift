@@ -1,0 +1,48 @@
+import ArgumentParser
+import HomingConfig
+import HomingServer
+import Logging
+
+/// `homing config`: the effective non-default settings, like `doveconf -n`; `--check`
+/// validates everything start-up validates.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Print the effective non-default settings, or check the configuration.")
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(help: "Validate as start-up does (userdb drivers and their files included) and print problems only.")
+    var check = false
+
+    func run() async throws {
+        let loaded = try loadConfiguration(options.config)
+        for warning in loaded.warnings {
+            printError("Warning: \(warning)")
+        }
+        if check {
+            let logger = Logger(label: "config") { label in
+                DovecotStyleLogHandler(label: label, logLevel: .warning)
+            }
+            do {
+                let runtime = try HomingRuntime(
+                    configuration: loaded, registry: userdbRegistry(), logger: logger, threads: 1)
+                await runtime.shutdown()
+            } catch {
+                printError("Fatal: \(error)")
+                throw ExitCode(ExitStatus.configError)
+            }
+            for listener in LMTPListener.listeners(for: loaded.settings) {
+                if case .unix(let path, _, _, _, _) = listener {
+                    let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+                    if !ListenerChecks.directoryExists(directory) {
+                        printError("Warning: \(listener): directory \(directory) does not exist (serve will fail)")
+                    }
+                }
+            }
+            print("\(options.config): configuration OK")
+        } else {
+            print(loaded.nonDefaultSettingsText(), terminator: "")
+        }
+    }
+}
