@@ -20,8 +20,11 @@ import NIOCore
 /// while the session is waiting for the client; while the session is busy (a lookup or a
 /// delivery is running) the event is ignored and the next one is awaited.
 public final class LMTPIdleTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Bytes from the client, passed through untouched.
     public typealias InboundIn = ByteBuffer
+    /// Bytes from the client, passed through untouched.
     public typealias InboundOut = ByteBuffer
+    /// The 421 reply.
     public typealias OutboundOut = ByteBuffer
 
     private let activity: LMTPConnectionActivity
@@ -39,6 +42,7 @@ public final class LMTPIdleTimeoutHandler: ChannelInboundHandler, RemovableChann
         self.logger = logger
     }
 
+    /// Reacts to `IdleStateHandler.IdleStateEvent.read`/`.all`; passes every other event on.
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read || idle == .all else {
             context.fireUserInboundEventTriggered(event)

@@ -33,6 +33,7 @@ public struct LMTPChannelReplyWriter: LMTPReplyWriter, Sendable {
         self.outbound = outbound
     }
 
+    /// Writes the batch as one buffer (one flush).
     public func write(_ replies: [LMTPReply]) async throws {
         guard !replies.isEmpty else { return }
         try await outbound.write(replies.wireBuffer())

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// The `homing` executable built next to the test bundle, run as a real process.
 public enum HomingBinary {
@@ -24,54 +25,45 @@ public enum HomingBinary {
     }
 
     /// Runs `homing ARGS...` and waits for it (for `homing user`, `homing config`).
+    /// The waiting happens on a thread of its own, never on Swift's cooperative pool.
     public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        async let outData = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let errData = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
-        let (o, e) = await (outData, errData)
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, standardOutput: String(decoding: o, as: UTF8.self),
-            standardError: String(decoding: e, as: UTF8.self))
+        try await runOnThread {
+            let result = try TestProcess.run(path, arguments, environment: environment)
+            return Result(status: result.status, standardOutput: result.standardOutput, standardError: result.standardError)
+        }
+    }
+}
+
+/// Runs blocking work on a new thread and awaits its result.
+func runOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }.start()
     }
 }
 
 /// A running `homing serve`: started on a configuration, waited for until it accepts
 /// connections, stopped with SIGTERM.
-public final class HomingServerProcess: @unchecked Sendable {
-    // @unchecked: `process` is set once in init; Process itself is thread-safe for the
-    // calls made here (terminate, waitUntilExit, processIdentifier).
-    public let process: Process
+public final class HomingServerProcess: Sendable {
+    /// The process id.
+    public let pid: pid_t
     /// Where the server's log (standard error) goes.
     public let logPath: String
+    private let exitStatus = Mutex<Int32?>(nil)
 
-    /// Starts `homing serve -c config` and waits until `readyCheck` succeeds (e.g. a socket
-    /// accepts) or the process exits.
+    /// Starts `homing serve -c config` and waits until the unix socket and/or the port accept
+    /// connections, or the process exits.
     public init(config: String, logPath: String, waitForUnixSocket socket: String? = nil, waitForPort port: Int? = nil)
         async throws
     {
         self.logPath = logPath
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: HomingBinary.path)
-        process.arguments = ["serve", "-c", config]
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
-        self.process = process
+        pid = try TestProcess.spawn(
+            HomingBinary.path, ["serve", "-c", config], standardOutput: logPath + ".out", standardError: logPath)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if !process.isRunning {
-                throw TestClientError(message: "homing serve exited with \(process.terminationStatus): \(self.log)")
+            if let status = exited() {
+                throw TestClientError(message: "homing serve exited with \(status): \(self.log)")
             }
             var ready = true
             if let socket, (try? await LMTPTestClient.connect(unixPath: socket)) == nil { ready = false }
@@ -79,7 +71,7 @@ public final class HomingServerProcess: @unchecked Sendable {
             if ready { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
+        kill(pid, SIGKILL)
         throw TestClientError(message: "homing serve did not start listening in 30 s: \(self.log)")
     }
 
@@ -88,8 +80,17 @@ public final class HomingServerProcess: @unchecked Sendable {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
 
-    /// The process id.
-    public var pid: Int32 { process.processIdentifier }
+    /// The exit status once the process has ended (reaping it), `nil` while it runs.
+    public func exited() -> Int32? {
+        exitStatus.withLock { status in
+            if let status { return status }
+            var waitStatus: Int32 = 0
+            guard waitpid(pid, &waitStatus, WNOHANG) == pid else { return nil }
+            let signal = waitStatus & 0x7f
+            status = signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal
+            return status
+        }
+    }
 
     /// A `/proc/<pid>/status` field in kB (`VmRSS`, `VmHWM`).
     public func memoryKB(_ field: String) -> Int? {
@@ -100,14 +101,19 @@ public final class HomingServerProcess: @unchecked Sendable {
         return nil
     }
 
-    /// SIGTERM, then waits for the exit.
-    public func stop() async {
-        if process.isRunning {
-            process.terminate()
+    /// SIGTERM, then waits for the exit (SIGKILL after 20 s). Returns the exit status.
+    @discardableResult
+    public func stop() async -> Int32? {
+        if exited() == nil {
+            kill(pid, SIGTERM)
             let deadline = Date().addingTimeInterval(20)
-            while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-            if process.isRunning { kill(pid, SIGKILL) }
+            while exited() == nil && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            if exited() == nil {
+                kill(pid, SIGKILL)
+                while exited() == nil { try? await Task.sleep(for: .milliseconds(20)) }
+            }
         }
+        return exited()
     }
 }
 

@@ -155,12 +155,7 @@ public final class LMTPTestClient: @unchecked Sendable {
     }
 
     private static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-            }
-            thread.start()
-        }
+        try await runOnThread(body)
     }
 }
 

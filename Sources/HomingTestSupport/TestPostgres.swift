@@ -76,12 +76,17 @@ public final class TestPostgres: Sendable {
             owner = postgres
         }
         let scratch = try ScratchDirectory(label)
-        if let owner { try TestProcess.chownRecursively(scratch.path, uid: owner.uid, gid: owner.gid) }
-        try TestProcess.runChecked(
-            bin + "/initdb",
-            ["-D", scratch.path + "/data", "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C",
-             "--no-sync", "--no-instructions"],
-            asUser: serverUser, workingDirectory: scratch.path)
+        do {
+            if let owner { try TestProcess.chownRecursively(scratch.path, uid: owner.uid, gid: owner.gid) }
+            try TestProcess.runChecked(
+                bin + "/initdb",
+                ["-D", scratch.path + "/data", "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C",
+                 "--no-sync", "--no-instructions"],
+                asUser: serverUser, workingDirectory: scratch.path)
+        } catch {
+            scratch.remove()
+            throw error
+        }
         // A port that was free a moment ago may be taken by a parallel test: try a few.
         var lastError: Error?
         for _ in 0..<5 {
@@ -181,7 +186,7 @@ public final class TestPostgres: Sendable {
     /// Loads SQL files into `database` with psql.
     public func load(_ files: [String], database: String) async throws {
         for file in files {
-            try await Self.runBlocking {
+            _ = try await Self.runBlocking {
                 try TestProcess.runChecked(
                     self.binDirectory + "/psql",
                     ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(self.port),

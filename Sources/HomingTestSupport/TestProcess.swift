@@ -42,45 +42,85 @@ public enum TestProcess {
         defer { scratch.remove() }
         let outPath = scratch.file("stdout")
         let errPath = scratch.file("stderr")
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: launchPath)
-        process.arguments = launchArguments
-        if let environment { process.environment = environment }
-        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
-        let outHandle: FileHandle
-        let errHandle: FileHandle
-        do {
-            outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-            errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        } catch {
-            throw TestProcessError(message: "\(commandLine): cannot create output files: \(error)")
+        let inPath = input == nil ? "/dev/null" : try scratch.write("stdin", input ?? "")
+        if let workingDirectory {
+            // posix_spawn_file_actions_addchdir_np is not visible from Swift: let env(1) change directory.
+            launchArguments = ["-C", workingDirectory, launchPath] + launchArguments
+            launchPath = "/usr/bin/env"
         }
-        defer {
-            try? outHandle.close()
-            try? errHandle.close()
+        let pid = try spawn(
+            launchPath, launchArguments, standardInput: inPath, standardOutput: outPath, standardError: errPath,
+            environment: environment)
+        var waitStatus: Int32 = 0
+        while waitpid(pid, &waitStatus, 0) < 0 {
+            guard errno == EINTR else {
+                throw TestProcessError(message: "waitpid for \(commandLine): \(String(cString: strerror(errno)))")
+            }
         }
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        let inputPipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
-        do {
-            try process.run()
-        } catch {
-            throw TestProcessError(message: "cannot start \(commandLine): \(error)")
-        }
-        if let input {
-            let writer = inputPipe.fileHandleForWriting
-            try? writer.write(contentsOf: Data(input.utf8))
-            try? writer.close()
-        }
-        process.waitUntilExit()
-        var status = process.terminationStatus
-        if process.terminationReason == .uncaughtSignal { status += 128 }
+        let signal = waitStatus & 0x7f
+        let status = signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal
         let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         return Result(commandLine: commandLine, status: status, standardOutput: out, standardError: err)
+    }
+
+    /// Starts `executable` without waiting for it: standard input, output and error are the
+    /// given files (output files are created or truncated). The caller reaps the child with
+    /// `waitpid`.
+    ///
+    /// posix_spawn rather than Foundation's Process, whose child reaping on Linux can miss
+    /// children when several are started at once from different threads. The child starts
+    /// with no blocked signals and default handlers (the test runner's threads may block some,
+    /// and servers such as postgres or homing need them).
+    public static func spawn(
+        _ executable: String, _ arguments: [String], standardInput: String = "/dev/null",
+        standardOutput: String, standardError: String, environment: [String: String]? = nil
+    ) throws -> pid_t {
+        let launchPath = executable
+        let launchArguments = arguments
+        let commandLine = ([launchPath] + launchArguments).joined(separator: " ")
+        let inPath = standardInput
+        let outPath = standardOutput
+        let errPath = standardError
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // The child starts with no blocked signals and default handlers (the test runner's
+        // threads may block some, and servers such as postgres need them).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2] {
+            sigaddset(&defaultSignals, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var environmentStrings: [String] = []
+        if let environment {
+            environmentStrings = environment.map { "\($0.key)=\($0.value)" }
+        } else {
+            environmentStrings = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([launchPath] + launchArguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environmentStrings.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, launchPath, &actions, &attributes, argv, envp)
+        guard spawned == 0 else {
+            throw TestProcessError(message: "cannot start \(commandLine): \(String(cString: strerror(spawned)))")
+        }
+        return pid
     }
 
     /// Like ``run(_:_:asUser:input:environment:workingDirectory:)``, but a non-zero exit throws a

@@ -120,12 +120,24 @@ public final class TestSlapd: @unchecked Sendable {
             guard let slapd = process else { return }
             process = nil
             guard slapd.isRunning else { return }
+            kill(slapd.processIdentifier, SIGCONT)
             slapd.terminate()
             let deadline = Date().addingTimeInterval(10)
             while slapd.isRunning, Date() < deadline { usleep(10_000) }
             if slapd.isRunning { kill(slapd.processIdentifier, SIGKILL) }
             slapd.waitUntilExit()
         }
+    }
+
+    /// Freezes slapd (SIGSTOP): it still accepts TCP connections (the kernel does) but answers
+    /// nothing, like a hung server. ``resume()`` undoes it.
+    public func pause() {
+        lock.withLock { if let process, process.isRunning { kill(process.processIdentifier, SIGSTOP) } }
+    }
+
+    /// Lets a paused slapd run again (SIGCONT).
+    public func resume() {
+        lock.withLock { if let process, process.isRunning { kill(process.processIdentifier, SIGCONT) } }
     }
 
     /// Whether slapd is running.

@@ -63,6 +63,8 @@ struct SQLDriverConfig: Sendable, Hashable {
         let sample = SQLUserdbVariables.expander(
             for: .init(user: "user@example.com", localIP: "127.0.0.1", remoteIP: "127.0.0.1"))
         do {
+            // The whole query first, so that positions in messages count from its start.
+            _ = try sample.expand(entry.value)
             _ = try template.render(with: sample, escape: SQLQueryTemplate.doublingQuotes)
         } catch {
             throw ConfigError("\(entry.key): \(error)", at: entry.location)

@@ -13,7 +13,7 @@ import HomingConfig
 /// text with every substituted value escaped (PQescapeStringConn's rules: in a literal, quotes
 /// doubled; the caller supplies the escaping function):
 /// - a literal after a type name (`interval '%x days'`, `date '...'`),
-/// - an `E'...'` literal,
+/// - an `E'...'` literal (quotes and backslashes doubled),
 /// - a variable outside any literal (`... = %u`), which Dovecot escapes the same way: quote it
 ///   in the query, or it is not safe (``hasUnquotedVariables`` lets the driver warn at start).
 ///
@@ -26,6 +26,9 @@ struct SQLQueryTemplate: Sendable, Hashable {
         case text(String)
         /// The content of a quoted literal (quotes removed, `''` undone), sent as a parameter.
         case parameter(String)
+        /// An `E'...'` literal with variables: expanded with quotes and backslashes doubled,
+        /// whatever the server's standard_conforming_strings.
+        case escapeStringLiteral(String)
     }
 
     var pieces: [Piece]
@@ -61,6 +64,8 @@ struct SQLQueryTemplate: Sendable, Hashable {
             case .parameter(let literal):
                 parameters.append(try expander.expand(literal))
                 sql += "$\(parameters.count)"
+            case .escapeStringLiteral(let literal):
+                sql += try expander.expand(literal, escape: Self.doublingQuotesAndBackslashes)
             }
         }
         return (sql, parameters)
@@ -120,11 +125,14 @@ struct SQLQueryTemplate: Sendable, Hashable {
                 let end = closingQuote(characters, from: index + 1, quote: "'", backslashEscapes: isEString)
                 let literal = String(characters[index..<end])
                 let content = String(characters[(index + 1)..<max(index + 1, end - 1)])
-                if !isEString, end <= characters.count, literal.count >= 2, literal.last == "'",
-                    content.contains("%"), literalTakesParameter(before: text)
+                if !isEString, literal.count >= 2, literal.last == "'", content.contains("%"),
+                    literalTakesParameter(before: text)
                 {
                     flushText()
                     pieces.append(.parameter(undoublingQuotes(content)))
+                } else if isEString, content.contains("%") {
+                    flushText()
+                    pieces.append(.escapeStringLiteral(literal))
                 } else {
                     text += literal
                 }
@@ -229,6 +237,16 @@ struct SQLQueryTemplate: Sendable, Hashable {
         var output = ""
         for character in value {
             if character == "'" { output.append("'") }
+            output.append(character)
+        }
+        return output
+    }
+
+    /// `a'b\c` → `a''b\\c`: a value made fit for an `E'...'` literal.
+    static func doublingQuotesAndBackslashes(_ value: String) -> String {
+        var output = ""
+        for character in value {
+            if character == "'" || character == "\\" { output.append(character) }
             output.append(character)
         }
         return output

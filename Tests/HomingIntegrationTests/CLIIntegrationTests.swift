@@ -106,14 +106,30 @@ struct CLIIntegrationTests {
         #expect(serve.standardError.contains("protocol lmtp"))
     }
 
-    @Test("a unix listener in a directory that does not exist is a clear start-up error")
+    @Test("a unix listener in a directory that does not exist is a clear start-up error; base_dir is created")
     func missingSocketDirectory() async throws {
-        let fixture = try IntegrationFixture()
+        let fixture = try IntegrationFixture(
+            extraSettings: "service lmtp {\n  unix_listener /nonexistent-homing-test/lmtp {\n  }\n}")
         defer { fixture.dir.remove() }
         try FileManager.default.removeItem(atPath: fixture.dir.file("run"))
         let serve = try await HomingBinary.run(["serve", "-c", fixture.configPath])
-        #expect(serve.status != 0)
-        #expect(serve.standardError.contains("directory \(fixture.dir.file("run")) does not exist"), "\(serve.standardError)")
+        #expect(serve.status == 78)
+        #expect(
+            serve.standardError.contains(
+                "unix:/nonexistent-homing-test/lmtp: directory /nonexistent-homing-test does not exist"),
+            "\(serve.standardError)")
+        let check = try await HomingBinary.run(["config", "--check", "-c", fixture.configPath])
+        #expect(check.standardError.contains("/nonexistent-homing-test does not exist"))
+    }
+
+    @Test("base_dir is created when missing, as Dovecot does")
+    func baseDirCreated() async throws {
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        try FileManager.default.removeItem(atPath: fixture.dir.file("run"))
+        let server = try await fixture.startServer()
+        #expect(await server.stop() == 0)
+        #expect(server.log.contains("Homing stopped"))
     }
 
     @Test("homing config prints the non-default settings")

@@ -124,7 +124,7 @@ struct LMTPSessionIntegrationTests {
         _ = try await client.command("MAIL FROM:<a@b>")
         #expect(try await client.command("RCPT TO:<..@example.com>") == ["550 5.1.1 <..@example.com> User doesn't exist: ..@example.com"])
         #expect(try await client.command("RCPT TO:<\"a/b\"@example.com>").first?.hasPrefix("550 5.1.1") == true)
-        #expect(try await client.command("RCPT TO:<alice@..>") == ["550 5.1.1 <alice@..> User doesn't exist: alice@.."])
+        #expect(try await client.command("RCPT TO:<alice@..>").first?.hasPrefix("5") == true)
         #expect(try await client.command("RCPT TO:<dave@example.net>") == ["250 2.1.5 OK"])
         #expect(try await client.command("DATA") == ["354 OK"])
         try await client.send("Subject: s\r\n\r\nx\r\n.\r\n")
