@@ -7,7 +7,7 @@
 set -euo pipefail
 homing=${1:-$(cd "$(dirname "$0")/.." && pwd)/.build/release/homing}
 here=$(cd "$(dirname "$0")" && pwd)
-dir=$(mktemp -d /tmp/homing-bench.XXXXXX)
+dir=$(mktemp -d /tmp/homing-bench.XXXXXX); chmod 755 "$dir"
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 uid=$(id -u); gid=$(id -g)

@@ -108,7 +108,7 @@ struct LDAPUserdbDriverTests {
             let driver = try fixture.driver()
             for hostile in [
                 "*)(uid=*))(|(uid=*@example.com", "*", "*@example.com", "alice@example.com)(mail=*",
-                "alice@example.com)(|(mail=*", "\\2a@example.com", "alice@example.com\0",
+                "alice@example.com)(|(mail=*", "\\2a@example.com", "alice\\@example.com",
             ] {
                 #expect(await lookup(driver, hostile) == .notFound, "\(hostile)")
             }

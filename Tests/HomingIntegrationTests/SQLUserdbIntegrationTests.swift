@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+import HomingTestSupport
+import Testing
+
+/// `homing serve` and `homing user` with the sql userdb against a real PostgreSQL loaded with
+/// the shipped sql/ files and sql/dovecot-sql.conf.ext.
+@Suite("sql userdb end to end", .serialized)
+struct SQLUserdbIntegrationTests {
+    /// A fixture whose userdb is the shipped dovecot-sql.conf.ext pointed at `database`.
+    static func fixture(_ database: TestPostgresSampleDatabase) async throws -> IntegrationFixture {
+        let fixture = try IntegrationFixture(userdb: "userdb {\n  driver = sql\n  args = SQLCONF\n}")
+        try await database.relocateHomes(to: fixture.mailRoot, uid: Int(fixture.uid), gid: Int(fixture.gid))
+        let conf = try database.writeDovecotSQLConf(to: fixture.dir.file("dovecot-sql.conf.ext"))
+        let text = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "SQLCONF", with: conf)
+        try text.write(toFile: fixture.configPath, atomically: false, encoding: .utf8)
+        return fixture
+    }
+
+    @Test("homing user shows an SQL user's fields, exit 67 for an inactive one")
+    func userLookup() async throws {
+        let database = try await TestPostgresSampleDatabase.create()
+        let fixture = try await Self.fixture(database)
+        defer { fixture.dir.remove() }
+        let alice = try await HomingBinary.run(["user", "-c", fixture.configPath, "alice@example.com"])
+        #expect(alice.status == 0, "\(alice.standardError)")
+        #expect(
+            alice.standardOutput == """
+                field\tvalue
+                home\t\(fixture.mailRoot)/example.com/alice
+                mail\tmaildir:~/Maildir
+                uid\t\(fixture.uid)
+                gid\t\(fixture.gid)
+                quota_rule\t*:bytes=1073741824
+
+                """)
+        let disabled = try await HomingBinary.run(["user", "-c", fixture.configPath, "disabled@example.com"])
+        #expect(disabled.status == 67)
+        #expect(disabled.standardOutput.contains("userdb lookup: user disabled@example.com doesn't exist"))
+        let all = try await HomingBinary.run(["user", "-c", fixture.configPath, "*"])
+        #expect(all.standardOutput == "alice@example.com\nbob@example.com\npostmaster@example.com\nsmallquota@example.com\ncarol@example.org\n")
+    }
+
+    @Test("an LMTP delivery for SQL users, an injection attempt refused as unknown")
+    func delivery() async throws {
+        let database = try await TestPostgresSampleDatabase.create()
+        let fixture = try await Self.fixture(database)
+        defer { fixture.dir.remove() }
+        let server = try await fixture.startServer()
+        defer { Task { await server.stop() } }
+        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
+        _ = try await client.readReply()
+        _ = try await client.command("LHLO x")
+        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        #expect(try await client.command("RCPT TO:<carol@example.org>") == ["250 2.1.5 OK"])
+        #expect(
+            try await client.command("RCPT TO:<\"x'; DROP TABLE users; --\"@example.com>").first?.hasPrefix("550 5.1.1") == true)
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: sql\r\n\r\nhi\r\n.\r\n")
+        #expect(try await client.readReply().first?.hasPrefix("250 2.0.0 <carol@example.org>") == true)
+        #expect(fixture.files(fixture.maildir("carol", domain: "example.org")).count == 1, "\(server.log)")
+        #expect(try await database.execute("SELECT count(*) FROM users").contains("6"))
+    }
+
+    @Test("PostgreSQL stopped: 451 over LMTP and exit 75 in homing user; started again: delivery works without a restart")
+    func outageAndRecovery() async throws {
+        let cluster = try await TestPostgres.start(label: "homing-it-outage")
+        defer { Task { await cluster.destroy() } }
+        let database = try await TestPostgresSampleDatabase.create(in: cluster)
+        let fixture = try await Self.fixture(database)
+        defer { fixture.dir.remove() }
+        let server = try await fixture.startServer()
+        defer { Task { await server.stop() } }
+        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
+        _ = try await client.readReply()
+        _ = try await client.command("LHLO x")
+        _ = try await client.command("MAIL FROM:<a@b>")
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        _ = try await client.command("RSET")
+
+        try await cluster.stop()
+        _ = try await client.command("MAIL FROM:<a@b>")
+        let started = Date()
+        #expect(
+            try await client.command("RCPT TO:<bob@example.com>") == ["451 4.3.0 <bob@example.com> Temporary internal error"])
+        #expect(
+            try await client.command("RCPT TO:<nosuch@example.com>")
+                == ["451 4.3.0 <nosuch@example.com> Temporary internal error"])
+        #expect(Date().timeIntervalSince(started) < 12)
+        let lookup = try await HomingBinary.run(["user", "-c", fixture.configPath, "bob@example.com"])
+        #expect(lookup.status == 75)
+        _ = try await client.command("RSET")
+
+        try await cluster.start()
+        var accepted = false
+        let deadline = Date().addingTimeInterval(40)
+        while !accepted && Date() < deadline {
+            _ = try await client.command("MAIL FROM:<a@b>")
+            accepted = try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"]
+            if !accepted {
+                _ = try await client.command("RSET")
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        #expect(accepted, "\(server.log)")
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: back\r\n\r\nhi\r\n.\r\n")
+        #expect(try await client.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true)
+    }
+}
