@@ -18,6 +18,9 @@ public final class LMTPServer: Service {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let idleTimeout: TimeAmount
+    private let registry = ConnectionRegistry()
+    /// How long shutdown waits for busy sessions (a delivery in progress) before closing them.
+    private let shutdownGrace: Duration = .seconds(30)
 
     /// - Parameter idleTimeout: how long a client may stay silent while the server waits for it.
     public init(
@@ -70,6 +73,17 @@ public final class LMTPServer: Service {
         } onGracefulShutdown: {
             self.logger.info("shutting down: no new connections, finishing sessions in progress")
             for channel in serverChannels { channel.channel.close(promise: nil) }
+            let registry = self.registry
+            let hostname = self.delivery.hostname
+            let grace = self.shutdownGrace
+            // Idle sessions are closed at once; busy ones when their delivery is done.
+            Task {
+                let deadline = ContinuousClock.now + grace
+                while registry.closeIdle(hostname: hostname) > 0 && ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                registry.closeAll()
+            }
         }
         logger.info("Homing stopped")
     }
@@ -91,6 +105,16 @@ public final class LMTPServer: Service {
         let remote = connection.channel.channel.remoteAddress
         let local = connection.channel.channel.localAddress
         let info = LMTPConnectionInfo(remoteIP: remote?.ipAddress, localIP: local?.ipAddress)
+        if registry.isShuttingDown {
+            connection.channel.channel.close(promise: nil)
+            return
+        }
+        await registry.serving(connection) {
+            await serveConnection(connection, info: info)
+        }
+    }
+
+    private func serveConnection(_ connection: AcceptedConnection, info: LMTPConnectionInfo) async {
         do {
             try await serveLMTP(
                 channel: connection.channel, backend: delivery, connection: info, configuration: sessionConfiguration,

@@ -12,7 +12,7 @@ import Glibc
 ///
 /// Calls block the calling thread (they run slapadd, ldapadd and wait for the port).
 ///
-/// `@unchecked Sendable`: the only mutable state, the running slapd `Process`, is guarded by
+/// `@unchecked Sendable`: the only mutable state, the running slapd's process id, is guarded by
 /// `lock`; everything else is immutable after `start`.
 public final class TestSlapd: @unchecked Sendable {
     /// The suffix of the database.
@@ -33,7 +33,7 @@ public final class TestSlapd: @unchecked Sendable {
     public let directory: String
 
     private let lock = NSLock()
-    private var process: Process?
+    private var pid: pid_t?
 
     /// The repository's top directory (where `ldap/` is), found from this source file's path.
     public static var repositoryRoot: String {
@@ -82,29 +82,20 @@ public final class TestSlapd: @unchecked Sendable {
     /// connections. Does nothing when it is running.
     public func start() throws {
         try lock.withLock {
-            if let process, process.isRunning { return }
+            if let pid, !Self.reap(pid) { return }
+            pid = nil
             let log = directory + "/slapd.log"
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            let slapd = Process()
-            slapd.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
-            // -d keeps slapd in the foreground, as our child, so stop() can wait for it.
-            slapd.arguments = ["-d", "0", "-F", directory + "/slapd.d", "-h", uri]
-            slapd.standardOutput = handle
-            slapd.standardError = handle
-            slapd.standardInput = FileHandle.nullDevice
-            do {
-                try slapd.run()
-            } catch {
-                throw TestSlapdError(message: "cannot start slapd: \(error)")
-            }
-            try? handle.close()
-            process = slapd
+            let started = try Self.spawn(
+                "/usr/sbin/slapd",
+                // -d keeps slapd in the foreground, as our child, so stop() can wait for it.
+                ["-d", "0", "-F", directory + "/slapd.d", "-h", uri], log: log)
+            pid = started
             let deadline = Date().addingTimeInterval(15)
             while !Self.accepts(port: port) {
-                if !slapd.isRunning || Date() > deadline {
-                    if slapd.isRunning { slapd.terminate(); slapd.waitUntilExit() }
-                    process = nil
+                let exited = Self.reap(started)
+                if exited || Date() > deadline {
+                    if !exited { Self.terminate(started) }
+                    pid = nil
                     let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                     throw TestSlapdError(message: "slapd did not start on \(uri):\n\(text)")
                 }
@@ -117,32 +108,97 @@ public final class TestSlapd: @unchecked Sendable {
     /// The data stays for ``start()``.
     public func stop() {
         lock.withLock {
-            guard let slapd = process else { return }
-            process = nil
-            guard slapd.isRunning else { return }
-            kill(slapd.processIdentifier, SIGCONT)
-            slapd.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while slapd.isRunning, Date() < deadline { usleep(10_000) }
-            if slapd.isRunning { kill(slapd.processIdentifier, SIGKILL) }
-            slapd.waitUntilExit()
+            guard let running = pid else { return }
+            pid = nil
+            Self.terminate(running)
         }
     }
 
     /// Freezes slapd (SIGSTOP): it still accepts TCP connections (the kernel does) but answers
     /// nothing, like a hung server. ``resume()`` undoes it.
     public func pause() {
-        lock.withLock { if let process, process.isRunning { kill(process.processIdentifier, SIGSTOP) } }
+        lock.withLock {
+            guard let pid else { return }
+            kill(pid, SIGSTOP)
+            // The signal takes effect asynchronously: wait until the kernel shows it stopped.
+            let deadline = Date().addingTimeInterval(2)
+            while Date() < deadline {
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                if let close = stat.lastIndex(of: ")"), stat[close...].hasPrefix(") T") { break }
+                usleep(5_000)
+            }
+        }
     }
 
     /// Lets a paused slapd run again (SIGCONT).
     public func resume() {
-        lock.withLock { if let process, process.isRunning { kill(process.processIdentifier, SIGCONT) } }
+        lock.withLock { if let pid { kill(pid, SIGCONT) } }
     }
 
     /// Whether slapd is running.
     public var isRunning: Bool {
-        lock.withLock { process?.isRunning ?? false }
+        lock.withLock {
+            guard let running = pid else { return false }
+            if Self.reap(running) {
+                pid = nil
+                return false
+            }
+            return true
+        }
+    }
+
+    // MARK: - The slapd process
+
+    /// Starts `path` with an empty signal mask and default signal handling. (Foundation's
+    /// `Process` passes on the spawning thread's mask; on a dispatch worker SIGTERM is blocked,
+    /// and slapd would ignore ``stop()``.)
+    private static func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, path, &actions, &attributes, argv, environ)
+        guard rc == 0 else {
+            throw TestSlapdError(message: "cannot start \(path): \(String(cString: strerror(rc)))")
+        }
+        return child
+    }
+
+    /// Whether `pid` has exited (and is now reaped).
+    private static func reap(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        let rc = waitpid(pid, &status, WNOHANG)
+        return rc == pid || (rc < 0 && errno == ECHILD)
+    }
+
+    /// SIGTERM, up to 10 seconds' wait, then SIGKILL; returns once `pid` is reaped.
+    private static func terminate(_ pid: pid_t) {
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if reap(pid) { return }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
     }
 
     /// Stops the server and deletes its directory.

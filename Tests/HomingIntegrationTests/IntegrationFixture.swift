@@ -60,6 +60,7 @@ struct IntegrationFixture {
             service lmtp {
               unix_listener lmtp {
                 mode = 0600
+                \(geteuid() == 0 ? "user = nobody\n    group = nogroup" : "")
               }
               inet_listener lmtp {
                 address = 127.0.0.1

@@ -10,6 +10,13 @@ struct LMTPSessionIntegrationTests {
         let fixture = try IntegrationFixture()
         defer { fixture.dir.remove() }
         let server = try await fixture.startServer()
+        // The socket gets the configured mode (0600 here, as in the seed's unix_listener).
+        #expect(ownership(fixture.socketPath)?.mode == 0o600)
+        if geteuid() == 0 {
+            // Owned by the configured user and group, like the seed's `user = postfix`.
+            #expect(ownership(fixture.socketPath)?.uid == 65534)
+            #expect(ownership(fixture.socketPath)?.gid == 65534)
+        }
         let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
         #expect(try await client.readReply() == ["220 mx.example.com Homing ready."])
         let lhlo = try await client.command("LHLO client.example.org")
@@ -132,5 +139,27 @@ struct LMTPSessionIntegrationTests {
         let top = try FileManager.default.contentsOfDirectory(atPath: fixture.mailRoot)
         #expect(top == ["example.net"])
         #expect(fixture.files(fixture.maildir("dave", domain: "example.net")).count == 1)
+    }
+}
+
+@Suite("homing serve: restarts", .serialized)
+struct ServerRestartTests {
+    @Test("a stale socket left by a killed server is replaced; SIGTERM closes idle sessions with 421 and exits 0")
+    func staleSocket() async throws {
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        let first = try await fixture.startServer()
+        kill(first.pid, SIGKILL)
+        _ = await first.stop()
+        #expect(FileManager.default.fileExists(atPath: fixture.socketPath))
+        let second = try await fixture.startServer()
+        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
+        #expect(try await client.readReply() == ["220 mx.example.com Homing ready."])
+        // SIGTERM: the idle session is told so and closed; the server exits cleanly and soon.
+        let started = Date()
+        async let stopped = second.stop()
+        #expect(try await client.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
+        #expect(await stopped == 0)
+        #expect(Date().timeIntervalSince(started) < 10)
     }
 }

@@ -59,7 +59,7 @@ func record(_ user: String, _ fields: [(String, String)]) -> UserdbResult {
     .found(UserRecord(user: user, fields: fields.map { UserdbField($0.0, $0.1) }))
 }
 
-@Suite("ldap userdb against a real slapd", .serialized)
+@Suite("ldap userdb against a real slapd")
 struct LDAPUserdbDriverTests {
     @Test("The shipped configuration maps user, home, uid, gid, mail and quota_rule for each sample user")
     func shippedMapping() async throws {
@@ -240,6 +240,23 @@ struct LDAPUserdbDriverTests {
             try fixture.slapd.start()
             #expect(await lookup(driver, "alice@example.com") == expected)
             #expect(await lookup(driver, "nobody@example.com") == .notFound)
+            await driver.shutdown()
+        }
+    }
+
+    @Test("A pooled connection the server dropped is replaced within the same lookup")
+    func droppedConnectionReplaced() async throws {
+        try await LDAPFixture.run { fixture in
+            let driver = try fixture.driver()
+            let expected = await lookup(driver, "alice@example.com")
+            guard case .found = expected else {
+                Issue.record("alice not found: \(expected)")
+                return
+            }
+            // The restart closes the connection the driver keeps; the next lookup must not fail.
+            fixture.slapd.stop()
+            try fixture.slapd.start()
+            #expect(await lookup(driver, "alice@example.com") == expected)
             await driver.shutdown()
         }
     }
