@@ -1,6 +1,7 @@
 import Foundation
 import HomingConfig
 import HomingDelivery
+import HomingUserdb
 import HomingLMTP
 import Logging
 import NIOCore

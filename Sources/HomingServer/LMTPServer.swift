@@ -106,7 +106,11 @@ public final class LMTPServer: Service {
         let local = connection.channel.channel.localAddress
         let info = LMTPConnectionInfo(remoteIP: remote?.ipAddress, localIP: local?.ipAddress)
         if registry.isShuttingDown {
-            connection.channel.channel.close(promise: nil)
+            // Accepted just before the listener closed: close it properly (an NIOAsyncChannel
+            // must be finished through executeThenClose).
+            try? await connection.channel.executeThenClose { _, outbound in
+                try await outbound.write(ByteBuffer(string: LMTPReply.shuttingDown(hostname: delivery.hostname).wireFormat))
+            }
             return
         }
         await registry.serving(connection) {

@@ -35,7 +35,7 @@ public enum HomingBinary {
 }
 
 /// Runs blocking work on a new thread and awaits its result.
-func runOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+public func runOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread {
             do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }

@@ -34,7 +34,7 @@ enum SystemLookup<Value: Sendable & Hashable>: Sendable, Hashable {
 }
 
 /// Blocking wrappers around getpwnam_r, getgrnam_r and getpwent. Call them on a thread pool.
-enum SystemAccounts {
+public enum SystemAccounts {
     /// getpwent keeps global state: one iteration at a time in this process.
     private static let iterationLock = NSLock()
 
@@ -135,5 +135,22 @@ extension SystemUser {
             gid: UInt32(entry.pw_gid),
             home: entry.pw_dir.map { String(cString: $0) } ?? ""
         )
+    }
+}
+
+extension SystemAccounts {
+    /// The uid for a user name or a number (`mail_uid`, `unix_listener { user }`), or `nil`
+    /// when it is neither. Blocking: call at start-up or on a thread pool.
+    public static func uid(_ nameOrNumber: String) -> UInt32? {
+        if let number = UInt32(nameOrNumber) { return number }
+        if case .found(let user) = user(named: nameOrNumber) { return user.uid }
+        return nil
+    }
+
+    /// The gid for a group name or a number, or `nil` when it is neither. Blocking.
+    public static func gid(_ nameOrNumber: String) -> UInt32? {
+        if let number = UInt32(nameOrNumber) { return number }
+        if case .found(let group) = group(named: nameOrNumber) { return group.gid }
+        return nil
     }
 }

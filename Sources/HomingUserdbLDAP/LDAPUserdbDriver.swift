@@ -11,6 +11,7 @@ import NIOPosix
 /// cannot answer (server down, refused bind, timeout, several entries for one user) is a
 /// temporary failure, never "not found".
 public final class LDAPUserdbDriver: UserdbDriver {
+    /// Always `ldap`.
     public let driverName = "ldap"
     /// The checked contents of the configuration file.
     public let settings: LDAPSettings
@@ -56,7 +57,13 @@ public final class LDAPUserdbDriver: UserdbDriver {
         self.iterateAttributeNames = ldapSettings.iterateAttributes.requestedAttributes
     }
 
+    /// Searches `base` (variables escaped for a DN) with `user_filter` (variables escaped for a
+    /// filter) and maps the one entry found through `user_attrs`. No entry: `.notFound`; several
+    /// entries or any server trouble: `.temporaryFailure`.
     public func lookup(_ request: UserdbRequest) async -> UserdbResult {
+        // No address holds a NUL, and slapd's IA5 matching ignores a trailing escaped one
+        // (`(mail=alice@example.com\00)` finds alice): such a name is nobody.
+        if request.user.utf8.contains(0) { return .notFound }
         let variables = LDAPVariables(request: request, process: processValues)
         let base: String
         let filter: String
@@ -91,6 +98,7 @@ public final class LDAPUserdbDriver: UserdbDriver {
         return .found(record)
     }
 
+    /// Lists the `user` values of `iterate_attrs` for every entry `iterate_filter` finds.
     public func iterateUsers() async throws(UserdbIterationError) -> [String] {
         let variables = LDAPVariables(request: UserdbRequest(user: "", service: "doveadm"), process: processValues)
         let base: String
@@ -121,6 +129,7 @@ public final class LDAPUserdbDriver: UserdbDriver {
         return users
     }
 
+    /// Closes the pooled connections.
     public func shutdown() async {
         let pool = self.pool
         _ = try? await threadPool.runIfActive { pool.shutdown() }

@@ -73,18 +73,18 @@ struct LDAPUserdbDriverTests {
                 ("home", "/var/vmail/example.com/smallquota"), ("uid", "5000"), ("gid", "5000"),
                 ("mail", "maildir:/var/vmail/example.com/smallquota/Maildir"), ("quota_rule", "*:bytes=1048576"),
             ]))
-            // No homingMailQuota: the template's default.
+            // No homingMailQuota: no quota_rule (as sql/sample-data.sql).
             #expect(await lookup(driver, "bob@example.com") == record("bob@example.com", [
                 ("home", "/var/vmail/example.com/bob"), ("uid", "5000"), ("gid", "5000"),
-                ("mail", "maildir:/var/vmail/example.com/bob/Maildir"), ("quota_rule", "*:bytes=0"),
+                ("mail", "maildir:/var/vmail/example.com/bob/Maildir"),
             ]))
             #expect(await lookup(driver, "carol@example.org") == record("carol@example.org", [
                 ("home", "/var/vmail/example.org/carol"), ("uid", "5000"), ("gid", "5000"),
-                ("mail", "maildir:/var/vmail/example.org/carol/Maildir"), ("quota_rule", "*:bytes=0"),
+                ("mail", "maildir:/var/vmail/example.org/carol/Maildir"),
             ]))
             #expect(await lookup(driver, "postmaster@example.com") == record("postmaster@example.com", [
                 ("home", "/var/vmail/example.com/postmaster"), ("uid", "5000"), ("gid", "5000"),
-                ("mail", "maildir:/var/vmail/example.com/postmaster/Maildir"), ("quota_rule", "*:bytes=0"),
+                ("mail", "maildir:/var/vmail/example.com/postmaster/Maildir"),
             ]))
             await driver.shutdown()
         }
@@ -108,7 +108,7 @@ struct LDAPUserdbDriverTests {
             let driver = try fixture.driver()
             for hostile in [
                 "*)(uid=*))(|(uid=*@example.com", "*", "*@example.com", "alice@example.com)(mail=*",
-                "alice@example.com)(|(mail=*", "\\2a@example.com", "alice\\@example.com",
+                "alice@example.com)(|(mail=*", "\\2a@example.com", "alice\\@example.com", "alice@example.com\0",
             ] {
                 #expect(await lookup(driver, hostile) == .notFound, "\(hostile)")
             }
