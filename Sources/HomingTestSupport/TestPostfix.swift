@@ -5,11 +5,12 @@ import Glibc
 /// data directory and log file under a temporary directory, smtpd on a free loopback port.
 ///
 /// ```swift
-/// let postfix = try await TestPostfix.start(settings: ["virtual_mailbox_domains": "example.com"])
-/// defer { Task { await postfix.stop() } }
+/// let postfix = try await TestPostfix.start(settings: [("virtual_mailbox_domains", "example.com")])
 /// // Homing's unix_listener: postfix.lmtpSocketPath (QUEUE/private/dovecot-lmtp)
-/// let replies = try await postfix.send(from: "a@example.org", to: ["alice@example.com"], message: "Subject: x\r\n\r\nhi\r\n")
+/// let sent = try await postfix.send(from: "a@example.org", to: ["alice@example.com"], message: "Subject: x\r\n\r\nhi\r\n")
+/// try await postfix.waitForLog("\(sent.queueID ?? "?"): to=<alice@example.com>", "status=sent")
 /// try await postfix.waitForQueueEmpty()
+/// await postfix.stop()
 /// ```
 ///
 /// How Debian's Postfix 3.7 runs from a non-default directory (found by trying): as root,
@@ -192,8 +193,8 @@ public final class TestPostfix: Sendable {
     /// Changes main.cf settings (`postconf -c DIR -e`) and reloads the running instance.
     public func reconfigure(_ settings: [(String, String)]) async throws {
         let arguments = ["-c", configDirectory, "-e"] + settings.map { "\($0.0)=\($0.1)" }
-        try await runOnThread { try TestProcess.runChecked("/usr/sbin/postconf", arguments) }
-        try await runOnThread { [configDirectory] in
+        _ = try await runOnThread { try TestProcess.runChecked("/usr/sbin/postconf", arguments) }
+        _ = try await runOnThread { [configDirectory] in
             try TestProcess.runChecked("/usr/sbin/postfix", ["-c", configDirectory, "reload"])
         }
     }
@@ -205,7 +206,9 @@ public final class TestPostfix: Sendable {
     }
 
     fileprivate func stopBlocking() {
-        Registry.shared.remove(self)
+        // Unregistered only at the end: if the test process exits meanwhile, the atexit
+        // handler still stops this instance.
+        defer { Registry.shared.remove(self) }
         if let pid = masterPID(), kill(pid, 0) == 0 {
             _ = try? TestProcess.run("/usr/sbin/postfix", ["-c", configDirectory, "stop"])
             // postfix stop waits up to 5 s and then kills the process group; make sure.
