@@ -55,6 +55,10 @@ let package = Package(
         ),
         // Maildir storage: mail_location parsing, unique names, durable writes, privileges.
         .target(name: "HomingMaildir", dependencies: ["HomingConfig"], swiftSettings: strict),
+        // Quota (issue 6): quota rules and Maildir++ maildirsize accounting.
+        .target(name: "HomingQuota", dependencies: ["HomingConfig"], swiftSettings: strict),
+        // Sieve (issue 7): the language, RFC 5228 and its extensions.
+        .target(name: "HomingSieve", swiftSettings: strict),
         // LMTP protocol: command parser, session state machine, SwiftNIO handlers.
         .target(
             name: "HomingLMTP",
@@ -103,6 +107,8 @@ let package = Package(
         .testTarget(name: "HomingUserdbTests", dependencies: ["HomingUserdb"], swiftSettings: strict),
         .testTarget(name: "HomingUserdbSQLTests", dependencies: ["HomingUserdbSQL", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingUserdbLDAPTests", dependencies: ["HomingUserdbLDAP", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(name: "HomingQuotaTests", dependencies: ["HomingQuota"], swiftSettings: strict),
+        .testTarget(name: "HomingSieveTests", dependencies: ["HomingSieve"], swiftSettings: strict),
         .testTarget(name: "HomingMaildirTests", dependencies: ["HomingMaildir"], swiftSettings: strict),
         .testTarget(
             name: "HomingLMTPTests",

@@ -1,0 +1,1 @@
+// Placeholder until the quota plugin lands.
