@@ -105,7 +105,15 @@ public final class LocalDelivery: LMTPBackend {
         _ sink: MessageSpool, to recipients: [LMTPAcceptedRecipient<DeliveryUser>],
         in transaction: LMTPTransactionContext
     ) async -> [LMTPDeliveryOutcome] {
-        defer { Task { await sink.discard() } }
+        let outcomes = await deliverSpooled(sink, to: recipients, in: transaction)
+        await sink.discard()
+        return outcomes
+    }
+
+    private func deliverSpooled(
+        _ sink: MessageSpool, to recipients: [LMTPAcceptedRecipient<DeliveryUser>],
+        in transaction: LMTPTransactionContext
+    ) async -> [LMTPDeliveryOutcome] {
         let spooled: SpooledMessage
         let headers: HeaderScanner
         do {

@@ -52,6 +52,9 @@ struct PasswdUserdbDriverTests {
     func concurrentIteration() async throws {
         try await withEnvironment { environment in
             environment.settings.firstValidUID = 0
+            // System accounts only: the Postfix local-user tests add and remove accounts with
+            // uids from 1000 while this runs in parallel.
+            environment.settings.lastValidUID = 999
             let driver = try PasswdUserdbDriver(settings: userdb("passwd"), context: environment.context)
             let expected = try await driver.iterateUsers()
             try await withThrowingTaskGroup(of: [String].self) { group in

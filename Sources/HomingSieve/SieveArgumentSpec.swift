@@ -1,0 +1,174 @@
+/// What a command or test accepts: tags, positional arguments, tests and a block.
+struct SieveArgumentSpec: Sendable {
+    /// The type a positional argument or tag parameter must have.
+    enum ValueType: Sendable {
+        case string
+        case stringList
+        case number
+
+        var article: String {
+            switch self {
+            case .string: return "a string"
+            case .stringList: return "a string list"
+            case .number: return "a number"
+            }
+        }
+    }
+
+    /// A tagged argument.
+    struct Tag: Sendable {
+        /// Tags in the same group exclude each other (one match type, one address part...).
+        var group: String
+        /// The parameter following the tag, if any.
+        var parameter: (type: ValueType, name: String)?
+        /// The extension the tag needs.
+        var requires: SieveExtension?
+    }
+
+    /// A positional argument.
+    struct Positional: Sendable {
+        var type: ValueType
+        var name: String
+    }
+
+    /// What test part the command or test takes.
+    enum TestPart: Sendable {
+        case none
+        case single
+        case list
+    }
+
+    var tags: [String: Tag] = [:]
+    var positional: [Positional] = []
+    var tests: TestPart = .none
+    var block = false
+    /// Tag groups of which exactly one member must appear (`size` needs `:over` or `:under`).
+    var requiredGroups: [String] = []
+
+    // MARK: - Shared tag sets
+
+    static let comparator: [String: Tag] = [
+        "comparator": Tag(group: "comparator", parameter: (.string, "comparator name"))
+    ]
+
+    static let matchType: [String: Tag] = [
+        "is": Tag(group: "match type"),
+        "contains": Tag(group: "match type"),
+        "matches": Tag(group: "match type"),
+        "value": Tag(
+            group: "match type", parameter: (.string, "relational operator"), requires: .relational),
+        "count": Tag(
+            group: "match type", parameter: (.string, "relational operator"), requires: .relational),
+        "regex": Tag(group: "match type", requires: .regex),
+    ]
+
+    static let addressPart: [String: Tag] = [
+        "all": Tag(group: "address part"),
+        "localpart": Tag(group: "address part"),
+        "domain": Tag(group: "address part"),
+        "user": Tag(group: "address part", requires: .subaddress),
+        "detail": Tag(group: "address part", requires: .subaddress),
+    ]
+
+    static let index: [String: Tag] = [
+        "index": Tag(group: "index", parameter: (.number, "field index"), requires: .index),
+        "last": Tag(group: "last", requires: .index),
+    ]
+
+    static func merged(_ sets: [String: Tag]...) -> [String: Tag] {
+        sets.reduce(into: [:]) { result, set in result.merge(set) { first, _ in first } }
+    }
+
+    // MARK: - Core commands and tests (RFC 5228, with the tags extensions add to them)
+
+    /// The spec of a command validated in full, `nil` for commands only checked by name.
+    static func command(_ name: String) -> SieveArgumentSpec? {
+        switch name {
+        case "require":
+            return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "capabilities")])
+        case "if", "elsif":
+            return SieveArgumentSpec(tests: .single, block: true)
+        case "else":
+            return SieveArgumentSpec(block: true)
+        case "stop", "discard":
+            return SieveArgumentSpec()
+        case "keep":
+            return SieveArgumentSpec(tags: [
+                "flags": Tag(group: "flags", parameter: (.stringList, "flag list"), requires: .imap4flags)
+            ])
+        case "fileinto":
+            return SieveArgumentSpec(
+                tags: [
+                    "copy": Tag(group: "copy", requires: .copy),
+                    "create": Tag(group: "create", requires: .mailbox),
+                    "flags": Tag(
+                        group: "flags", parameter: (.stringList, "flag list"), requires: .imap4flags),
+                ],
+                positional: [Positional(type: .string, name: "folder")])
+        case "redirect":
+            return SieveArgumentSpec(
+                tags: ["copy": Tag(group: "copy", requires: .copy)],
+                positional: [Positional(type: .string, name: "address")])
+        case "reject", "ereject":
+            return SieveArgumentSpec(positional: [Positional(type: .string, name: "reason")])
+        default:
+            return nil
+        }
+    }
+
+    /// The spec of a test validated in full, `nil` for tests only checked by name.
+    static func test(_ name: String) -> SieveArgumentSpec? {
+        switch name {
+        case "address":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType, addressPart, index),
+                positional: [
+                    Positional(type: .stringList, name: "header list"),
+                    Positional(type: .stringList, name: "key list"),
+                ])
+        case "envelope":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType, addressPart),
+                positional: [
+                    Positional(type: .stringList, name: "envelope part"),
+                    Positional(type: .stringList, name: "key list"),
+                ])
+        case "header":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType, index),
+                positional: [
+                    Positional(type: .stringList, name: "header names"),
+                    Positional(type: .stringList, name: "key list"),
+                ])
+        case "exists":
+            return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "header names")])
+        case "size":
+            return SieveArgumentSpec(
+                tags: ["over": Tag(group: "size"), "under": Tag(group: "size")],
+                positional: [Positional(type: .number, name: "limit")],
+                requiredGroups: ["size"])
+        case "allof", "anyof":
+            return SieveArgumentSpec(tests: .list)
+        case "not":
+            return SieveArgumentSpec(tests: .single)
+        case "true", "false":
+            return SieveArgumentSpec()
+        default:
+            return nil
+        }
+    }
+
+    /// Every command name known, core or extension.
+    static let knownCommands: Set<String> = [
+        "require", "if", "elsif", "else", "stop", "keep", "discard", "redirect", "fileinto", "reject",
+        "ereject",
+        "set", "setflag", "addflag", "removeflag", "vacation", "include", "return", "global",
+    ]
+
+    /// Every test name known, core or extension.
+    static let knownTests: Set<String> = [
+        "address", "header", "exists", "size", "allof", "anyof", "not", "true", "false", "envelope",
+        "string",
+        "hasflag", "body", "date", "currentdate", "mailboxexists", "environment", "duplicate",
+    ]
+}
