@@ -55,4 +55,12 @@ public enum PathComponentCheck {
         }
         return nil
     }
+
+    /// The first part of `user@domain` that cannot be one path component, with its value and
+    /// the problem; an empty domain (a bare local part) is fine.
+    public static func problem(username: String, domain: String) -> (part: String, value: String, problem: String)? {
+        if let problem = problem(in: username) { return ("user name", username, problem) }
+        if !domain.isEmpty, let problem = problem(in: domain) { return ("domain", domain, problem) }
+        return nil
+    }
 }

@@ -67,10 +67,8 @@ public struct RecipientResolver: Sendable {
         address: String, localIP: String? = nil, remoteIP: String? = nil
     ) async throws(Failure) -> DeliveryUser {
         let split = RecipientAddress(address, delimiters: settings.recipientDelimiter)
-        for (what, value) in [("user name", split.username), ("domain", split.domain)] {
-            if let problem = PathComponentCheck.problem(in: value), !(what == "domain" && value.isEmpty) {
-                throw .invalidAddress(lookedUp: split.user, reason: "\(what) '\(value)' \(problem)")
-            }
+        if let bad = PathComponentCheck.problem(username: split.username, domain: split.domain) {
+            throw .invalidAddress(lookedUp: split.user, reason: "\(bad.part) '\(bad.value)' \(bad.problem)")
         }
         let name = try lookupName(for: split.user)
         let request = UserdbRequest(user: name, service: "lmtp", localIP: localIP, remoteIP: remoteIP)
@@ -98,10 +96,8 @@ public struct RecipientResolver: Sendable {
     public func prepare(_ record: UserRecord, detail: String?, service: String) throws(Failure) -> DeliveryUser {
         let user = record.user
         let request = UserdbRequest(user: user, service: service)
-        for (what, value) in [("user name", request.username), ("domain", request.domain)] {
-            if let problem = PathComponentCheck.problem(in: value), !(what == "domain" && value.isEmpty) {
-                throw .temporary(reason: "user \(user): userdb returned a \(what) that \(problem)")
-            }
+        if let bad = PathComponentCheck.problem(username: request.username, domain: request.domain) {
+            throw .temporary(reason: "user \(user): userdb returned a \(bad.part) that \(bad.problem)")
         }
         let identity = try identity(for: record)
         let home = record.home
@@ -113,12 +109,9 @@ public struct RecipientResolver: Sendable {
             throw .temporary(
                 reason: "user \(user): no mail location: set mail_location or return 'mail' from the userdb")
         }
-        var values = VariableExpander.userValues(user: user)
-        values["service"] = service
-        if let home { values["home"] = home }
         let expanded: String
         do {
-            expanded = try VariableExpander(values: values).expand(template)
+            expanded = try Self.expandMailLocation(template, user: user, home: home, service: service)
         } catch {
             throw .temporary(reason: "user \(user): mail location '\(template)': \(error)")
         }
@@ -135,6 +128,15 @@ public struct RecipientResolver: Sendable {
         return DeliveryUser(
             user: user, record: record, identity: identity, home: home, mailLocationText: expanded,
             mailLocation: location, detail: detail, mailbox: mailbox)
+    }
+
+    /// `mail_location` (or a userdb `mail`) with a user's `%` variables expanded; `~` is kept.
+    public static func expandMailLocation(
+        _ template: String, user: String, home: String?, service: String
+    ) throws(VariableExpansionError) -> String {
+        var values = VariableExpander.userValues(user: user, service: service)
+        if let home { values["home"] = home }
+        return try VariableExpander(values: values).expand(template)
     }
 
     private func identity(for record: UserRecord) throws(Failure) -> FilesystemIdentity? {

@@ -27,7 +27,8 @@ public struct DovecotStyleLogHandler: LogHandler {
             return Output(fileDescriptor: fd)
         }
 
-        func write(_ line: String) {
+        /// Writes `line` and a newline in one locked write loop (lines from threads never mix).
+        public func write(_ line: String) {
             var bytes = Array(line.utf8)
             bytes.append(UInt8(ascii: "\n"))
             lock.withLock { _ in

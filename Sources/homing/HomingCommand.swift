@@ -53,12 +53,5 @@ func loadConfiguration(_ path: String) throws -> LoadedConfiguration {
 
 /// Writes a line to standard error.
 func printError(_ line: String) {
-    var stream = StandardError()
-    print(line, to: &stream)
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        FileHandleWriter.writeStandardError(string)
-    }
+    DovecotStyleLogHandler.Output.standardError.write(line)
 }

@@ -75,7 +75,9 @@ struct UserCommand: AsyncParsableCommand {
                     rows.append((field.name, field.value))
                 }
                 if !userdbOnly && !sawMail {
-                    let mail = Self.expandedMailLocation(loaded: runtime.configuration.settings, record: record)
+                    let template = runtime.configuration.settings.mailLocation
+                    let mail = (try? RecipientResolver.expandMailLocation(
+                        template, user: record.user, home: record.home, service: "doveadm")) ?? template
                     let index = rows.firstIndex { !["user", "uid", "gid", "home"].contains($0.0) } ?? rows.count
                     rows.insert(("mail", mail), at: index)
                 }
@@ -107,14 +109,6 @@ struct UserCommand: AsyncParsableCommand {
     private static func describe(_ error: any Error) -> String {
         if let failure = error as? RecipientResolver.Failure, case .temporary(let reason) = failure { return reason }
         return "\(error)"
-    }
-
-    /// The global `mail_location` with the user's `%` variables expanded (`~` kept).
-    static func expandedMailLocation(loaded settings: HomingSettings, record: UserRecord) -> String {
-        var values = VariableExpander.userValues(user: record.user)
-        values["service"] = "doveadm"
-        if let home = record.home { values["home"] = home }
-        return (try? VariableExpander(values: values).expand(settings.mailLocation)) ?? settings.mailLocation
     }
 }
 
