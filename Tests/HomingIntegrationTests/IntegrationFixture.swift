@@ -100,3 +100,19 @@ func replyID(_ reply: String) -> String? {
     let parts = reply.split(separator: " ")
     return parts.count == 5 ? String(parts[3]) : nil
 }
+
+/// After a userdb outage: retries `MAIL` + `RCPT TO:<recipient>` (with `RSET` between tries)
+/// until the RCPT is accepted or `seconds` pass. Returns whether it was accepted; the
+/// transaction is left open after an accepted RCPT.
+func waitUntilRecipientAccepted(
+    _ client: LMTPTestClient, _ recipient: String, seconds: Double, pause: Duration
+) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        _ = try await client.command("MAIL FROM:<a@b>")
+        if try await client.command("RCPT TO:<\(recipient)>") == ["250 2.1.5 OK"] { return true }
+        _ = try await client.command("RSET")
+        try await Task.sleep(for: pause)
+    }
+    return false
+}

@@ -77,16 +77,7 @@ struct LDAPUserdbIntegrationTests {
         _ = try await client.command("RSET")
 
         try await runOnThread { try slapd.start() }
-        var accepted = false
-        let deadline = Date().addingTimeInterval(30)
-        while !accepted && Date() < deadline {
-            _ = try await client.command("MAIL FROM:<a@b>")
-            accepted = try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"]
-            if !accepted {
-                _ = try await client.command("RSET")
-                try await Task.sleep(for: .milliseconds(300))
-            }
-        }
+        let accepted = try await waitUntilRecipientAccepted(client, "alice@example.com", seconds: 30, pause: .milliseconds(300))
         #expect(accepted, "\(server.log)")
     }
 }

@@ -93,16 +93,7 @@ struct SQLUserdbIntegrationTests {
         _ = try await client.command("RSET")
 
         try await cluster.start()
-        var accepted = false
-        let deadline = Date().addingTimeInterval(40)
-        while !accepted && Date() < deadline {
-            _ = try await client.command("MAIL FROM:<a@b>")
-            accepted = try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"]
-            if !accepted {
-                _ = try await client.command("RSET")
-                try await Task.sleep(for: .milliseconds(500))
-            }
-        }
+        let accepted = try await waitUntilRecipientAccepted(client, "bob@example.com", seconds: 40, pause: .milliseconds(500))
         #expect(accepted, "\(server.log)")
         #expect(try await client.command("DATA") == ["354 OK"])
         try await client.send("Subject: back\r\n\r\nhi\r\n.\r\n")
