@@ -60,7 +60,9 @@ struct SQLUserdbOutageTests {
             try await cluster.stop()
             try await withSQLEnvironment { environment, scratch in
                 let driver = SQLUserdbDriver(
-                    config: try Self.config(sample.dovecotSQLConf(extraConnect: "query_timeout=1s")),
+                    // A stopped server refuses at once; the generous timeout keeps a loaded machine
+                    // from turning that refusal into a connection-wait timeout.
+                    config: try Self.config(sample.dovecotSQLConf(extraConnect: "query_timeout=5s")),
                     threadPool: environment.threadPool, logger: environment.logs.logger,
                     initialBackoff: .milliseconds(100), maxBackoff: .milliseconds(400))
                 let request = UserdbRequest(user: "carol@example.org")
