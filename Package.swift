@@ -59,6 +59,8 @@ let package = Package(
         .target(name: "HomingQuota", dependencies: ["HomingConfig"], swiftSettings: strict),
         // Sieve (issue 7): the language, RFC 5228 and its extensions.
         .target(name: "HomingSieve", swiftSettings: strict),
+        // Outgoing mail for Sieve's redirect, reject and vacation: sendmail_path or submission_host.
+        .target(name: "HomingSubmission", swiftSettings: strict),
         // LMTP protocol: command parser, session state machine, SwiftNIO handlers.
         .target(
             name: "HomingLMTP",
@@ -72,7 +74,7 @@ let package = Package(
         .target(
             name: "HomingDelivery",
             dependencies: [
-                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingLMTP",
+                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingLMTP", "HomingQuota",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,7 +97,7 @@ let package = Package(
             name: "homing",
             dependencies: [
                 "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingServer",
-                "HomingDelivery",
+                "HomingDelivery", "HomingQuota", "HomingMaildir",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -109,6 +111,7 @@ let package = Package(
         .testTarget(name: "HomingUserdbLDAPTests", dependencies: ["HomingUserdbLDAP", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingQuotaTests", dependencies: ["HomingQuota"], swiftSettings: strict),
         .testTarget(name: "HomingSieveTests", dependencies: ["HomingSieve"], swiftSettings: strict),
+        .testTarget(name: "HomingSubmissionTests", dependencies: ["HomingSubmission"], swiftSettings: strict),
         .testTarget(name: "HomingMaildirTests", dependencies: ["HomingMaildir"], swiftSettings: strict),
         .testTarget(
             name: "HomingLMTPTests",

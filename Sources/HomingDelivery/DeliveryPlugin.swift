@@ -48,10 +48,15 @@ public protocol DeliveryPlugin: Sendable {
     /// (Sieve's `discard`).
     func plan(_ actions: [StoreAction], for user: DeliveryUser, message: DeliveryMessage) async -> [StoreAction]
 
-    /// Before one copy is written; `size` is the stored size (`S=`). A reply refuses that
-    /// copy (quota exceeded), `nil` lets it be written.
-    func willStore(_ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient) async
-        -> LMTPReply?
+    /// Stores one copy: call `store` to write it (through the plugins after this one), or do
+    /// not, and refuse with a reply. Runs
+    /// blocking on a delivery thread, never on an event loop; plugins wrap each other in
+    /// `mail_plugins` order. The quota plugin checks and accounts here, around the write, under
+    /// the user's `maildirsize` lock. `size` is the size the copy will have (`S=`).
+    func storeCopy(
+        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,
+        store: () throws(MaildirStoreFailure) -> StoreCopyOutcome
+    ) throws(MaildirStoreFailure) -> StoreCopyOutcome
 
     /// After one copy has been written durably.
     func didStore(_ stored: StoredMail, action: StoreAction, for user: DeliveryUser) async
@@ -64,9 +69,21 @@ extension DeliveryPlugin {
         -> [StoreAction]
     { actions }
 
-    public func willStore(_ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient) async
-        -> LMTPReply?
-    { nil }
+    public func storeCopy(
+        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,
+        store: () throws(MaildirStoreFailure) -> StoreCopyOutcome
+    ) throws(MaildirStoreFailure) -> StoreCopyOutcome {
+        try store()
+    }
 
     public func didStore(_ stored: StoredMail, action: StoreAction, for user: DeliveryUser) async {}
+}
+
+/// What became of one copy a plugin was asked to store.
+public enum StoreCopyOutcome: Sendable {
+    /// Written durably.
+    case stored(StoredMail)
+    /// Refused with this reply (quota exceeded); nothing was written. `reason` is for the log
+    /// line (`save failed to INBOX: <reason>`).
+    case refused(LMTPReply, reason: String)
 }

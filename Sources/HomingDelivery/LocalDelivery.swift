@@ -212,22 +212,13 @@ public final class LocalDelivery: LMTPBackend {
         }
         var outcome: LMTPDeliveryOutcome = .saved
         for action in actions {
-            var refused: LMTPReply?
-            for plugin in plugins {
-                if let reply = await plugin.willStore(action, size: size, for: user, recipient: recipient.command) {
-                    refused = reply
-                    break
-                }
-            }
-            if let refused {
-                logLine(log, message, status: "save failed to \(action.mailbox): \(refused.lines.joined(separator: " "))", stored: nil)
-                outcome = .failed(refused)
-                continue
-            }
-            switch await store(message.spool, prefix: prefix, action: action, user: user) {
-            case .success(let (stored, mailbox)):
+            switch await store(message.spool, prefix: prefix, size: size, action: action, user: user, recipient: recipient.command) {
+            case .success(.stored(let stored, let mailbox)):
                 for plugin in plugins { await plugin.didStore(stored, action: action, for: user) }
                 logLine(log, message, status: "saved mail to \(mailbox)", stored: stored)
+            case .success(.refused(let reply, let reason, let mailbox)):
+                logLine(log, message, status: "save failed to \(mailbox): \(reason)", stored: nil)
+                outcome = .failed(reply)
             case .failure(let error):
                 logLine(log, message, status: "save failed to \(action.mailbox): \(error)", stored: nil, error: true)
                 outcome = .failed(Self.storeFailureReply(error, recipient.command))
@@ -236,18 +227,28 @@ public final class LocalDelivery: LMTPBackend {
         return outcome
     }
 
-    /// Stores one copy; a missing non-INBOX mailbox falls back to INBOX, as Dovecot does.
+    /// One copy's fate, with the mailbox it was meant for in the end (INBOX after a fallback).
+    private enum CopyResult {
+        case stored(StoredMail, String)
+        case refused(LMTPReply, reason: String, String)
+    }
+
+    /// Stores one copy through the plugins' `storeCopy` chain; a missing non-INBOX mailbox
+    /// falls back to INBOX, as Dovecot does.
     private func store(
-        _ spool: SpooledMessage, prefix: [UInt8], action: StoreAction, user: DeliveryUser
-    ) async -> Result<(StoredMail, String), MaildirStoreFailure> {
+        _ spool: SpooledMessage, prefix: [UInt8], size: Int, action: StoreAction, user: DeliveryUser,
+        recipient: LMTPRecipient
+    ) async -> Result<CopyResult, MaildirStoreFailure> {
         let fsync = settings.mailFsync
-        let attempt: @Sendable (String, Bool) async -> Result<StoredMail, MaildirStoreFailure> = { mailbox, create in
+        let plugins = self.plugins
+        let attempt: @Sendable (String, Bool) async -> Result<StoreCopyOutcome, MaildirStoreFailure> = { mailbox, create in
+            let target = StoreAction(mailbox: mailbox, flags: action.flags, create: create)
             do {
                 return .success(
                     try await self.threadPool.runIfActive {
-                        try MaildirStore.store(
-                            spool, headerPrefix: prefix, user: user, mailbox: mailbox, flags: action.flags,
-                            create: create, fsync: fsync)
+                        try Self.storeThroughPlugins(
+                            plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
+                            recipient: recipient, fsync: fsync)
                     })
             } catch let error as MaildirStoreFailure {
                 return .failure(error)
@@ -255,12 +256,37 @@ public final class LocalDelivery: LMTPBackend {
                 return .failure(MaildirStoreFailure(description: "\(error)", isMissingMailbox: false, isDiskFull: false))
             }
         }
+        func named(_ outcome: StoreCopyOutcome, _ mailbox: String) -> CopyResult {
+            switch outcome {
+            case .stored(let stored): return .stored(stored, mailbox)
+            case .refused(let reply, let reason): return .refused(reply, reason: reason, mailbox)
+            }
+        }
         let first = await attempt(action.mailbox, action.create || action.mailbox.uppercased() == "INBOX")
         switch first {
-        case .success(let stored): return .success((stored, action.mailbox))
+        case .success(let outcome): return .success(named(outcome, action.mailbox))
         case .failure(let error) where error.isMissingMailbox && action.mailbox.uppercased() != "INBOX":
-            return await attempt("INBOX", true).map { ($0, "INBOX") }
+            return await attempt("INBOX", true).map { named($0, "INBOX") }
         case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// The blocking part: each plugin wraps the next, the last one writes the file.
+    private static func storeThroughPlugins(
+        _ plugins: ArraySlice<any DeliveryPlugin>, spool: SpooledMessage, prefix: [UInt8], size: Int,
+        action: StoreAction, user: DeliveryUser, recipient: LMTPRecipient, fsync: HomingSettings.FsyncMode
+    ) throws(MaildirStoreFailure) -> StoreCopyOutcome {
+        guard let first = plugins.first else {
+            return .stored(
+                try MaildirStore.store(
+                    spool, headerPrefix: prefix, user: user, mailbox: action.mailbox, flags: action.flags,
+                    create: action.create, fsync: fsync))
+        }
+        return try first.storeCopy(action, size: size, for: user, recipient: recipient) {
+            () throws(MaildirStoreFailure) -> StoreCopyOutcome in
+            try storeThroughPlugins(
+                plugins.dropFirst(), spool: spool, prefix: prefix, size: size, action: action, user: user,
+                recipient: recipient, fsync: fsync)
         }
     }
 

@@ -45,6 +45,22 @@ public struct MaildirWriter: Sendable {
         return try outcome.get()
     }
 
+    /// Creates the folder's directories (`cur/ new/ tmp/` and any missing parent up to the
+    /// tree root) as the destination's identity, as ``store(_:headerPrefix:into:)`` would,
+    /// without storing anything. The quota plugin uses it to lock the maildir of a user who
+    /// has never received mail.
+    public func prepare(_ destination: MaildirDestination) throws(MaildirError) {
+        let outcome: Result<Void, MaildirError>
+        do {
+            outcome = try FilesystemIdentity.withIdentity(destination.identity) { () throws(MaildirError) -> Void in
+                _ = try MaildirTree(destination: destination).open(inCur: false)
+            }
+        } catch {
+            throw .identity(error)
+        }
+        try outcome.get()
+    }
+
     // MARK: - Steps
 
     private func storeAsCurrentIdentity(

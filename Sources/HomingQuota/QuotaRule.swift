@@ -8,7 +8,7 @@
 ///   limits when saving into a matching mailbox (`-` lowers it; a value without a sign is the
 ///   obsolete spelling of `+`). Masks take `*` and `?` wildcards.
 /// - `Junk:ignore` — mail in that mailbox is not limited and not counted; `*:ignore` — no quota.
-/// - `*:storage=0` (or no limit at all) — unlimited.
+/// - `*:storage=0` (or no limit at all) — unlimited; `noquota` is read as `*:ignore`.
 /// - `*:backend=...` is refused: the Maildir++ back end takes no backend rules.
 public struct QuotaRule: Sendable, Hashable {
     /// The mailbox mask: `*` or `?` for the default rule, else a mailbox name or wildcard.
@@ -34,6 +34,8 @@ public struct QuotaRule: Sendable, Hashable {
         func fail(_ reason: String) -> QuotaRuleError {
             QuotaRuleError(setting: setting, value: value, reason: reason)
         }
+        // `noquota`: Dovecot 1.x's spelling of "no quota for this user", still found in userdbs.
+        if value == "noquota" { return QuotaRule(mask: "*", ignore: true) }
         guard let colon = value.firstIndex(of: ":") else {
             throw fail("invalid rule: expected '<mailbox>:<limits>', e.g. '*:storage=1G'")
         }

@@ -27,6 +27,12 @@ struct ConfigCommand: AsyncParsableCommand {
             do {
                 let runtime = try HomingRuntime(
                     configuration: loaded, registry: userdbRegistry(), logger: logger, threads: 1)
+                do {
+                    _ = try PluginSet.make(for: loaded.settings, threadPool: runtime.threadPool, logger: logger)
+                } catch {
+                    await runtime.shutdown()
+                    throw error
+                }
                 await runtime.shutdown()
             } catch {
                 printError("Fatal: \(error)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HomingConfig
+import HomingDelivery
 import HomingServer
 import Logging
 import ServiceLifecycle
@@ -35,7 +36,14 @@ struct ServeCommand: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(ExitStatus.configError)
         }
-        let plugins = PluginSet.make(for: settings, logger: logger)
+        let plugins: [any DeliveryPlugin]
+        do {
+            plugins = try PluginSet.make(for: settings, threadPool: runtime.threadPool, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            await runtime.shutdown()
+            throw ExitCode(ExitStatus.configError)
+        }
         let server = LMTPServer(runtime: runtime, plugins: plugins)
         let group = ServiceGroup(
             configuration: .init(

@@ -56,7 +56,7 @@ struct QuotaRuleTests {
         }
         #expect(reason("*:storage=abc") == "quota_rule2: invalid size 'abc' (in '*:storage=abc')")
         #expect(reason("*:storage=1X") == "quota_rule2: unknown unit 'X' in size '1X' (in '*:storage=1X')")
-        #expect(reason("noquota") == "quota_rule2: invalid rule: expected '<mailbox>:<limits>', e.g. '*:storage=1G' (in 'noquota')")
+        #expect(reason("unlimited") == "quota_rule2: invalid rule: expected '<mailbox>:<limits>', e.g. '*:storage=1G' (in 'unlimited')")
         #expect(reason("*:size=1G") == "quota_rule2: unknown limit 'size' (expected storage, bytes, messages or ignore) (in '*:size=1G')")
         #expect(reason("*:storage=10%") == "quota_rule2: the default rule cannot be a percentage ('storage=10%') (in '*:storage=10%')")
         #expect(reason("*:storage=+1G") == "quota_rule2: the default rule cannot have '+' in 'storage=+1G' (in '*:storage=+1G')")
@@ -67,4 +67,13 @@ struct QuotaRuleTests {
         #expect(reason(":storage=1G") != nil)
         #expect(reason("*:storage=99999999999999T") == "quota_rule2: size '99999999999999T' is too large (in '*:storage=99999999999999T')")
     }
+}
+
+@Test("noquota is read as *:ignore: the user has no quota at all")
+func noquotaMeansIgnore() throws {
+    let rule = try QuotaRule.parse("noquota")
+    #expect(rule == QuotaRule(mask: "*", ignore: true))
+    let set = try QuotaRuleSet(plugin: ["quota_rule": "*:storage=1G"], userFields: ["quota_rule": "noquota"])
+    #expect(set.userLimits.ignored)
+    #expect(set.limits(forMailbox: "INBOX").isUnlimited)
 }

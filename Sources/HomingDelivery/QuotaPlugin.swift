@@ -1,0 +1,230 @@
+import Glibc
+import HomingConfig
+import HomingLMTP
+import HomingMaildir
+import HomingQuota
+import Logging
+import NIOPosix
+
+/// `mail_plugins = quota`: Maildir++ quota, with the limits from `plugin { quota_rule... }` and
+/// the userdb's `quota_rule` fields.
+///
+/// - At RCPT (`lmtp_rcpt_check_quota = yes`) a user already over quota is refused.
+/// - Each copy is checked and stored under the exclusive lock of the user's `maildirsize`
+///   (``MaildirSizeFile/updateChecked(configured:isCounted:_:)``): deliveries to one user are
+///   serialised for the check, the write and the appended line, so concurrent deliveries cannot
+///   together overshoot the limit: the only overshoot is the grace (`quota_grace`) one message
+///   may take. A refused copy writes nothing and counts nothing.
+/// - A userdb `quota_rule` that does not parse is a temporary failure for that user (451,
+///   logged with the user and the value); a configured rule that does not parse stops start-up.
+public struct QuotaPlugin: DeliveryPlugin {
+    public let name = "quota"
+    /// The `plugin { }` settings.
+    public let plugin: [String: String]
+    /// The parsed `quota` setting.
+    public let root: QuotaRootSetting
+    private let rcptCheck: Bool
+    private let tempfail: Bool
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+
+    /// `quota_max_mail_size` refusals: Dovecot's text.
+    public static let maxMailSizeMessage = "Mail size is larger than the maximum size allowed by server configuration"
+
+    /// Reads and checks the configuration.
+    /// - Throws: `QuotaRuleError` naming the setting and value that do not parse.
+    public init(settings: HomingSettings, threadPool: NIOThreadPool, logger: Logger) throws(QuotaRuleError) {
+        self.plugin = settings.plugin
+        self.root = try QuotaRootSetting.parse(settings.plugin["quota"] ?? "maildir:User quota")
+        // The configured rules, grace and maximum size must parse: fail at start, not per message.
+        _ = try QuotaConfiguration(plugin: settings.plugin)
+        self.rcptCheck = settings.lmtpRcptCheckQuota
+        self.tempfail = settings.quotaFullTempfail
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    /// The quota settings for `user`: the configured ones with the userdb's fields on top.
+    public func configuration(for user: DeliveryUser) throws(QuotaRuleError) -> QuotaConfiguration {
+        var fields: [String: String] = [:]
+        for field in user.record.fields where field.name.hasPrefix("quota_") { fields[field.name] = field.value }
+        return try QuotaConfiguration(plugin: plugin, userFields: fields)
+    }
+
+    // MARK: - RCPT
+
+    public func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply? {
+        let config: QuotaConfiguration
+        do {
+            config = try configuration(for: user)
+        } catch {
+            logInvalidRule(error, user: user)
+            return LocalDelivery.temporaryFailure(recipient)
+        }
+        guard rcptCheck, root.enforcing, !config.rules.userLimits.isUnlimited else { return nil }
+        do {
+            let status = try await threadPool.runIfActive { try Self.status(of: user, config: config) }
+            if config.rcptCheck(usage: status.usage, mailbox: user.mailbox).isAllowed { return nil }
+            return overQuotaReply(recipient, config)
+        } catch {
+            var log = logger
+            log[metadataKey: "user"] = "\(user.user)"
+            log.error("quota: reading the usage failed: \(error)")
+            return LocalDelivery.temporaryFailure(recipient)
+        }
+    }
+
+    // MARK: - Storing
+
+    public func storeCopy(
+        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,
+        store: () throws(MaildirStoreFailure) -> StoreCopyOutcome
+    ) throws(MaildirStoreFailure) -> StoreCopyOutcome {
+        let config: QuotaConfiguration
+        do {
+            config = try configuration(for: user)
+        } catch {
+            logInvalidRule(error, user: user)
+            throw MaildirStoreFailure(
+                description: "quota: invalid userdb value: \(error)", isMissingMailbox: false, isDiskFull: false)
+        }
+        if config.rules.userLimits.ignored {
+            // No quota for this user: only quota_max_mail_size applies, nothing is counted.
+            if root.enforcing, case .overMaxMailSize = config.decide(messageSize: Int64(size), usage: .zero) {
+                return refusal(.overMaxMailSize(limit: config.maxMailSize), recipient, config)
+            }
+            return try store()
+        }
+        let maildir = user.mailLocation.root
+        let mailbox = Self.quotaMailboxName(action.mailbox)
+        let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
+        let forced = config.rules.defaultRuleIsForced
+        let outcome: Result<StoreCopyOutcome, any Error>
+        do {
+            outcome = try FilesystemIdentity.withIdentity(user.identity) { () throws -> StoreCopyOutcome in
+                var info = stat()
+                if stat(maildir, &info) != 0 {
+                    // First delivery: create the INBOX maildir so that its lock can be taken.
+                    try Self.createInbox(of: user)
+                }
+                let file = MaildirSizeFile(maildir: maildir)
+                let configured: QuotaLimits? =
+                    forced || (try? file.read()) == nil ? config.rules.userLimits : nil
+                var result: StoreCopyOutcome?
+                _ = try file.updateChecked(configured: configured, isCounted: counted) { contents in
+                    let limits = forced ? config.rules.limits(forMailbox: mailbox) : contents.limits
+                    let decision = QuotaDecision.decide(
+                        messageSize: Int64(size), usage: contents.usage, limits: limits,
+                        graceBytes: config.graceBytes, maxMailSize: config.maxMailSize)
+                    if root.enforcing, !decision.isAllowed {
+                        result = refusal(decision, recipient, config)
+                        return nil
+                    }
+                    let stored = try store()
+                    result = stored
+                    guard case .stored(let mail) = stored, counted(mailbox) else { return nil }
+                    return QuotaUsage(bytes: Int64(mail.size), messages: 1)
+                }
+                guard let result else {
+                    throw MaildirStoreFailure(
+                        description: "quota: no outcome for the copy", isMissingMailbox: false, isDiskFull: false)
+                }
+                return result
+            }
+        } catch {
+            throw MaildirStoreFailure(description: "quota: \(error)", isMissingMailbox: false, isDiskFull: false)
+        }
+        switch outcome {
+        case .success(let result): return result
+        case .failure(let error as MaildirStoreFailure): throw error
+        case .failure(let error):
+            throw MaildirStoreFailure(description: "quota: \(error)", isMissingMailbox: false, isDiskFull: false)
+        }
+    }
+
+    /// Creates the user's INBOX maildir (as the user), as a first delivery would.
+    static func createInbox(of user: DeliveryUser) throws {
+        let inbox = try user.mailLocation.mailbox(named: "INBOX")
+        try MaildirWriter().prepare(
+            MaildirDestination(mailbox: inbox, createIfMissing: true, identity: user.identity))
+    }
+
+    // MARK: - Usage, for `homing quota`
+
+    /// A user's limits and usage, as `maildirsize` has them (recalculated first when the file is
+    /// missing, invalid, too long or has other limits). Blocking: call from a thread pool.
+    public static func status(of user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
+        let maildir = user.mailLocation.root
+        let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
+        let result = try FilesystemIdentity.withIdentity(user.identity) { () throws -> MaildirSizeContents in
+            var info = stat()
+            guard stat(maildir, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                return MaildirSizeContents(
+                    limits: config.rules.userLimits, usage: .zero, usageLineCount: 0, isValid: true)
+            }
+            let file = MaildirSizeFile(maildir: maildir)
+            let configured: QuotaLimits? =
+                config.rules.defaultRuleIsForced || (try? file.read()) == nil ? config.rules.userLimits : nil
+            return try file.currentContents(configured: configured, isCounted: counted)
+        }
+        return try result.get()
+    }
+
+    /// Rewrites a user's `maildirsize` from a scan of the maildir. Blocking.
+    public static func recalculate(_ user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
+        let maildir = user.mailLocation.root
+        let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
+        let result = try FilesystemIdentity.withIdentity(user.identity) { () throws -> MaildirSizeContents in
+            var info = stat()
+            guard stat(maildir, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                return MaildirSizeContents(
+                    limits: config.rules.userLimits, usage: .zero, usageLineCount: 0, isValid: true)
+            }
+            let file = MaildirSizeFile(maildir: maildir)
+            let configured: QuotaLimits? =
+                config.rules.defaultRuleIsForced || (try? file.read()) == nil ? config.rules.userLimits : nil
+            return try file.recalculate(limits: configured, force: true, isCounted: counted)
+        }
+        return try result.get()
+    }
+
+    // MARK: - Replies
+
+    /// Quota rules name Maildir++ folders (`Lists.Work`); Homing's mailbox names use `/`.
+    static func quotaMailboxName(_ mailbox: String) -> String {
+        mailbox.uppercased() == "INBOX" ? "INBOX" : mailbox.replacingSlashes()
+    }
+
+    private func refusal(_ decision: QuotaDecision, _ recipient: LMTPRecipient, _ config: QuotaConfiguration)
+        -> StoreCopyOutcome
+    {
+        switch decision {
+        case .overMaxMailSize:
+            return .refused(
+                LMTPReply(552, "5.2.3", "<\(recipient.path)> \(Self.maxMailSizeMessage)"),
+                reason: Self.maxMailSizeMessage)
+        default:
+            return .refused(overQuotaReply(recipient, config), reason: config.exceededMessage)
+        }
+    }
+
+    /// `552 5.2.2 <rcpt> Quota exceeded (mailbox for user is full)`, or `452 4.2.2` with
+    /// `quota_full_tempfail = yes`.
+    private func overQuotaReply(_ recipient: LMTPRecipient, _ config: QuotaConfiguration) -> LMTPReply {
+        tempfail
+            ? LMTPReply(452, "4.2.2", "<\(recipient.path)> \(config.exceededMessage)")
+            : LMTPReply(552, "5.2.2", "<\(recipient.path)> \(config.exceededMessage)")
+    }
+
+    private func logInvalidRule(_ error: QuotaRuleError, user: DeliveryUser) {
+        var log = logger
+        log[metadataKey: "user"] = "\(user.user)"
+        log.error("quota: user \(user.user): invalid userdb value: \(error)")
+    }
+}
+
+extension String {
+    fileprivate func replacingSlashes() -> String {
+        String(map { $0 == "/" ? "." : $0 })
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import HomingConfig
+import HomingDelivery
+import HomingQuota
+import HomingServer
+import Logging
+
+/// `homing quota get|recalc ADDRESS`: a user's quota as the LMTP server sees it, like
+/// `doveadm quota get|recalc`.
+struct QuotaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quota",
+        abstract: "Show or recalculate a user's quota usage (Maildir++ maildirsize).",
+        subcommands: [QuotaGetCommand.self, QuotaRecalcCommand.self])
+}
+
+/// `homing quota get ADDRESS`.
+struct QuotaGetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Print used and limit, storage (KiB) and messages, as `doveadm quota get` does.",
+        discussion: """
+            Columns: quota root name, type (STORAGE in kibibytes, MESSAGE in messages), value, \
+            limit (- for none) and percent used. --bytes prints STORAGE in bytes. Exit status: 0, \
+            67 when the user does not exist, 75 when the userdb or the maildir could not be read.
+            """)
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(help: "Print storage in bytes instead of kibibytes.")
+    var bytes = false
+
+    @Argument(help: "The user's address, as the LMTP server would look it up.")
+    var address: String
+
+    func run() async throws {
+        let status = try await withQuotaUser(options.config, address) { user, plugin, config, runtime in
+            let contents = try await runtime.threadPool.runIfActive {
+                try QuotaPlugin.status(of: user, config: config)
+            }
+            print(QuotaReport(name: plugin.root.name, contents: contents, config: config, bytes: bytes).text, terminator: "")
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `homing quota recalc ADDRESS`.
+struct QuotaRecalcCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recalc",
+        abstract: "Rewrite the user's maildirsize from a scan of the maildir.")
+
+    @OptionGroup var options: ConfigOption
+
+    @Argument(help: "The user's address.")
+    var address: String
+
+    func run() async throws {
+        let status = try await withQuotaUser(options.config, address) { user, _, config, runtime in
+            _ = try await runtime.threadPool.runIfActive {
+                try QuotaPlugin.recalculate(user, config: config)
+            }
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// The table `homing quota get` prints.
+struct QuotaReport {
+    var name: String
+    var contents: MaildirSizeContents
+    var config: QuotaConfiguration
+    var bytes: Bool
+
+    var text: String {
+        let limits = contents.limits
+        let storageUnit: Int64 = bytes ? 1 : 1024
+        let storageValue = contents.usage.bytes / storageUnit
+        let storageLimit = limits.bytes > 0 ? String(limits.bytes / storageUnit) : "-"
+        let messageLimit = limits.messages > 0 ? String(limits.messages) : "-"
+        let rows: [[String]] = [
+            ["Quota name", "Type", "Value", "Limit", "%"],
+            [name, "STORAGE", String(storageValue), storageLimit, Self.percent(contents.usage.bytes, limits.bytes)],
+            [name, "MESSAGE", String(contents.usage.messages), messageLimit,
+             Self.percent(contents.usage.messages, limits.messages)],
+        ]
+        var widths = [Int](repeating: 0, count: 5)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        var out = ""
+        for row in rows {
+            var cells: [String] = []
+            for (index, cell) in row.enumerated() {
+                let pad = String(repeating: " ", count: widths[index] - cell.count)
+                // Text columns left-aligned, numbers right-aligned, as doveadm prints them.
+                cells.append(index < 2 ? cell + pad : pad + cell)
+            }
+            out += cells.joined(separator: " ") + "\n"
+        }
+        return out
+    }
+
+    static func percent(_ value: Int64, _ limit: Int64) -> String {
+        guard limit > 0 else { return "0" }
+        return String(value * 100 / limit)
+    }
+}
+
+/// Looks the user up as LMTP does and runs `body` with the quota plugin's view of them.
+/// Returns the exit status.
+private func withQuotaUser(
+    _ configPath: String, _ address: String,
+    _ body: (DeliveryUser, QuotaPlugin, QuotaConfiguration, HomingRuntime) async throws -> Void
+) async throws -> Int32 {
+    let loaded = try loadConfiguration(configPath)
+    let logger = Logger(label: "homing") { label in
+        DovecotStyleLogHandler(label: label, logLevel: .error)
+    }
+    let runtime: HomingRuntime
+    do {
+        runtime = try HomingRuntime(configuration: loaded, registry: userdbRegistry(), logger: logger, threads: 2)
+    } catch {
+        printError("Fatal: \(error)")
+        throw ExitCode(ExitStatus.configError)
+    }
+    let plugin: QuotaPlugin
+    do {
+        plugin = try QuotaPlugin(settings: loaded.settings, threadPool: runtime.threadPool, logger: logger)
+    } catch {
+        printError("Fatal: plugin { }: \(error)")
+        await runtime.shutdown()
+        throw ExitCode(ExitStatus.configError)
+    }
+    var status: Int32 = 0
+    do {
+        let user = try await runtime.resolver.resolve(address: address)
+        let config: QuotaConfiguration
+        do {
+            config = try plugin.configuration(for: user)
+        } catch {
+            printError("Error: user \(user.user): invalid userdb value: \(error)")
+            await runtime.shutdown()
+            return ExitStatus.temporaryFailure
+        }
+        do {
+            try await body(user, plugin, config, runtime)
+        } catch {
+            printError("Error: \(user.user): \(error)")
+            status = ExitStatus.temporaryFailure
+        }
+    } catch {
+        switch error {
+        case .notFound(let name), .invalidAddress(let name, _):
+            printError("Error: userdb lookup: user \(name) doesn't exist")
+            status = ExitStatus.noUser
+        case .temporary(let reason):
+            printError("Error: userdb lookup(\(address)): temporary failure: \(reason)")
+            status = ExitStatus.temporaryFailure
+        }
+    }
+    await runtime.shutdown()
+    return status
+}
