@@ -74,7 +74,8 @@ let package = Package(
         .target(
             name: "HomingDelivery",
             dependencies: [
-                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingLMTP", "HomingQuota",
+                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingLMTP", "HomingQuota", "HomingSieve",
+                "HomingSubmission",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -97,7 +98,7 @@ let package = Package(
             name: "homing",
             dependencies: [
                 "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingServer",
-                "HomingDelivery", "HomingQuota", "HomingMaildir",
+                "HomingDelivery", "HomingQuota", "HomingSieve", "HomingMaildir",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -46,7 +46,9 @@ public protocol DeliveryPlugin: Sendable {
     /// Decides where the message goes for this user. `actions` is what earlier plugins
     /// decided, starting with the user's default mailbox; an empty result stores nothing
     /// (Sieve's `discard`).
-    func plan(_ actions: [StoreAction], for user: DeliveryUser, message: DeliveryMessage) async -> [StoreAction]
+    func plan(
+        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) async -> [StoreAction]
 
     /// Stores one copy: call `store` to write it (through the plugins after this one), or do
     /// not, and refuse with a reply. Runs
@@ -65,9 +67,9 @@ public protocol DeliveryPlugin: Sendable {
 extension DeliveryPlugin {
     public func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply? { nil }
 
-    public func plan(_ actions: [StoreAction], for user: DeliveryUser, message: DeliveryMessage) async
-        -> [StoreAction]
-    { actions }
+    public func plan(
+        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) async -> [StoreAction] { actions }
 
     public func storeCopy(
         _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,

@@ -202,7 +202,7 @@ public final class LocalDelivery: LMTPBackend {
         log[metadataKey: "session"] = "\(recipient.command.replyID)"
         var actions = [StoreAction(mailbox: user.mailbox, create: settings.ldaMailboxAutocreate)]
         for plugin in plugins {
-            actions = await plugin.plan(actions, for: user, message: message)
+            actions = await plugin.plan(actions, for: user, recipient: recipient.command, message: message)
         }
         let prefix = trace.bytes
         let size = prefix.count + message.spool.size

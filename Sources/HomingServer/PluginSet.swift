@@ -5,11 +5,6 @@ import NIOPosix
 
 /// Turns `mail_plugins` into the delivery plugins that implement them.
 public enum PluginSet {
-    /// Plugins Dovecot has that Homing will implement; until then they are reported once at start.
-    static let planned: [String: String] = [
-        "sieve": "Sieve scripts are not run yet: every message is stored in INBOX (or its detail folder)"
-    ]
-
     /// A plugin whose configuration is wrong: start-up stops with this message.
     public struct ConfigurationError: Error, CustomStringConvertible {
         public var description: String
@@ -31,12 +26,17 @@ public enum PluginSet {
                 } catch {
                     throw ConfigurationError(description: "plugin { }: \(error)")
                 }
-            default:
-                if let note = planned[name] {
-                    logger.warning("mail_plugins: \(name): \(note)")
-                } else {
-                    logger.warning("mail_plugins: \(name) is not a Homing plugin (ignored)")
+            case "sieve":
+                do {
+                    plugins.append(
+                        try SievePlugin(
+                            settings: settings, hostname: settings.hostname ?? LocalDelivery.systemHostname(),
+                            threadPool: threadPool, logger: logger))
+                } catch {
+                    throw ConfigurationError(description: "plugin { }: \(error)")
                 }
+            default:
+                logger.warning("mail_plugins: \(name) is not a Homing plugin (ignored)")
             }
         }
         return plugins

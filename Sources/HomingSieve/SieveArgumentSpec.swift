@@ -44,6 +44,9 @@ struct SieveArgumentSpec: Sendable {
     var block = false
     /// Tag groups of which exactly one member must appear (`size` needs `:over` or `:under`).
     var requiredGroups: [String] = []
+    /// How many leading positional arguments may be left out (`setflag ["\\Seen"]` without the
+    /// variable name, `hasflag` without the variable list).
+    var optionalLeadingPositional = 0
 
     // MARK: - Shared tag sets
 
@@ -75,13 +78,23 @@ struct SieveArgumentSpec: Sendable {
         "last": Tag(group: "last", requires: .index),
     ]
 
+    static let zone: [String: Tag] = [
+        "zone": Tag(group: "zone", parameter: (.string, "time zone offset")),
+        "originalzone": Tag(group: "zone"),
+    ]
+
+    /// The `set` modifiers of RFC 5229 (and `:encodeurl` of RFC 5435), lowest precedence last.
+    static let setModifiers = [
+        "lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "quoteregex", "encodeurl", "length",
+    ]
+
     static func merged(_ sets: [String: Tag]...) -> [String: Tag] {
         sets.reduce(into: [:]) { result, set in result.merge(set) { first, _ in first } }
     }
 
     // MARK: - Core commands and tests (RFC 5228, with the tags extensions add to them)
 
-    /// The spec of a command validated in full, `nil` for commands only checked by name.
+    /// The spec of a command, `nil` for unknown names.
     static func command(_ name: String) -> SieveArgumentSpec? {
         switch name {
         case "require":
@@ -111,12 +124,55 @@ struct SieveArgumentSpec: Sendable {
                 positional: [Positional(type: .string, name: "address")])
         case "reject", "ereject":
             return SieveArgumentSpec(positional: [Positional(type: .string, name: "reason")])
+        case "set":
+            return SieveArgumentSpec(
+                tags: Dictionary(
+                    uniqueKeysWithValues: SieveArgumentSpec.setModifiers.map {
+                        ($0, Tag(group: $0, requires: $0 == "quoteregex" ? .regex : nil))
+                    }),
+                positional: [
+                    Positional(type: .string, name: "name"), Positional(type: .string, name: "value"),
+                ])
+        case "setflag", "addflag", "removeflag":
+            return SieveArgumentSpec(
+                positional: [
+                    Positional(type: .string, name: "variable name"),
+                    Positional(type: .stringList, name: "list of flags"),
+                ],
+                optionalLeadingPositional: 1)
+        case "vacation":
+            return SieveArgumentSpec(
+                tags: [
+                    "days": Tag(group: "period", parameter: (.number, "number of days")),
+                    "seconds": Tag(
+                        group: "period", parameter: (.number, "number of seconds"),
+                        requires: .vacationSeconds),
+                    "subject": Tag(group: "subject", parameter: (.string, "subject")),
+                    "from": Tag(group: "from", parameter: (.string, "from address")),
+                    "addresses": Tag(group: "addresses", parameter: (.stringList, "address list")),
+                    "mime": Tag(group: "mime"),
+                    "handle": Tag(group: "handle", parameter: (.string, "handle string")),
+                ],
+                positional: [Positional(type: .string, name: "reason")])
+        case "include":
+            return SieveArgumentSpec(
+                tags: [
+                    "personal": Tag(group: "location"),
+                    "global": Tag(group: "location"),
+                    "once": Tag(group: "once"),
+                    "optional": Tag(group: "optional"),
+                ],
+                positional: [Positional(type: .string, name: "script name")])
+        case "return":
+            return SieveArgumentSpec()
+        case "global":
+            return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "value list")])
         default:
             return nil
         }
     }
 
-    /// The spec of a test validated in full, `nil` for tests only checked by name.
+    /// The spec of a test, `nil` for unknown names.
     static func test(_ name: String) -> SieveArgumentSpec? {
         switch name {
         case "address":
@@ -153,6 +209,65 @@ struct SieveArgumentSpec: Sendable {
             return SieveArgumentSpec(tests: .single)
         case "true", "false":
             return SieveArgumentSpec()
+        case "string":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType),
+                positional: [
+                    Positional(type: .stringList, name: "source"),
+                    Positional(type: .stringList, name: "key list"),
+                ])
+        case "hasflag":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType),
+                positional: [
+                    Positional(type: .stringList, name: "variable list"),
+                    Positional(type: .stringList, name: "list of flags"),
+                ],
+                optionalLeadingPositional: 1)
+        case "body":
+            return SieveArgumentSpec(
+                tags: merged(
+                    comparator, matchType,
+                    [
+                        "raw": Tag(group: "body transform"),
+                        "content": Tag(group: "body transform", parameter: (.stringList, "content types")),
+                        "text": Tag(group: "body transform"),
+                    ]),
+                positional: [Positional(type: .stringList, name: "key list")])
+        case "date":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType, index, zone),
+                positional: [
+                    Positional(type: .string, name: "header name"),
+                    Positional(type: .string, name: "date part"),
+                    Positional(type: .stringList, name: "key list"),
+                ])
+        case "currentdate":
+            return SieveArgumentSpec(
+                tags: merged(
+                    comparator, matchType,
+                    ["zone": Tag(group: "zone", parameter: (.string, "time zone offset"))]),
+                positional: [
+                    Positional(type: .string, name: "date part"),
+                    Positional(type: .stringList, name: "key list"),
+                ])
+        case "mailboxexists":
+            return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "mailbox names")])
+        case "environment":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType),
+                positional: [
+                    Positional(type: .string, name: "name"),
+                    Positional(type: .stringList, name: "key list"),
+                ])
+        case "duplicate":
+            return SieveArgumentSpec(tags: [
+                "handle": Tag(group: "handle", parameter: (.string, "handle")),
+                "header": Tag(group: "unique id", parameter: (.string, "header name")),
+                "uniqueid": Tag(group: "unique id", parameter: (.string, "unique id")),
+                "seconds": Tag(group: "seconds", parameter: (.number, "seconds")),
+                "last": Tag(group: "last"),
+            ])
         default:
             return nil
         }

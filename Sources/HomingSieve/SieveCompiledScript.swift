@@ -1,16 +1,55 @@
 /// A script that has been lexed, parsed and validated, with the extensions it requires.
 public struct SieveCompiledScript: Sendable, Hashable {
-    /// The syntax tree.
+    /// Pigeonhole's default `sieve_max_script_size`: 1M.
+    public static let defaultMaxScriptSize = 1 << 20
+
+    /// The syntax tree. With `encoded-character` required, its strings are already decoded.
     public var script: SieveScript
-    /// The extensions named by the script's `require` commands.
+    /// The extensions named by the script's `require` commands (with `vacation` added when
+    /// `vacation-seconds` is required).
     public var extensions: Set<SieveExtension>
 
     /// Lexes, parses and validates `source`; throws the first error found.
-    public static func compile(_ source: String, limits: SieveParser.Limits = SieveParser.Limits())
-        throws(SieveError) -> SieveCompiledScript
-    {
-        let script = try SieveParser.parse(source, limits: limits)
+    ///
+    /// `maxScriptSize` is `sieve_max_script_size` in octets (0 for no limit): a larger script is
+    /// refused before it is parsed.
+    public static func compile(
+        _ source: String, limits: SieveParser.Limits = SieveParser.Limits(),
+        maxScriptSize: Int = defaultMaxScriptSize
+    ) throws(SieveError) -> SieveCompiledScript {
+        let size = source.utf8.count
+        if maxScriptSize > 0, size > maxScriptSize {
+            throw SieveError(
+                .scriptTooLarge, at: SieveSourceLocation(line: 1, column: 1),
+                "script is too large: \(size) bytes, but at most \(maxScriptSize) are allowed (sieve_max_script_size)"
+            )
+        }
+        var script = try SieveParser.parse(source, limits: limits)
+        if SieveValidator.requiredExtensions(script).contains(.encodedCharacter) {
+            script = try SieveEncodedCharacter.decode(script)
+        }
         let extensions = try SieveValidator.validate(script)
         return SieveCompiledScript(script: script, extensions: extensions)
+    }
+
+    /// Like `compile`, but returns every error found (parse errors stop at the first; the
+    /// validator goes on after an error, as Pigeonhole does). Empty errors mean success.
+    public static func diagnose(
+        _ source: String, limits: SieveParser.Limits = SieveParser.Limits(),
+        maxScriptSize: Int = defaultMaxScriptSize
+    ) -> (script: SieveCompiledScript?, errors: [SieveError]) {
+        do throws(SieveError) {
+            return (try compile(source, limits: limits, maxScriptSize: maxScriptSize), [])
+        } catch {
+            guard error.kind != .scriptTooLarge,
+                var script = try? SieveParser.parse(source, limits: limits)
+            else { return (nil, [error]) }
+            if SieveValidator.requiredExtensions(script).contains(.encodedCharacter) {
+                guard let decoded = try? SieveEncodedCharacter.decode(script) else { return (nil, [error]) }
+                script = decoded
+            }
+            let result = SieveValidator.diagnose(script)
+            return (nil, result.errors.isEmpty ? [error] : result.errors)
+        }
     }
 }

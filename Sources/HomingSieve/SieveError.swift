@@ -28,6 +28,13 @@ public struct SieveError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidArguments
         /// A command in a place it may not appear (`require` late, `elsif` without `if`).
         case misplacedCommand
+        /// A value that is syntactically fine but not acceptable (an invalid variable name, date
+        /// part, time zone, regular expression, address or script name).
+        case invalidValue
+        /// An `encoded-character` sequence naming a character that does not exist.
+        case invalidEncodedCharacter
+        /// The script is larger than the configured `sieve_max_script_size`.
+        case scriptTooLarge
     }
 
     /// The kind of problem.
@@ -46,4 +53,9 @@ public struct SieveError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// `line N: error: message.`, as Pigeonhole prints it.
     public var description: String { "line \(location.line): error: \(message)." }
+
+    /// `line N, column C: error: message.`: the description with the column added.
+    public var descriptionWithColumn: String {
+        "line \(location.line), column \(location.column): error: \(message)."
+    }
 }

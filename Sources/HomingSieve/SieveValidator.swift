@@ -1,34 +1,76 @@
-/// Checks a parsed script against RFC 5228: `require` first and naming known extensions,
-/// commands and tests known and their extensions required, and argument counts and types.
+/// Checks a parsed script: `require` first and naming known extensions, every command and test
+/// known and its extension required, tags (with their parameters), positional arguments, tests
+/// and blocks as each command or test defines them, and the values that can be checked before
+/// run time (comparators, relational operators, variable names, date parts, zones, regular
+/// expressions, addresses, script names).
 ///
-/// Commands and tests of extensions beyond the core ones (`vacation`, `set`, `body`...) are
-/// checked by name only for now.
+/// Messages follow Pigeonhole's wording. Like Pigeonhole, validation goes on after an error
+/// (with the next command) so that `diagnose` can report several errors; `validate` throws the first.
 public struct SieveValidator: Sendable {
-    private var extensions: Set<SieveExtension> = []
+    /// The most errors `diagnose` collects before giving up.
+    public static let maxErrors = 30
+
+    var extensions: Set<SieveExtension> = []
+    private var errors: [SieveError] = []
 
     /// Creates a validator.
     public init() {}
 
-    /// Validates `script` and returns the extensions it requires, or the first error.
+    /// Validates `script` and returns the extensions it requires, or throws the first error.
     public static func validate(_ script: SieveScript) throws(SieveError) -> Set<SieveExtension> {
+        let result = diagnose(script)
+        if let first = result.errors.first { throw first }
+        return result.extensions
+    }
+
+    /// Validates `script` and returns the extensions it requires with every error found (in
+    /// script order, at most `maxErrors`); the script is valid when `errors` is empty.
+    public static func diagnose(_ script: SieveScript) -> (
+        extensions: Set<SieveExtension>, errors: [SieveError]
+    ) {
         var validator = SieveValidator()
-        try validator.validateTopLevel(script.commands)
-        return validator.extensions
+        validator.validateTopLevel(script.commands)
+        return (validator.extensions, Array(validator.errors.prefix(maxErrors)))
+    }
+
+    /// The capabilities named by the leading `require` commands of `script` that are known,
+    /// without validating anything (used to decide on `encoded-character` before validation).
+    static func requiredExtensions(_ script: SieveScript) -> Set<SieveExtension> {
+        var found: Set<SieveExtension> = []
+        for command in script.commands {
+            guard command.name == "require" else { break }
+            for argument in command.arguments {
+                for name in argument.strings ?? [] {
+                    if let known = SieveExtension(rawValue: name) { found.insert(known) }
+                }
+            }
+        }
+        return found
+    }
+
+    private mutating func record(_ error: SieveError) {
+        if errors.count < Self.maxErrors { errors.append(error) }
     }
 
     // MARK: - Commands
 
-    private mutating func validateTopLevel(_ commands: [SieveCommand]) throws(SieveError) {
+    private mutating func validateTopLevel(_ commands: [SieveCommand]) {
         var requiresAllowed = true
         for command in commands {
             if command.name == "require" {
-                guard requiresAllowed else { throw misplacedRequire(command) }
-                try validateRequire(command)
+                do throws(SieveError) {
+                    guard requiresAllowed else { throw misplacedRequire(command) }
+                    try validateRequire(command)
+                } catch {
+                    record(error)
+                }
             } else {
                 requiresAllowed = false
             }
         }
-        try validateList(commands, topLevel: true)
+        // RFC 6131: "vacation-seconds" implies "vacation".
+        if extensions.contains(.vacationSeconds) { extensions.insert(.vacation) }
+        validateList(commands, topLevel: true)
     }
 
     private func misplacedRequire(_ command: SieveCommand) -> SieveError {
@@ -38,7 +80,7 @@ public struct SieveValidator: Sendable {
     }
 
     private mutating func validateRequire(_ command: SieveCommand) throws(SieveError) {
-        try validateShape(command)
+        _ = try validateShape(command)
         guard let argument = command.arguments.first, let names = argument.strings else { return }
         for name in names {
             guard let known = SieveExtension(rawValue: name) else {
@@ -50,21 +92,41 @@ public struct SieveValidator: Sendable {
         }
     }
 
-    private mutating func validateList(_ commands: [SieveCommand], topLevel: Bool) throws(SieveError) {
+    private mutating func validateList(_ commands: [SieveCommand], topLevel: Bool) {
         var previous: String?
         for command in commands {
             if command.name == "require" {
-                if !topLevel { throw misplacedRequire(command) }
+                if !topLevel { record(misplacedRequire(command)) }
             } else {
-                try validateCommand(command, previous: previous)
+                validateCommand(command, previous: previous)
             }
             previous = command.name
         }
     }
 
-    private mutating func validateCommand(_ command: SieveCommand, previous: String?)
-        throws(SieveError)
-    {
+    private mutating func validateCommand(_ command: SieveCommand, previous: String?) {
+        do throws(SieveError) {
+            try checkCommandName(command, previous: previous)
+            let parsed = try validateShape(command)
+            try checkCommand(command, parsed)
+        } catch {
+            record(error)
+            // An unknown command: its tests and block mean nothing, do not descend.
+            if error.kind == .unknownCommand { return }
+        }
+        for test in command.tests.tests {
+            do throws(SieveError) {
+                try validateTest(test)
+            } catch {
+                record(error)
+            }
+        }
+        if let block = command.block {
+            validateList(block, topLevel: false)
+        }
+    }
+
+    private func checkCommandName(_ command: SieveCommand, previous: String?) throws(SieveError) {
         let name = command.name
         if !SieveArgumentSpec.knownCommands.contains(name) {
             if SieveArgumentSpec.knownTests.contains(name) {
@@ -83,28 +145,48 @@ public struct SieveValidator: Sendable {
                 .misplacedCommand, at: command.location,
                 "the \(name) command must follow an if or elsif command")
         }
-        try validateShape(command)
-        for test in command.tests.tests {
-            try validateTest(test)
-        }
-        if let block = command.block {
-            try validateList(block, topLevel: false)
-        }
     }
 
-    private func validateShape(_ command: SieveCommand) throws(SieveError) {
-        guard let spec = SieveArgumentSpec.command(command.name) else { return }
+    /// Checks arguments, tests and block of `command` against its spec.
+    private func validateShape(_ command: SieveCommand) throws(SieveError) -> SieveParsedArguments {
+        guard let spec = SieveArgumentSpec.command(command.name) else {
+            return SieveParsedArguments(tagged: [], positional: command.arguments)
+        }
         let owner = "\(command.name) command"
-        try validateArguments(command.arguments, spec: spec, owner: owner, location: command.location)
-        try validateTestPart(command.tests, spec: spec, owner: owner, location: command.location)
+        // Pigeonhole checks the arguments first: their error comes before a spurious test's.
+        let parsed = try validateArguments(
+            command.arguments, spec: spec, owner: owner, location: command.location)
+        try validateTestPart(command, spec: spec, owner: owner)
         if spec.block, command.block == nil {
             throw SieveError(
-                .invalidArguments, at: command.location, "the \(owner) requires a block '{ ... }'")
+                .invalidArguments, at: command.location,
+                "the \(command.name) command requires a command block, but it is missing")
         }
         if !spec.block, command.block != nil {
             throw SieveError(
-                .invalidArguments, at: command.location, "the \(owner) does not take a block")
+                .invalidArguments, at: command.location,
+                "the \(command.name) command does not accept a command block, but one is specified anyway")
         }
+        return parsed
+    }
+
+    private func validateTestPart(_ command: SieveCommand, spec: SieveArgumentSpec, owner: String)
+        throws(SieveError)
+    {
+        if spec.tests == .none, let first = command.tests.tests.first {
+            if spec.tags[first.name] != nil {
+                throw SieveError(
+                    .syntax, at: first.location,
+                    "missing colon ':' before ':\(first.name)' tag in \(owner)")
+            }
+            if SieveArgumentSpec.knownTests.contains(first.name) {
+                throw SieveError(
+                    .invalidArguments, at: command.location,
+                    "the \(owner) accepts no sub-tests, but tests are specified")
+            }
+            throw SieveError(.syntax, at: command.location, "missing semicolon ';' after \(owner)")
+        }
+        try Self.checkSubtests(command.tests, spec: spec, owner: owner, location: command.location)
     }
 
     // MARK: - Tests
@@ -125,37 +207,49 @@ public struct SieveValidator: Sendable {
         }
         if let spec = SieveArgumentSpec.test(name) {
             let owner = "\(name) test"
-            try validateArguments(test.arguments, spec: spec, owner: owner, location: test.location)
-            try validateTestPart(test.tests, spec: spec, owner: owner, location: test.location)
+            if spec.tests == .none, let first = test.tests.tests.first {
+                if spec.tags[first.name] != nil {
+                    throw SieveError(
+                        .syntax, at: first.location, "missing colon ':' before ':\(first.name)' tag in \(owner)"
+                    )
+                }
+                throw SieveError(
+                    .invalidArguments, at: test.location, "the \(owner) accepts no sub-tests, but tests are specified")
+            }
+            let parsed = try validateArguments(test.arguments, spec: spec, owner: owner, location: test.location)
+            try Self.checkSubtests(test.tests, spec: spec, owner: owner, location: test.location)
+            try checkTest(test, parsed)
         }
         for inner in test.tests.tests {
             try validateTest(inner)
         }
     }
 
-    private func validateTestPart(
+    private static func checkSubtests(
         _ tests: SieveTestArguments, spec: SieveArgumentSpec, owner: String,
         location: SieveSourceLocation
     ) throws(SieveError) {
         switch (spec.tests, tests) {
         case (.none, .none), (.single, .single), (.list, .list):
             return
-        case (.none, .single(let list)), (.none, .list(let list)):
+        case (.none, .single), (.none, .list):
             throw SieveError(
-                .invalidArguments, at: list.first?.location ?? location, "the \(owner) does not take a test"
-            )
+                .invalidArguments, at: location, "the \(owner) accepts no sub-tests, but tests are specified")
         case (.single, .none):
-            throw SieveError(.invalidArguments, at: location, "the \(owner) requires a test")
+            throw SieveError(
+                .invalidArguments, at: location, "the \(owner) requires one sub-test, but none is specified")
         case (.single, .list):
             throw SieveError(
                 .invalidArguments, at: location,
-                "the \(owner) takes a single test, not a test list '( ... )'")
+                "the \(owner) requires one sub-test, but a list of tests is specified")
         case (.list, .none):
             throw SieveError(
-                .invalidArguments, at: location, "the \(owner) requires a test list '( ... )'")
+                .invalidArguments, at: location,
+                "the \(owner) requires a list of sub-tests, but none is specified")
         case (.list, .single):
             throw SieveError(
-                .invalidArguments, at: location, "the \(owner) takes a test list in parentheses '( ... )'")
+                .invalidArguments, at: location,
+                "the \(owner) requires a list of sub-tests, but a single test is specified")
         }
     }
 
@@ -164,9 +258,9 @@ public struct SieveValidator: Sendable {
     private func validateArguments(
         _ arguments: [SieveArgument], spec: SieveArgumentSpec, owner: String,
         location: SieveSourceLocation
-    ) throws(SieveError) {
+    ) throws(SieveError) -> SieveParsedArguments {
         var seenGroups: [String: String] = [:]
-        var seenComparator: String?
+        var tagged: [SieveTaggedArgument] = []
         var positional: [SieveArgument] = []
         var position = 0
         while position < arguments.count {
@@ -175,6 +269,12 @@ public struct SieveValidator: Sendable {
             guard case .tag(let tagName) = argument.value else {
                 positional.append(argument)
                 continue
+            }
+            if !positional.isEmpty {
+                throw SieveError(
+                    .invalidArguments, at: argument.location,
+                    "encountered an unexpected tagged argument ':\(tagName)' while validating positional arguments for the \(owner)"
+                )
             }
             guard let tag = spec.tags[tagName] else {
                 throw SieveError(
@@ -187,44 +287,32 @@ public struct SieveValidator: Sendable {
                     "unknown tagged argument ':\(tagName)' for the \(owner) (only available after require :\(needed.rawValue))"
                 )
             }
-            if !positional.isEmpty {
-                throw SieveError(
-                    .invalidArguments, at: argument.location,
-                    "tagged argument ':\(tagName)' must come before the positional arguments of the \(owner)")
-            }
             if let earlier = seenGroups[tag.group] {
-                let detail =
-                    earlier == tagName ? "':\(tagName)' is given twice" : "':\(earlier)' and ':\(tagName)'"
+                let what = earlier == tagName ? ":\(tagName) argument" : "\(tag.group) argument (:\(tagName))"
                 throw SieveError(
-                    .invalidArguments, at: argument.location,
-                    "conflicting \(tag.group) arguments for the \(owner): \(detail)")
+                    .invalidArguments, at: argument.location, "encountered duplicate \(what) for the \(owner)")
             }
             seenGroups[tag.group] = tagName
-            if let parameter = tag.parameter {
-                guard position < arguments.count, Self.matches(arguments[position].value, parameter.type)
-                else {
-                    let found =
-                        position < arguments.count ? Self.describe(arguments[position].value) : "nothing"
+            var parameter: SieveArgument?
+            if let expected = tag.parameter {
+                guard position < arguments.count else {
                     throw SieveError(
-                        .invalidArguments,
-                        at: position < arguments.count ? arguments[position].location : argument.location,
-                        "the :\(tagName) tag of the \(owner) expects \(parameter.type.article) (\(parameter.name)), but \(found) was found"
+                        .invalidArguments, at: argument.location,
+                        "the :\(tagName) tag for the \(owner) requires \(expected.type.article) as parameter, but no parameters were found"
                     )
                 }
-                try validateTagParameter(tagName, arguments[position], owner: owner)
-                if tagName == "comparator", case .string(let name) = arguments[position].value {
-                    seenComparator = name
+                let next = arguments[position]
+                guard Self.matches(next.value, expected.type) else {
+                    throw SieveError(
+                        .invalidArguments, at: next.location,
+                        "the :\(tagName) tag for the \(owner) requires \(expected.type.article) as parameter, but \(Self.describe(next.value)) was found"
+                    )
                 }
+                try checkTagParameter(tagName, next, owner: owner)
+                parameter = next
                 position += 1
             }
-        }
-        if seenComparator == "i;ascii-numeric", let matchType = seenGroups["match type"],
-            ["contains", "matches", "regex"].contains(matchType)
-        {
-            throw SieveError(
-                .invalidArguments, at: location,
-                "the comparator 'i;ascii-numeric' of the \(owner) does not support the :\(matchType) match type"
-            )
+            tagged.append(SieveTaggedArgument(name: tagName, parameter: parameter, location: argument.location))
         }
         for group in spec.requiredGroups where seenGroups[group] == nil {
             let names = spec.tags.filter { $0.value.group == group }.keys.sorted().map { ":" + $0 }
@@ -232,61 +320,29 @@ public struct SieveValidator: Sendable {
                 .invalidArguments, at: location,
                 "the \(owner) requires one of the tags \(names.joined(separator: " or "))")
         }
-        if positional.count != spec.positional.count {
-            let expected = spec.positional.map(\.name).joined(separator: ", ")
-            let description =
-                spec.positional.isEmpty
-                ? "no positional arguments"
-                : "\(spec.positional.count) positional argument\(spec.positional.count == 1 ? "" : "s") (\(expected))"
+        let maximum = spec.positional.count
+        let minimum = maximum - spec.optionalLeadingPositional
+        guard positional.count >= minimum, positional.count <= maximum else {
+            let required = minimum == maximum ? "\(maximum)" : "\(minimum) or \(maximum)"
             throw SieveError(
                 .invalidArguments,
-                at: positional.count > spec.positional.count
-                    ? positional[spec.positional.count].location : location,
-                "the \(owner) expects \(description), but \(positional.count) \(positional.count == 1 ? "was" : "were") found"
+                at: positional.count > maximum ? positional[maximum].location : location,
+                "the \(owner) requires \(required) positional argument(s), but \(positional.count) is/are specified"
             )
         }
-        for (offset, (argument, expected)) in zip(positional, spec.positional).enumerated()
+        // When optional leading arguments are left out, the given ones are the last ones.
+        let expectedTypes = spec.positional.suffix(positional.count)
+        for (offset, (argument, expected)) in zip(positional, expectedTypes).enumerated()
         where !Self.matches(argument.value, expected.type) {
             throw SieveError(
                 .invalidArguments, at: argument.location,
                 "the \(owner) expects \(expected.type.article) as argument \(offset + 1) (\(expected.name)), "
                     + "but \(Self.describe(argument.value)) was found")
         }
+        return SieveParsedArguments(tagged: tagged, positional: positional)
     }
 
-    private func validateTagParameter(_ tagName: String, _ argument: SieveArgument, owner: String)
-        throws(SieveError)
-    {
-        guard case .string(let text) = argument.value else { return }
-        switch tagName {
-        case "comparator":
-            switch text {
-            case "i;octet", "i;ascii-casemap":
-                return
-            case "i;ascii-numeric":
-                if extensions.contains(.comparatorAsciiNumeric) { return }
-                throw SieveError(
-                    .invalidArguments, at: argument.location,
-                    "comparator 'i;ascii-numeric' is only available after require :comparator-i;ascii-numeric"
-                )
-            default:
-                throw SieveError(
-                    .invalidArguments, at: argument.location, "unknown comparator '\(text)' for the \(owner)")
-            }
-        case "value", "count":
-            if ["gt", "ge", "lt", "le", "eq", "ne"].contains(text.lowercased()) { return }
-            throw SieveError(
-                .invalidArguments, at: argument.location,
-                "invalid relational operator '\(text)' for the :\(tagName) tag of the \(owner) (expected gt, ge, lt, le, eq or ne)"
-            )
-        default:
-            return
-        }
-    }
-
-    private static func matches(_ value: SieveArgument.Value, _ type: SieveArgumentSpec.ValueType)
-        -> Bool
-    {
+    static func matches(_ value: SieveArgument.Value, _ type: SieveArgumentSpec.ValueType) -> Bool {
         switch (value, type) {
         case (.string, .string), (.string, .stringList), (.stringList, .stringList), (.number, .number):
             return true
@@ -294,12 +350,12 @@ public struct SieveValidator: Sendable {
         }
     }
 
-    private static func describe(_ value: SieveArgument.Value) -> String {
+    static func describe(_ value: SieveArgument.Value) -> String {
         switch value {
         case .string: return "a string"
         case .stringList: return "a string list"
         case .number: return "a number"
-        case .tag(let name): return "tag ':\(name)'"
+        case .tag(let name): return "a tag (:\(name))"
         }
     }
 }

@@ -11,7 +11,10 @@ struct HomingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "homing",
         abstract: "A mail delivery agent: LMTP in, maildir out, configured like Dovecot.",
-        subcommands: [ServeCommand.self, ConfigCommand.self, UserCommand.self, QuotaCommand.self]
+        subcommands: [
+            ServeCommand.self, ConfigCommand.self, UserCommand.self, QuotaCommand.self, SieveTestCommand.self,
+            SieveCheckCommand.self,
+        ]
     )
 }
 

@@ -125,7 +125,7 @@ struct SieveValidatorTests {
         )
         #expect(
             message("require;")
-                == "line 1: error: the require command expects 1 positional argument (capabilities), but 0 were found."
+                == "line 1: error: the require command requires 1 positional argument(s), but 0 is/are specified."
         )
         #expect(
             message("require \"Fileinto\";")
@@ -173,7 +173,7 @@ struct SieveValidatorTests {
         )
         #expect(
             message("if header :comparator \"i;ascii-numeric\" \"a\" \"1\" {}")
-                == "line 1: error: comparator 'i;ascii-numeric' is only available after require :comparator-i;ascii-numeric."
+                == "line 1: error: unknown comparator 'i;ascii-numeric' (only available after require :comparator-i;ascii-numeric)."
         )
         #expect(
             message("if address :user \"to\" \"x\" {}")
@@ -209,19 +209,19 @@ struct SieveValidatorTests {
         #expect(
             message("if true { keep; }\nkeep;\nelse { keep; }")
                 == "line 3: error: the else command must follow an if or elsif command.")
-        #expect(message("if true;") == "line 1: error: the if command requires a block '{ ... }'.")
-        #expect(message("if { keep; }") == "line 1: error: the if command requires a test.")
+        #expect(message("if true;") == "line 1: error: the if command requires a command block, but it is missing.")
+        #expect(message("if { keep; }") == "line 1: error: the if command requires one sub-test, but none is specified.")
         #expect(
             message("if (true) { keep; }")
-                == "line 1: error: the if command takes a single test, not a test list '( ... )'.")
+                == "line 1: error: the if command requires one sub-test, but a list of tests is specified.")
         #expect(
             message("if true { } else true { }")
-                == "line 1: error: the else command does not take a test.")
-        #expect(message("keep { }") == "line 1: error: the keep command does not take a block.")
-        #expect(message("stop true;") == "line 1: error: the stop command does not take a test.")
+                == "line 1: error: the else command accepts no sub-tests, but tests are specified.")
+        #expect(message("keep { }") == "line 1: error: the keep command does not accept a command block, but one is specified anyway.")
+        #expect(message("stop true;") == "line 1: error: the stop command accepts no sub-tests, but tests are specified.")
         #expect(
             message("discard \"x\";")
-                == "line 1: error: the discard command expects no positional arguments, but 1 was found.")
+                == "line 1: error: the discard command requires 0 positional argument(s), but 1 is/are specified.")
         #expect(message("if true { stop; }") == nil)
     }
 
@@ -229,11 +229,11 @@ struct SieveValidatorTests {
     func actions() {
         #expect(
             message("redirect;")
-                == "line 1: error: the redirect command expects 1 positional argument (address), but 0 were found."
+                == "line 1: error: the redirect command requires 1 positional argument(s), but 0 is/are specified."
         )
         #expect(
             message("redirect \"a\" \"b\";")
-                == "line 1: error: the redirect command expects 1 positional argument (address), but 2 were found."
+                == "line 1: error: the redirect command requires 1 positional argument(s), but 2 is/are specified."
         )
         #expect(
             message("require \"fileinto\";\nfileinto [\"a\"];")
@@ -248,7 +248,7 @@ struct SieveValidatorTests {
                 == "line 1: error: unknown tagged argument ':copy' for the keep command.")
         #expect(
             message("require \"reject\";\nreject;")
-                == "line 2: error: the reject command expects 1 positional argument (reason), but 0 were found."
+                == "line 2: error: the reject command requires 1 positional argument(s), but 0 is/are specified."
         )
     }
 
@@ -256,37 +256,37 @@ struct SieveValidatorTests {
     func tests() {
         #expect(
             message("if header \"a\" {}")
-                == "line 1: error: the header test expects 2 positional arguments (header names, key list), but 1 was found."
+                == "line 1: error: the header test requires 2 positional argument(s), but 1 is/are specified."
         )
         #expect(
             message("if header :is :contains \"a\" \"b\" {}")
-                == "line 1: error: conflicting match type arguments for the header test: ':is' and ':contains'."
+                == "line 1: error: encountered duplicate match type argument (:contains) for the header test."
         )
         #expect(
             message("if address :all :domain \"a\" \"b\" {}")
-                == "line 1: error: conflicting address part arguments for the address test: ':all' and ':domain'."
+                == "line 1: error: encountered duplicate address part argument (:domain) for the address test."
         )
         #expect(
             message("if header :is :is \"a\" \"b\" {}")
-                == "line 1: error: conflicting match type arguments for the header test: ':is' is given twice."
+                == "line 1: error: encountered duplicate :is argument for the header test."
         )
         #expect(
             message("if header :comparator \"i;foo\" \"a\" \"b\" {}")
-                == "line 1: error: unknown comparator 'i;foo' for the header test.")
+                == "line 1: error: unknown comparator 'i;foo'.")
         #expect(
             message("if header :comparator \"a\" \"b\" {}")
-                == "line 1: error: unknown comparator 'a' for the header test.")
+                == "line 1: error: unknown comparator 'a'.")
         #expect(
             message("if header :comparator {}")
-                == "line 1: error: the :comparator tag of the header test expects a string (comparator name), but nothing was found."
+                == "line 1: error: the :comparator tag for the header test requires a string as parameter, but no parameters were found."
         )
         #expect(
             message("if header :comparator 5 \"a\" \"b\" {}")
-                == "line 1: error: the :comparator tag of the header test expects a string (comparator name), but a number was found."
+                == "line 1: error: the :comparator tag for the header test requires a string as parameter, but a number was found."
         )
         #expect(
             message("if header \"a\" :is \"b\" {}")
-                == "line 1: error: tagged argument ':is' must come before the positional arguments of the header test."
+                == "line 1: error: encountered an unexpected tagged argument ':is' while validating positional arguments for the header test."
         )
         #expect(
             message("if header :over \"a\" \"b\" {}")
@@ -296,7 +296,7 @@ struct SieveValidatorTests {
                 == "line 1: error: the size test requires one of the tags :over or :under.")
         #expect(
             message("if size :over :under 1 {}")
-                == "line 1: error: conflicting size arguments for the size test: ':over' and ':under'.")
+                == "line 1: error: encountered duplicate size argument (:under) for the size test.")
         #expect(
             message("if size :over \"1\" {}")
                 == "line 1: error: the size test expects a number as argument 1 (limit), but a string was found."
@@ -307,23 +307,23 @@ struct SieveValidatorTests {
         )
         #expect(
             message("if not (true) {}")
-                == "line 1: error: the not test takes a single test, not a test list '( ... )'.")
+                == "line 1: error: the not test requires one sub-test, but a list of tests is specified.")
         #expect(
             message("if allof true {}")
-                == "line 1: error: the allof test takes a test list in parentheses '( ... )'.")
+                == "line 1: error: the allof test requires a list of sub-tests, but a single test is specified.")
         #expect(
-            message("if anyof {}") == "line 1: error: the anyof test requires a test list '( ... )'.")
-        #expect(message("if true false {}") == "line 1: error: the true test does not take a test.")
+            message("if anyof {}") == "line 1: error: the anyof test requires a list of sub-tests, but none is specified.")
+        #expect(message("if true false {}") == "line 1: error: the true test accepts no sub-tests, but tests are specified.")
         #expect(
             message("if true 1 {}")
-                == "line 1: error: the true test expects no positional arguments, but 1 was found.")
+                == "line 1: error: the true test requires 0 positional argument(s), but 1 is/are specified.")
         #expect(
             message("require \"relational\";\nif header :value \"xx\" \"a\" \"b\" {}")
-                == "line 2: error: invalid relational operator 'xx' for the :value tag of the header test (expected gt, ge, lt, le, eq or ne)."
+                == "line 2: error: invalid relational operator 'xx' for the :value match type of the header test (expected gt, ge, lt, le, eq or ne)."
         )
         #expect(
             message("if anyof (true, header \"a\") {}")
-                == "line 1: error: the header test expects 2 positional arguments (header names, key list), but 1 was found."
+                == "line 1: error: the header test requires 2 positional argument(s), but 1 is/are specified."
         )
     }
 
@@ -332,11 +332,11 @@ struct SieveValidatorTests {
         let prefix = "require \"comparator-i;ascii-numeric\";\n"
         #expect(
             message(prefix + "if header :comparator \"i;ascii-numeric\" :contains \"a\" \"1\" {}")
-                == "line 2: error: the comparator 'i;ascii-numeric' of the header test does not support the :contains match type."
+                == "line 2: error: the specified i;ascii-numeric comparator does not support sub-string matching as required by the :contains match type."
         )
         #expect(
             message(prefix + "if header :matches :comparator \"i;ascii-numeric\" \"a\" \"1\" {}")
-                == "line 2: error: the comparator 'i;ascii-numeric' of the header test does not support the :matches match type."
+                == "line 2: error: the specified i;ascii-numeric comparator does not support sub-string matching as required by the :matches match type."
         )
         #expect(
             message(prefix + "if address :comparator \"i;ascii-numeric\" :is \"a\" \"1\" {}") == nil)

@@ -1,0 +1,360 @@
+import Foundation
+import Glibc
+import HomingConfig
+import HomingLMTP
+import HomingMaildir
+import HomingSieve
+import HomingSubmission
+import Logging
+import NIOPosix
+
+/// `mail_plugins = sieve`: runs the recipient's Sieve scripts (`sieve_before...`, the user's
+/// own or `sieve_default`, `sieve_after...`) at delivery and turns the result into the copies
+/// to store, sending the mail `redirect`, `reject` and `vacation` ask for.
+///
+/// A script that cannot be used never loses the message: a user's script that fails to compile
+/// or run, or an action that cannot be carried out, keeps the message in INBOX; the error goes
+/// to the log and to the user's sieve log file (next to the script, as Pigeonhole does).
+public final class SievePlugin: DeliveryPlugin {
+    public let name = "sieve"
+    private let settings: HomingSettings
+    private let hostname: String
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let cache: SieveScriptCache
+    private let submitter: any MailSubmitter
+
+    /// Reads the configuration.
+    /// - Throws: `SieveUserSettings.Error` for settings that do not parse (checked for a
+    ///   sample user, since paths depend on the user).
+    public init(
+        settings: HomingSettings, hostname: String, threadPool: NIOThreadPool, logger: Logger,
+        submitter: (any MailSubmitter)? = nil
+    ) throws {
+        self.settings = settings
+        self.hostname = hostname
+        self.threadPool = threadPool
+        self.logger = logger
+        self.cache = SieveScriptCache()
+        if let submitter {
+            self.submitter = submitter
+        } else if !settings.submissionHost.isEmpty {
+            self.submitter = try SMTPSubmitter(setting: settings.submissionHost, heloName: hostname)
+        } else {
+            self.submitter = SendmailSubmitter(command: settings.sendmailPath)
+        }
+        _ = try SieveUserSettings.resolve(
+            plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
+            recipientDelimiter: settings.recipientDelimiter)
+    }
+
+    public func plan(
+        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) async -> [StoreAction] {
+        do {
+            return try await threadPool.runIfActive {
+                self.evaluate(actions, for: user, recipient: recipient, message: message)
+            }
+        } catch {
+            return actions
+        }
+    }
+
+    // MARK: - Running the scripts (blocking, on a delivery thread)
+
+    private func evaluate(
+        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) -> [StoreAction] {
+        var log = logger
+        log[metadataKey: "user"] = "\(user.user)"
+        log[metadataKey: "session"] = "\(recipient.replyID)"
+        let msgid = message.headers["message-id"] ?? "unspecified"
+        let keepInInbox = [StoreAction(mailbox: "INBOX", create: true)]
+
+        var fields: [String: String] = [:]
+        for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
+        let userSettings: SieveUserSettings
+        do {
+            userSettings = try SieveUserSettings.resolve(
+                plugin: settings.plugin, fields: fields, user: user.user, home: user.home,
+                recipientDelimiter: settings.recipientDelimiter)
+        } catch {
+            log.error("sieve: \(error); keeping the message")
+            return actions
+        }
+
+        // The scripts, read as the user.
+        let userLog = SieveUserLog(path: userSettings.userLog, identity: user.identity)
+        var sequence: [SieveCompiledScript] = []
+        let before = Self.expandScriptList(userSettings.before)
+        let after = Self.expandScriptList(userSettings.after)
+        for path in before {
+            if let script = loadAdministratorScript(path, userSettings, log) { sequence.append(script) }
+        }
+        var personal: SieveCompiledScript?
+        var personalPath: String?
+        if let path = userSettings.personalScript {
+            do {
+                personal = try asUser(user) { () throws -> SieveCompiledScript? in
+                    try cache.load(path, maxSize: userSettings.maxScriptSize)
+                }
+                personalPath = path
+            } catch {
+                log.error("sieve: msgid=\(msgid): \(error); keeping the message in INBOX")
+                userLog.write("\(error)")
+                return keepInInbox
+            }
+        }
+        if personal == nil, let path = userSettings.defaultScript {
+            personal = loadAdministratorScript(path, userSettings, log)
+            personalPath = path
+        }
+        if let personal { sequence.append(personal) }
+        for path in after {
+            if let script = loadAdministratorScript(path, userSettings, log) { sequence.append(script) }
+        }
+        if sequence.isEmpty { return actions }
+
+        // The message, as the script sees it.
+        let source: SieveMessage
+        do {
+            source = try SieveMessage(path: "/proc/self/fd/\(message.spool.fileDescriptor)")
+        } catch {
+            log.error("sieve: msgid=\(msgid): \(error); keeping the message")
+            return actions
+        }
+        let envelope = SieveEnvelope(
+            from: message.transaction.mailFrom, to: recipient.address,
+            originalRecipient: LocalDelivery.originalAddress(recipient))
+        let trackingLog = log
+        let tracking = user.home.map { home in
+            SieveTrackingStore(home: home) { problem in trackingLog.warning("sieve: \(problem)") }
+        }
+        let now = Date()
+        let identity = user.identity
+        let location = user.mailLocation
+        let environment = SieveDeliveryEnvironment(
+            items: SieveDeliveryEnvironment.standardItems(
+                hostname: hostname, remoteIP: message.transaction.connection.remoteIP),
+            now: now,
+            mailboxExists: { name in
+                guard let path = try? location.mailbox(named: name).path else { return false }
+                return (try? FilesystemIdentity.withIdentity(identity) { () -> Bool in
+                    var info = stat()
+                    return stat(path + "/cur", &info) == 0
+                }.get()) ?? false
+            },
+            isDuplicate: { key in
+                guard let tracking else { return false }
+                return (try? FilesystemIdentity.withIdentity(identity) { () throws(SieveTrackingError) -> Bool in
+                    try tracking.contains(key: key, now: now)
+                }.get()) ?? false
+            },
+            loadInclude: SieveDeliveryEnvironment.includeLoader(
+                personal: userSettings.personalDirectory, global: userSettings.globalDirectory, cache: cache,
+                maxSize: userSettings.maxScriptSize,
+                wrap: { load throws(SieveScriptCache.LoadError) in
+                    let outcome: Result<SieveCompiledScript?, SieveScriptCache.LoadError>
+                    do {
+                        outcome = try FilesystemIdentity.withIdentity(identity, load)
+                    } catch {
+                        throw .unreadable(path: "include", reason: "\(error)")
+                    }
+                    return try outcome.get()
+                }))
+
+        let result: SieveResult
+        do {
+            result = try SieveInterpreter.runSequence(
+                sequence, message: source, envelope: envelope, environment: environment,
+                settings: userSettings.runtime)
+        } catch {
+            let script = personalPath ?? "script"
+            log.error("sieve: msgid=\(msgid): \(script): \(error); keeping the message in INBOX")
+            userLog.write("\(script): \(error)")
+            return keepInInbox
+        }
+        return carryOut(
+            result, default: actions, user: user, message: message, source: source, envelope: envelope,
+            tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid)
+    }
+
+    /// Turns the result into the copies to store; sends what is to be sent.
+    private func carryOut(
+        _ result: SieveResult, default defaultActions: [StoreAction], user: DeliveryUser, message: DeliveryMessage,
+        source: SieveMessage, envelope: SieveEnvelope, tracking: SieveTrackingStore?, settings userSettings: SieveUserSettings,
+        now: Date, log: Logger, msgid: String
+    ) -> [StoreAction] {
+        let defaultMailbox = defaultActions.first?.mailbox ?? user.mailbox
+        let autocreate = settings.ldaMailboxAutocreate
+        var stores: [StoreAction] = []
+        var keepAnyway = false
+        var marks: [(key: String, period: Int)] = result.duplicateMarks.map { ($0.key, $0.period) }
+        let spoolPath = "/proc/self/fd/\(message.spool.fileDescriptor)"
+
+        func send(_ mail: SieveOutgoingMail) -> SubmissionError? {
+            let outgoing = OutgoingMessage(
+                prefix: mail.content, bodyFile: mail.appendOriginal ? spoolPath : nil, bodyOffset: 0)
+            do {
+                try submitter.submit(outgoing, from: mail.sender, to: mail.recipients)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        func tracked(_ key: String) -> Bool {
+            guard let tracking else { return false }
+            return (try? asUser(user) { () throws(SieveTrackingError) in try tracking.contains(key: key, now: now) }) ?? false
+        }
+
+        for action in result.actions {
+            switch action {
+            case .keep(let flags):
+                stores.append(StoreAction(mailbox: defaultMailbox, flags: Self.maildirFlags(flags), create: true))
+            case .fileInto(let mailbox, let flags, let create, _):
+                log.info("sieve: msgid=\(msgid): fileinto action: storing mail into mailbox '\(mailbox)'")
+                stores.append(StoreAction(mailbox: mailbox, flags: Self.maildirFlags(flags), create: create || autocreate))
+            case .discard:
+                log.info("sieve: msgid=\(msgid): marked message to be discarded if not explicitly delivered (discard action)")
+            case .redirect(let address, _):
+                switch SieveRedirectComposer().prepare(
+                    headerFields: source.headerFields,
+                    envelope: redirectEnvelope(envelope, user: user, settings: userSettings), target: address)
+                {
+                case .loop(let target):
+                    log.warning("sieve: msgid=\(msgid): redirect action: not forwarding to <\(target)>: the message was already forwarded by this user (loop); keeping it")
+                    keepAnyway = true
+                case .send(var mail, let key):
+                    if let key, tracked(key) {
+                        log.info("sieve: msgid=\(msgid): redirect action: discarded duplicate forward to <\(address)>")
+                        continue
+                    }
+                    mail.sender = redirectEnvelope(envelope, user: user, settings: userSettings).from
+                    if let error = send(mail) {
+                        log.error("sieve: msgid=\(msgid): redirect action: failed to forward to <\(address)>: \(error); keeping the message")
+                        keepAnyway = true
+                    } else {
+                        log.info("sieve: msgid=\(msgid): redirect action: forwarded to <\(address)>")
+                        if let key { marks.append((key, SieveRedirectComposer().duplicatePeriod)) }
+                    }
+                }
+            case .reject(let reason, let extended):
+                let kind = extended ? "ereject" : "reject"
+                let composer = SieveRejectComposer(
+                    postmasterAddress: settings.postmasterAddress ?? "postmaster@\(hostname)", hostname: hostname)
+                switch composer.compose(reason: reason, headerFields: source.headerFields, envelope: envelope, now: now) {
+                case .skipNullSender:
+                    log.info("sieve: msgid=\(msgid): \(kind) action: not sending a rejection for a message with the null sender (\(kind))")
+                case .send(let mail):
+                    if let error = send(mail) {
+                        log.error("sieve: msgid=\(msgid): \(kind) action: failed to send the rejection to <\(envelope.from)>: \(error); keeping the message")
+                        keepAnyway = true
+                    } else {
+                        log.info("sieve: msgid=\(msgid): \(kind) action: rejected message from <\(envelope.from)> (\(kind))")
+                    }
+                }
+            case .vacation(let request):
+                let responder = SieveVacationResponder(hostname: hostname, recipientDelimiter: settings.recipientDelimiter)
+                switch responder.decide(headerFields: source.headerFields, envelope: envelope, request: request) {
+                case .skip(let reason):
+                    log.info("sieve: msgid=\(msgid): vacation action: \(reason)")
+                case .respond(let sender):
+                    let key = SieveVacationResponder.trackingKey(sender: sender, request: request)
+                    if tracked(key) {
+                        log.info("sieve: msgid=\(msgid): vacation action: discarded duplicate vacation response to <\(sender)>")
+                        continue
+                    }
+                    var mail = responder.reply(
+                        to: sender, headerFields: source.headerFields, envelope: envelope, request: request, now: now)
+                    if userSettings.vacationSendFromRecipient { mail.sender = envelope.to }
+                    if let error = send(mail) {
+                        log.error("sieve: msgid=\(msgid): vacation action: failed to send the vacation response to <\(sender)>: \(error)")
+                    } else {
+                        log.info("sieve: msgid=\(msgid): vacation action: sent vacation response to <\(sender)>")
+                        marks.append((key, request.period))
+                    }
+                }
+            }
+        }
+        if result.implicitKeep || keepAnyway {
+            let keep = StoreAction(
+                mailbox: keepAnyway ? "INBOX" : defaultMailbox, flags: Self.maildirFlags(result.implicitKeepFlags),
+                create: true)
+            if !stores.contains(where: { $0.mailbox == keep.mailbox }) { stores.append(keep) }
+        }
+        if let tracking, !marks.isEmpty {
+            do {
+                try asUser(user) { () throws -> Void in try tracking.record(marks, now: now) }
+            } catch {
+                log.error("sieve: recording duplicates failed: \(error)")
+            }
+        }
+        if stores.isEmpty {
+            log.info("sieve: msgid=\(msgid): discarded by the script: nothing stored")
+        }
+        return stores
+    }
+
+    /// The envelope a redirected copy is sent with (`sieve_redirect_envelope_from`).
+    private func redirectEnvelope(_ envelope: SieveEnvelope, user: DeliveryUser, settings userSettings: SieveUserSettings) -> SieveEnvelope {
+        var result = envelope
+        switch userSettings.redirectEnvelopeFrom {
+        case "sender": break
+        case "recipient": result.from = envelope.to
+        case "orig_recipient": result.from = envelope.originalRecipient ?? envelope.to
+        case "user_email": result.from = user.user.contains("@") ? user.user : envelope.to
+        case let address: result.from = String(address.dropFirst().dropLast())
+        }
+        return result
+    }
+
+    // MARK: - Pieces
+
+    /// A `sieve_before`/`sieve_after`/`sieve_default` script: a broken or unreadable one is the
+    /// administrator's problem: logged and skipped.
+    private func loadAdministratorScript(_ path: String, _ userSettings: SieveUserSettings, _ log: Logger) -> SieveCompiledScript? {
+        do {
+            return try cache.load(path, maxSize: userSettings.maxScriptSize)
+        } catch {
+            log.error("sieve: \(error) (skipped)")
+            return nil
+        }
+    }
+
+    /// Files stay; a directory gives its `*.sieve` files in name order.
+    static func expandScriptList(_ paths: [String]) -> [String] {
+        var result: [String] = []
+        for path in paths {
+            if SieveUserSettings.isDirectory(path) {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+                result += names.filter { $0.hasSuffix(".sieve") && !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
+            } else {
+                result.append(path)
+            }
+        }
+        return result
+    }
+
+    /// IMAP system flags as maildir info letters (`\Seen` → `S`...), sorted; keywords have no
+    /// maildir letter without Dovecot's keyword file and are left out.
+    static func maildirFlags(_ flags: [String]) -> String {
+        var letters: Set<Character> = []
+        for flag in flags {
+            switch flag.lowercased() {
+            case "\\seen": letters.insert("S")
+            case "\\answered": letters.insert("R")
+            case "\\flagged": letters.insert("F")
+            case "\\deleted": letters.insert("T")
+            case "\\draft": letters.insert("D")
+            default: continue
+            }
+        }
+        return String(letters.sorted())
+    }
+
+    /// Runs `body` with the user's file system identity; a failed switch throws (nothing runs
+    /// as root on the user's files).
+    private func asUser<T>(_ user: DeliveryUser, _ body: () throws -> T) throws -> T {
+        try FilesystemIdentity.withIdentity(user.identity) { () throws -> T in try body() }.get()
+    }
+}

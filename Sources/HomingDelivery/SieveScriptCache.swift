@@ -1,0 +1,109 @@
+import Glibc
+import HomingSieve
+import Synchronization
+
+/// Compiled Sieve scripts by path, recompiled when the file changes (device, inode, size or
+/// modification time differ). Shared by every delivery; reading runs on the caller's thread
+/// (a delivery thread, as the user).
+public final class SieveScriptCache: Sendable {
+    /// Why a script could not be used.
+    public enum LoadError: Error, Sendable, CustomStringConvertible {
+        /// The file exists but cannot be read (permissions, I/O error).
+        case unreadable(path: String, reason: String)
+        /// Larger than `sieve_max_script_size`.
+        case tooLarge(path: String, size: Int, limit: Int)
+        /// The script does not compile.
+        case compile(path: String, error: SieveError)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let path, let reason): return "\(path): cannot read the script: \(reason)"
+            case .tooLarge(let path, let size, let limit):
+                return "\(path): the script is \(size) bytes, larger than sieve_max_script_size (\(limit))"
+            case .compile(let path, let error): return "\(path): \(error)"
+            }
+        }
+    }
+
+    private struct Stamp: Hashable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int
+        var modifiedSeconds: Int
+        var modifiedNanoseconds: Int
+    }
+
+    private struct Entry {
+        var stamp: Stamp
+        var script: SieveCompiledScript
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let capacity: Int
+
+    /// Creates a cache holding up to `capacity` scripts (all are dropped when it is full).
+    public init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
+    /// The compiled script at `path`, `nil` when there is no such file.
+    public func load(_ path: String, maxSize: Int) throws(LoadError) -> SieveCompiledScript? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { return nil }
+            throw .unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+        let stamp = Stamp(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int(info.st_size),
+            modifiedSeconds: Int(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec))
+        if let cached = entries.withLock({ $0[path] }), cached.stamp == stamp { return cached.script }
+        guard stamp.size <= maxSize else { throw .tooLarge(path: path, size: stamp.size, limit: maxSize) }
+        var bytes = [UInt8](repeating: 0, count: stamp.size + 1)
+        var total = 0
+        while total < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + total, $0.count - total, off_t(total)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            if count == 0 { break }
+            total += count
+        }
+        guard total <= maxSize else { throw .tooLarge(path: path, size: total, limit: maxSize) }
+        let script = try Self.compile(Array(bytes[0..<total]), path: path)
+        entries.withLock { cache in
+            if cache.count >= capacity { cache.removeAll() }
+            cache[path] = Entry(stamp: stamp, script: script)
+        }
+        return script
+    }
+
+    /// Compiles script bytes; invalid UTF-8 is a compile error at the line where it occurs.
+    static func compile(_ bytes: [UInt8], path: String) throws(LoadError) -> SieveCompiledScript {
+        guard let source = String(validating: bytes, as: UTF8.self) else {
+            // Name the line of the first byte sequence that is not UTF-8.
+            var line = 1
+            var iterator = bytes.makeIterator()
+            var decoder = UTF8()
+            decoding: while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar): if scalar == "\n" { line += 1 }
+                case .emptyInput, .error: break decoding
+                }
+            }
+            throw .compile(
+                path: path,
+                error: SieveError(.invalidUTF8, at: SieveSourceLocation(line: line, column: 1), "invalid UTF-8 in the script"))
+        }
+        do {
+            return try SieveCompiledScript.compile(source)
+        } catch {
+            throw .compile(path: path, error: error)
+        }
+    }
+}

@@ -1,0 +1,261 @@
+import Glibc
+import HomingConfig
+import HomingSieve
+
+/// Pigeonhole's `plugin { sieve... }` settings for one user: the configured values with the
+/// userdb's fields of the same names on top, `~` and `%` variables expanded.
+///
+/// - `sieve = file:~/sieve;active=~/.dovecot.sieve`: the user's scripts live in `~/sieve`
+///   (where `include :personal` looks), the one that runs is `~/.dovecot.sieve` (usually a
+///   symlink to one of them). `sieve = ~/.dovecot.sieve` names the script directly (includes
+///   then come from `sieve_dir`, default `~/sieve`).
+/// - `sieve_default`: run when the user has no script of their own.
+/// - `sieve_before`, `sieve_before2`, ... and `sieve_after`, ...: scripts (or directories of
+///   `*.sieve` files, in name order) run before and after the user's.
+/// - `sieve_global` (or the older `sieve_global_dir`): where `include :global` looks.
+/// - `sieve_user_log`: where the user's script errors are written (default: the active script's
+///   path with `.log` appended, `~/.dovecot.sieve.log`).
+public struct SieveUserSettings: Sendable, Hashable {
+    /// The script that runs for the user, if configured (it may not exist).
+    public var personalScript: String?
+    /// Where `include :personal` finds `<name>.sieve`.
+    public var personalDirectory: String?
+    /// `sieve_default`.
+    public var defaultScript: String?
+    /// `sieve_before...`, in order (files or directories).
+    public var before: [String]
+    /// `sieve_after...`, in order.
+    public var after: [String]
+    /// Where `include :global` finds `<name>.sieve`.
+    public var globalDirectory: String?
+    /// Where the user's script errors are written.
+    public var userLog: String?
+    /// `sieve_max_script_size` in bytes (default 1M).
+    public var maxScriptSize: Int
+    /// The interpreter's limits and vacation bounds.
+    public var runtime: SieveRuntimeSettings
+    /// `sieve_redirect_envelope_from`: `sender` (default), `recipient`, `orig_recipient`,
+    /// `user_email` or an `<address>`.
+    public var redirectEnvelopeFrom: String
+    /// `sieve_vacation_send_from_recipient` (no): vacation replies are sent with the
+    /// recipient as envelope sender instead of `<>`.
+    public var vacationSendFromRecipient: Bool
+
+    /// A setting that does not parse.
+    public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads the settings for a user. `fields` are the userdb's fields (any `sieve*` name
+    /// overrides the configured value).
+    public static func resolve(
+        plugin: [String: String], fields: [String: String], user: String, home: String?,
+        recipientDelimiter: String
+    ) throws(Error) -> SieveUserSettings {
+        func value(_ name: String) -> String? {
+            let raw = fields[name] ?? plugin[name]
+            guard let raw, !raw.isEmpty else { return nil }
+            return raw
+        }
+        func path(_ name: String, _ raw: String) throws(Error) -> String {
+            try expand(raw, setting: name, user: user, home: home)
+        }
+        var settings = SieveUserSettings(
+            personalScript: nil, personalDirectory: nil, defaultScript: nil, before: [], after: [],
+            globalDirectory: nil, userLog: nil, maxScriptSize: 1 << 20,
+            runtime: SieveRuntimeSettings(recipientDelimiter: recipientDelimiter),
+            redirectEnvelopeFrom: "sender", vacationSendFromRecipient: false)
+
+        if let location = value("sieve") {
+            let parsed = try parseLocation(location, setting: "sieve")
+            let main = try path("sieve", parsed.path)
+            if let active = parsed.options["active"] {
+                settings.personalScript = try path("sieve", active)
+                settings.personalDirectory = main
+            } else if isDirectory(main) {
+                settings.personalDirectory = main
+                settings.personalScript = home.map { $0 + "/.dovecot.sieve" }
+            } else {
+                settings.personalScript = main
+            }
+        }
+        if settings.personalDirectory == nil {
+            if let directory = value("sieve_dir") {
+                settings.personalDirectory = try path("sieve_dir", directory)
+            } else if let home {
+                settings.personalDirectory = home + "/sieve"
+            }
+        }
+        if let location = value("sieve_default") {
+            settings.defaultScript = try path("sieve_default", try parseLocation(location, setting: "sieve_default").path)
+        }
+        settings.before = try numbered("sieve_before", value: value).map { name, raw throws(Error) in
+            try path(name, try parseLocation(raw, setting: name).path)
+        }
+        settings.after = try numbered("sieve_after", value: value).map { name, raw throws(Error) in
+            try path(name, try parseLocation(raw, setting: name).path)
+        }
+        if let global = value("sieve_global") ?? value("sieve_global_dir") {
+            settings.globalDirectory = try path("sieve_global", try parseLocation(global, setting: "sieve_global").path)
+        }
+        if let log = value("sieve_user_log") {
+            settings.userLog = try path("sieve_user_log", log)
+        } else if let script = settings.personalScript {
+            settings.userLog = script + ".log"
+        }
+        if let size = value("sieve_max_script_size") {
+            settings.maxScriptSize = try sizeValue(size, setting: "sieve_max_script_size")
+        }
+        if let count = value("sieve_max_actions") {
+            settings.runtime.maxActions = try number(count, setting: "sieve_max_actions")
+        }
+        if let count = value("sieve_max_redirects") {
+            settings.runtime.maxRedirects = try number(count, setting: "sieve_max_redirects")
+        }
+        if let period = value("sieve_vacation_min_period") {
+            settings.runtime.vacationMinPeriod = try interval(period, setting: "sieve_vacation_min_period")
+        }
+        if let period = value("sieve_vacation_max_period") {
+            settings.runtime.vacationMaxPeriod = try interval(period, setting: "sieve_vacation_max_period")
+        }
+        if let period = value("sieve_vacation_default_period") {
+            settings.runtime.vacationDefaultPeriod = try interval(period, setting: "sieve_vacation_default_period")
+        }
+        if let from = value("sieve_redirect_envelope_from") {
+            let allowed = ["sender", "recipient", "orig_recipient", "user_email"]
+            guard allowed.contains(from) || (from.hasPrefix("<") && from.hasSuffix(">")) else {
+                throw Error(
+                    description: "sieve_redirect_envelope_from: '\(from)' is not one of sender, recipient, orig_recipient, user_email or <address>")
+            }
+            settings.redirectEnvelopeFrom = from
+        }
+        if let flag = value("sieve_vacation_send_from_recipient") {
+            settings.vacationSendFromRecipient = ["yes", "true", "1"].contains(flag.lowercased())
+        }
+        return settings
+    }
+
+    // MARK: - Pieces
+
+    /// `[file:]path[;option=value]...` (Pigeonhole's script location syntax).
+    static func parseLocation(_ text: String, setting: String) throws(Error) -> (path: String, options: [String: String]) {
+        var parts = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        var path = parts.removeFirst()
+        if let colon = path.firstIndex(of: ":"), !path.hasPrefix("/"), !path.hasPrefix("~") {
+            let driver = String(path[..<colon])
+            guard driver == "file" else {
+                throw Error(description: "\(setting): the '\(driver)' script storage is not supported (use file:)")
+            }
+            path = String(path[path.index(after: colon)...])
+        }
+        guard !path.isEmpty else { throw Error(description: "\(setting): empty script location in '\(text)'") }
+        var options: [String: String] = [:]
+        for part in parts where !part.isEmpty {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            options[pair[0]] = pair.count > 1 ? pair[1] : ""
+        }
+        return (path, options)
+    }
+
+    /// `~/` and `%` variables; the result must be an absolute path without `..`.
+    static func expand(_ raw: String, setting: String, user: String, home: String?) throws(Error) -> String {
+        var text = raw
+        if text == "~" || text.hasPrefix("~/") {
+            guard let home else { throw Error(description: "\(setting): '\(raw)' uses ~ but the user has no home") }
+            text = home + text.dropFirst()
+        }
+        let expanded: String
+        do {
+            var values = VariableExpander.userValues(user: user, service: "lmtp")
+            if let home { values["home"] = home }
+            expanded = try VariableExpander(values: values).expand(text)
+        } catch {
+            throw Error(description: "\(setting): \(error)")
+        }
+        guard expanded.hasPrefix("/") else {
+            throw Error(description: "\(setting): '\(expanded)' is not an absolute path")
+        }
+        if expanded.split(separator: "/").contains("..") {
+            throw Error(description: "\(setting): '\(expanded)' contains '..'")
+        }
+        return expanded
+    }
+
+    /// `name`, `name2`, `name3`... up to the first missing one.
+    static func numbered(_ name: String, value: (String) -> String?) -> [(String, String)] {
+        var result: [(String, String)] = []
+        var index = 1
+        while true {
+            let key = index == 1 ? name : "\(name)\(index)"
+            guard let raw = value(key) else { break }
+            result.append((key, raw))
+            index += 1
+        }
+        return result
+    }
+
+    static func number(_ text: String, setting: String) throws(Error) -> Int {
+        guard let value = Int(text), value >= 0 else {
+            throw Error(description: "\(setting): '\(text)' is not a number")
+        }
+        return value
+    }
+
+    /// A size with an optional `k`/`M`/`G` unit (`1M`).
+    static func sizeValue(_ text: String, setting: String) throws(Error) -> Int {
+        var digits = Substring(text.trimmingCharacters(in: " "))
+        var multiplier = 1
+        switch digits.last?.lowercased() {
+        case "k": multiplier = 1024
+        case "m": multiplier = 1024 * 1024
+        case "g": multiplier = 1024 * 1024 * 1024
+        case "b": multiplier = 1
+        default: break
+        }
+        if multiplier != 1 || digits.last?.lowercased() == "b" { digits = digits.dropLast() }
+        guard let value = Int(digits.trimmingCharacters(in: " ")), value >= 0 else {
+            throw Error(description: "\(setting): '\(text)' is not a size (such as 1M)")
+        }
+        return value * multiplier
+    }
+
+    /// A Dovecot time interval: `7d`, `1 day`, `12h`, `90 days`, or seconds.
+    static func interval(_ text: String, setting: String) throws(Error) -> Int {
+        let trimmed = text.trimmingCharacters(in: " ").lowercased()
+        let digits = trimmed.prefix { $0.isNumber }
+        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: " ")
+        guard let value = Int(digits) else {
+            throw Error(description: "\(setting): '\(text)' is not a time interval (such as 1d)")
+        }
+        let seconds: Int
+        switch unit {
+        case "", "s", "sec", "secs", "second", "seconds": seconds = 1
+        case "m", "min", "mins", "minute", "minutes": seconds = 60
+        case "h", "hour", "hours": seconds = 3600
+        case "d", "day", "days": seconds = 86_400
+        case "w", "week", "weeks": seconds = 7 * 86_400
+        default: throw Error(description: "\(setting): unknown time unit '\(unit)' in '\(text)'")
+        }
+        return value * seconds
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        var text = Substring(self)
+        while text.first == set { text = text.dropFirst() }
+        while text.last == set { text = text.dropLast() }
+        return String(text)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        String(self).trimmingCharacters(in: set)
+    }
+}

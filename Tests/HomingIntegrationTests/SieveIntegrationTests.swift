@@ -1,0 +1,421 @@
+import Foundation
+import Glibc
+import HomingTestSupport
+import Testing
+
+/// `mail_plugins = sieve` against the real server: what lands in which folder with which flags,
+/// what mail is sent (through a stand-in sendmail that records its arguments and input), and
+/// that a broken script never loses mail.
+@Suite("Sieve plugin end to end", .serialized)
+struct SieveIntegrationTests {
+    /// A fixture with the sieve plugin on, `sendmail_path` pointing at a recorder, and a
+    /// directory of administrator scripts.
+    struct SieveFixture {
+        let base: IntegrationFixture
+        var outbox: String { base.dir.file("outbox") }
+        var globalDir: String { base.dir.file("global") }
+
+        init(plugin: String = "", topLevel: String = "", extraUsers: String = "", bobFields: String = "") throws {
+            base = try IntegrationFixture(extraSettings: "lda_mailbox_autocreate = yes\n\(topLevel)")
+            try FileManager.default.createDirectory(atPath: base.dir.file("outbox"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: base.dir.file("global"), withIntermediateDirectories: true)
+            try base.dir.write(
+                "sendmail.sh",
+                """
+                name="\(base.dir.file("outbox"))/$(date +%s%N)-$$"
+                printf '%s\\n' "$@" > "$name.args"
+                cat > "$name.msg"
+
+                """)
+            var users = try String(contentsOfFile: base.dir.file("users"), encoding: .utf8)
+            if !bobFields.isEmpty {
+                users = users.replacingOccurrences(
+                    of: "userdb_quota_rule=*:storage=1M", with: "userdb_quota_rule=*:storage=1M \(bobFields)")
+            }
+            try (users + extraUsers).write(toFile: base.dir.file("users"), atomically: false, encoding: .utf8)
+            let text = try String(contentsOfFile: base.configPath, encoding: .utf8)
+            try (text + """
+                sendmail_path = /bin/sh \(base.dir.file("sendmail.sh"))
+                protocol lmtp {
+                  mail_plugins = $mail_plugins sieve
+                }
+                plugin {
+                  sieve = file:~/sieve;active=~/.dovecot.sieve
+                  sieve_global = \(base.dir.file("global"))
+                  \(plugin)
+                }
+
+                """).write(toFile: base.configPath, atomically: false, encoding: .utf8)
+        }
+
+        func home(_ user: String, domain: String = "example.com") -> String {
+            "\(base.mailRoot)/\(domain)/\(user)"
+        }
+
+        /// Writes the user's active script (owned by the user, as a user's upload would be).
+        func install(_ script: String, for user: String, domain: String = "example.com", name: String = ".dovecot.sieve") throws {
+            let home = home(user, domain: domain)
+            try FileManager.default.createDirectory(atPath: home + "/sieve", withIntermediateDirectories: true)
+            try script.write(toFile: home + "/" + name, atomically: false, encoding: .utf8)
+            let domainDir = (home as NSString).deletingLastPathComponent
+            for path in [domainDir, home, home + "/sieve", home + "/" + name] where geteuid() == 0 {
+                chown(path, base.uid, base.gid)
+            }
+        }
+
+        /// The messages handed to sendmail, oldest first: arguments and input.
+        func sent() -> [(args: [String], message: String)] {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? [])
+                .filter { $0.hasSuffix(".args") }.sorted()
+            return names.map { name in
+                let stem = outbox + "/" + name.dropLast(5)
+                let args = ((try? String(contentsOfFile: stem + ".args", encoding: .utf8)) ?? "")
+                    .split(separator: "\n").map(String.init)
+                let message = (try? String(contentsOfFile: stem + ".msg", encoding: .utf8)) ?? ""
+                return (args, message)
+            }
+        }
+
+        /// Files in a folder's new/ and cur/ (INBOX for nil).
+        func stored(_ user: String, folder: String? = nil, domain: String = "example.com") -> (new: [String], cur: [String]) {
+            var maildir = base.maildir(user, domain: domain)
+            if let folder { maildir += "/." + folder }
+            return (base.files(maildir, "new"), base.files(maildir, "cur"))
+        }
+    }
+
+    /// Delivers one message to `recipients`; returns the replies after DATA.
+    static func deliver(
+        _ fixture: SieveFixture, to recipients: [String], from sender: String = "sender@example.org",
+        _ message: String
+    ) async throws -> [String] {
+        let client = try await LMTPTestClient.connect(unixPath: fixture.base.socketPath)
+        _ = try await client.readReply()
+        _ = try await client.command("LHLO client")
+        _ = try await client.command("MAIL FROM:<\(sender)>")
+        for recipient in recipients {
+            #expect(try await client.command("RCPT TO:<\(recipient)>") == ["250 2.1.5 OK"])
+        }
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send(message.replacingOccurrences(of: "\n", with: "\r\n") + ".\r\n")
+        let replies = try await client.readReplies(recipients.count)
+        _ = try await client.command("QUIT")
+        return replies
+    }
+
+    static func message(_ subject: String, id: String, extra: String = "", body: String = "Hello\n") -> String {
+        "From: Sender <sender@example.org>\nTo: alice@example.com\nSubject: \(subject)\nMessage-ID: <\(id)@example.org>\n\(extra)\n\(body)"
+    }
+
+    @Test("fileinto with imap4flags: the matching message lands in .Lists/cur with :2,S, the other in INBOX/new")
+    func fileintoWithFlags() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            """
+            require ["fileinto", "imap4flags"];
+            if header :contains "subject" "[lists]" {
+                fileinto :flags "\\\\Seen" "Lists";
+            }
+            """, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let first = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("[lists] hello", id: "l1"))
+        #expect(first.first?.hasPrefix("250 2.0.0 <alice@example.com>") == true)
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("personal", id: "p1"))
+        let lists = fixture.stored("alice", folder: "Lists")
+        #expect(lists.new.isEmpty)
+        #expect(lists.cur.count == 1)
+        #expect(lists.cur.first?.hasSuffix(":2,S") == true)
+        #expect(fixture.stored("alice").new.count == 1)
+        #expect(FileManager.default.fileExists(atPath: fixture.base.maildir("alice") + "/.Lists/maildirfolder"))
+        #expect(server.log.contains("msgid=<l1@example.org>: saved mail to Lists"), "\(server.log)")
+    }
+
+    @Test("discard stores nothing and still answers 250; keep stores into the detail folder of alice+news")
+    func discardAndKeep() async throws {
+        let fixture = try SieveFixture(topLevel: "lmtp_save_to_detail_mailbox = yes")
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            """
+            if header :is "subject" "junk" { discard; stop; }
+            keep;
+            """, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let junk = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("junk", id: "d1"))
+        #expect(junk.first?.hasPrefix("250 2.0.0") == true)
+        #expect(fixture.stored("alice").new.isEmpty)
+        _ = try await Self.deliver(fixture, to: ["alice+news@example.com"], Self.message("news", id: "d2"))
+        #expect(fixture.stored("alice", folder: "news").new.count == 1, "\(server.log)")
+        #expect(fixture.stored("alice").new.isEmpty)
+    }
+
+    @Test("redirect :copy forwards through sendmail_path with the envelope sender kept and X-Sieve-Redirected-From; the copy is kept")
+    func redirectCopy() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(#"require "copy"; redirect :copy "carol@example.org";"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("fwd", id: "r1", body: "forward me\n"))
+        #expect(replies.first?.hasPrefix("250 2.0.0") == true)
+        let sent = fixture.sent()
+        try #require(sent.count == 1, "\(server.log)")
+        #expect(sent[0].args == ["-i", "-f", "sender@example.org", "--", "carol@example.org"])
+        #expect(sent[0].message.hasPrefix("X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: alice@example.com\nFrom: Sender <sender@example.org>\n"))
+        #expect(sent[0].message.hasSuffix("\n\nforward me\n"))
+        #expect(fixture.stored("alice").new.count == 1)
+        #expect(server.log.contains("redirect action: forwarded to <carol@example.org>"))
+        // The same message delivered again (a retry) is not forwarded twice.
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("fwd", id: "r1", body: "forward me\n"))
+        #expect(fixture.sent().count == 1)
+        #expect(server.log.contains("discarded duplicate forward to <carol@example.org>"))
+    }
+
+    @Test("reject: the LMTP reply is still 250, nothing is stored, the sender gets an MDN from the postmaster with the null envelope sender")
+    func reject() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(#"require "reject"; reject "I do not want this";"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("offer", id: "j1"))
+        #expect(replies.first?.hasPrefix("250 2.0.0 <alice@example.com>") == true)
+        #expect(fixture.stored("alice").new.isEmpty)
+        let sent = fixture.sent()
+        try #require(sent.count == 1, "\(server.log)")
+        #expect(sent[0].args == ["-i", "-f", "<>", "--", "sender@example.org"])
+        let mdn = sent[0].message
+        #expect(mdn.contains("From: Postmaster <postmaster@example.com>\n"))
+        #expect(mdn.contains("Subject: Rejected: offer\n"))
+        #expect(mdn.contains("report-type=disposition-notification"))
+        #expect(mdn.contains("Disposition: automatic-action/MDN-sent-automatically; deleted"))
+        #expect(mdn.contains("I do not want this"))
+        #expect(server.log.contains("reject action: rejected message from <sender@example.org> (reject)"))
+    }
+
+    @Test("vacation: one reply per sender per period, none to mailing lists or auto-submitted mail")
+    func vacation() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            #"require "vacation"; vacation :days 7 :subject "Out of office" "I am away until Monday.";"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("hi", id: "v1"))
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("hi again", id: "v2"))
+        _ = try await Self.deliver(
+            fixture, to: ["alice@example.com"], from: "list-bounces@example.net",
+            Self.message("list", id: "v3", extra: "List-Id: <news.example.net>\n"))
+        _ = try await Self.deliver(
+            fixture, to: ["alice@example.com"], from: "robot@example.net",
+            Self.message("auto", id: "v4", extra: "Auto-Submitted: auto-generated\n"))
+        let sent = fixture.sent()
+        try #require(sent.count == 1, "\(sent.map(\.args)) \(server.log)")
+        #expect(sent[0].args == ["-i", "-f", "<>", "--", "sender@example.org"])
+        let reply = sent[0].message
+        #expect(reply.contains("Subject: Out of office\n"))
+        #expect(reply.contains("Auto-Submitted: auto-replied (vacation)\n"))
+        #expect(reply.contains("In-Reply-To: <v1@example.org>\n"))
+        #expect(reply.contains("To: <sender@example.org>\n"))
+        #expect(reply.contains("I am away until Monday."))
+        // Every message is still delivered.
+        #expect(fixture.stored("alice").new.count == 4)
+        #expect(server.log.contains("vacation action: sent vacation response to <sender@example.org>"))
+        #expect(server.log.contains("discarded duplicate vacation response to <sender@example.org>"))
+        let tracking = try #require(ownership(fixture.home("alice") + "/.homing.sieve-tracking"))
+        #expect(tracking.uid == fixture.base.uid)
+    }
+
+    @Test("a script that does not compile: the message is kept in INBOX, the error is logged and written to ~/.dovecot.sieve.log")
+    func brokenScriptKeepsMail() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install("require \"fileinto\";\nfileinto \"x\"\nkeep;\n", for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("x", id: "b1"))
+        #expect(replies.count == 1 && replies.allSatisfy { $0.hasPrefix("250 2.0.0") }, "\(replies)")
+        #expect(fixture.stored("alice").new.count == 1)
+        #expect(server.log.contains("line 2: error: missing semicolon ';' after fileinto command."), "\(server.log)")
+        let userLog = try String(contentsOfFile: fixture.home("alice") + "/.dovecot.sieve.log", encoding: .utf8)
+        #expect(userLog.contains("line 2: error: missing semicolon ';' after fileinto command."))
+        #expect(ownership(fixture.home("alice") + "/.dovecot.sieve.log")?.uid == fixture.base.uid)
+    }
+
+    @Test("a runtime error (more redirects than sieve_max_redirects) keeps the message in INBOX and sends nothing")
+    func runtimeErrorKeepsMail() async throws {
+        let fixture = try SieveFixture(plugin: "sieve_max_redirects = 1")
+        defer { fixture.base.dir.remove() }
+        try fixture.install("redirect \"a@example.net\";\nredirect \"b@example.net\";\n", for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("x", id: "e1"))
+        #expect(replies.first?.hasPrefix("250 2.0.0") == true)
+        #expect(fixture.stored("alice").new.count == 1)
+        #expect(fixture.sent().isEmpty)
+        #expect(server.log.contains("keeping the message in INBOX"), "\(server.log)")
+        let userLog = try String(contentsOfFile: fixture.home("alice") + "/.dovecot.sieve.log", encoding: .utf8)
+        #expect(userLog.contains("redirect"))
+    }
+
+    @Test("sieve_before runs first (its fileinto ends the sequence), sieve_default serves users without a script, a userdb sieve field overrides the location")
+    func beforeDefaultAndUserdbOverride() async throws {
+        let fixture = try SieveFixture(
+            plugin: "sieve_before = GLOBAL/spam.sieve\n  sieve_default = GLOBAL/default.sieve",
+            bobFields: "userdb_sieve=BOBSCRIPT")
+        defer { fixture.base.dir.remove() }
+        let config = try String(contentsOfFile: fixture.base.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "GLOBAL", with: fixture.globalDir)
+        try config.write(toFile: fixture.base.configPath, atomically: false, encoding: .utf8)
+        let users = try String(contentsOfFile: fixture.base.dir.file("users"), encoding: .utf8)
+            .replacingOccurrences(of: "BOBSCRIPT", with: fixture.globalDir + "/bob-special.sieve")
+        try users.write(toFile: fixture.base.dir.file("users"), atomically: false, encoding: .utf8)
+        try #"require "fileinto"; if header :is "X-Spam" "yes" { fileinto "Junk"; }"#
+            .write(toFile: fixture.globalDir + "/spam.sieve", atomically: false, encoding: .utf8)
+        try #"require "fileinto"; fileinto "Default";"#
+            .write(toFile: fixture.globalDir + "/default.sieve", atomically: false, encoding: .utf8)
+        try #"require "fileinto"; fileinto "Special";"#
+            .write(toFile: fixture.globalDir + "/bob-special.sieve", atomically: false, encoding: .utf8)
+        try fixture.install(#"require "fileinto"; fileinto "Mine";"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let all = ["alice@example.com", "bob@example.com", "carol@example.org"]
+        let spam = try await Self.deliver(fixture, to: all, Self.message("spam", id: "s1", extra: "X-Spam: yes\n"))
+        #expect(spam.allSatisfy { $0.hasPrefix("250 2.0.0") }, "\(spam) \(server.log)")
+        let ham = try await Self.deliver(fixture, to: all, Self.message("ham", id: "h1"))
+        #expect(ham.allSatisfy { $0.hasPrefix("250 2.0.0") })
+        #expect(fixture.stored("alice", folder: "Junk").new.count == 1)
+        #expect(fixture.stored("bob", folder: "Junk").new.count == 1)
+        #expect(fixture.stored("carol", folder: "Junk", domain: "example.org").new.count == 1)
+        #expect(fixture.stored("alice", folder: "Mine").new.count == 1)
+        #expect(fixture.stored("bob", folder: "Special").new.count == 1)
+        #expect(fixture.stored("carol", folder: "Default", domain: "example.org").new.count == 1)
+        #expect(fixture.stored("alice").new.isEmpty && fixture.stored("bob").new.isEmpty)
+    }
+
+    @Test("duplicate: the same Message-ID delivered twice is discarded the second time")
+    func duplicateTest() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(#"require "duplicate"; if duplicate { discard; }"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("one", id: "dup1"))
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("one again", id: "dup1"))
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("two", id: "dup2"))
+        #expect(fixture.stored("alice").new.count == 2, "\(server.log)")
+    }
+
+    @Test("with quota: a fileinto copy over quota is refused with 552 5.2.2 like any other copy")
+    func fileintoOverQuota() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        let text = try String(contentsOfFile: fixture.base.configPath, encoding: .utf8)
+        try (text + "protocol lmtp {\n  mail_plugins = $mail_plugins quota\n}\nplugin {\n  quota = maildir:User quota\n}\n")
+            .write(toFile: fixture.base.configPath, atomically: false, encoding: .utf8)
+        try fixture.install(#"require "fileinto"; fileinto "Big";"#, for: "bob")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let body = String(repeating: String(repeating: "y", count: 70) + "\n", count: 17_000)
+        let replies = try await Self.deliver(
+            fixture, to: ["bob@example.com", "alice@example.com"], Self.message("big", id: "q1", body: body))
+        #expect(replies.first == "552 5.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)", "\(server.log)")
+        #expect(replies.last?.hasPrefix("250 2.0.0 <alice@example.com>") == true, "\(replies)")
+        #expect(fixture.stored("bob", folder: "Big").new.isEmpty)
+    }
+
+    /// One script using every extension the issue lists, for delivery and sieve-test alike.
+    static let everyExtension = """
+        require ["fileinto", "envelope", "encoded-character", "reject", "ereject",
+                 "comparator-i;ascii-numeric", "relational", "subaddress", "copy", "variables",
+                 "imap4flags", "body", "vacation", "vacation-seconds", "date", "index", "mailbox",
+                 "include", "regex", "environment", "duplicate"];
+        global "origin";
+        set "origin" "${hex:4C 4D 54 50}";
+        include :global :optional "helper";
+        if envelope :detail "to" "lists" { set "base" "Lists"; } else { set "base" "Other"; }
+        if header :regex "subject" "^\\\\[([a-z]+)\\\\]" { set :upperfirst "tag" "${1}"; }
+        if header :value "ge" :comparator "i;ascii-numeric" "X-Priority" "3" { addflag "\\\\Flagged"; }
+        if body :text :contains "urgent" { addflag "\\\\Seen"; }
+        if date :value "ge" "date" "year" "2000" { addflag "\\\\Answered"; }
+        if header :index 1 :last :contains "received" "first-hop" { addflag "$Hop"; }
+        if environment :is "location" "MDA" { set "where" "mda"; }
+        if allof(not mailboxexists "${base}.${tag}", string :is "${where}" "mda") {
+            fileinto :create :copy "${base}.${tag}";
+        }
+        if address :domain :is "from" "example.org" {
+            redirect :copy "carol@example.org";
+        }
+        if not duplicate :seconds 60 {
+            vacation :seconds 1 :subject "Away (${origin})" "Back soon.";
+        }
+        """
+
+    @Test("a script using every extension: delivery over LMTP stores, flags and sends as homing sieve-test says")
+    func everyExtensionInDeliveryAndSieveTest() async throws {
+        let fixture = try SieveFixture(plugin: "sieve_vacation_min_period = 0")
+        defer { fixture.base.dir.remove() }
+        try fixture.install(Self.everyExtension, for: "alice")
+        try #"require ["imap4flags", "include", "variables"]; global "origin"; addflag "$FromHelper";"#
+            .write(toFile: fixture.globalDir + "/helper.sieve", atomically: false, encoding: .utf8)
+        let message = """
+            Received: from first-hop by mx.example.org; Tue, 1 Jul 2025 10:00:00 +0000
+            Received: from second-hop by mx.example.org; Tue, 1 Jul 2025 10:00:01 +0000
+            From: Sender <sender@example.org>
+            To: alice+lists@example.com
+            Subject: [news] urgent things
+            Date: Tue, 1 Jul 2025 10:00:02 +0000
+            X-Priority: 5
+            Message-ID: <every@example.org>
+
+            This is urgent.
+
+            """
+        // sieve-test first: the documented, stable listing.
+        try message.write(toFile: fixture.base.dir.file("every.eml"), atomically: false, encoding: .utf8)
+        let test = try await HomingBinary.run([
+            "sieve-test", "-r", "alice+lists@example.com", "-f", "sender@example.org",
+            "--global-dir", fixture.globalDir, fixture.home("alice") + "/.dovecot.sieve", fixture.base.dir.file("every.eml"),
+        ])
+        #expect(test.status == 0, "\(test.standardError)")
+        #expect(test.standardOutput.contains(" * store message in folder: Lists.News\n"), "\(test.standardOutput)")
+        #expect(test.standardOutput.contains(" * redirect message to: carol@example.org\n"))
+        #expect(test.standardOutput.contains("=> subject: Away (LMTP)"))
+        #expect(test.standardOutput.contains("Implicit keep:\n\n * store message in folder: INBOX\n"))
+
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(fixture, to: ["alice+lists@example.com"], message)
+        #expect(replies.first?.hasPrefix("250 2.0.0") == true)
+        let folder = fixture.stored("alice", folder: "Lists.News")
+        #expect(folder.cur.count == 1, "\(server.log)")
+        // \Answered \Flagged \Seen (keywords have no maildir letter).
+        #expect(folder.cur.first?.hasSuffix(":2,FRS") == true, "\(folder)")
+        #expect(fixture.stored("alice").cur.first?.hasSuffix(":2,FRS") == true)
+        let sent = fixture.sent()
+        #expect(sent.map { $0.args.last ?? "" }.sorted() == ["carol@example.org", "sender@example.org"], "\(server.log)")
+        #expect(sent.contains { $0.message.contains("Subject: Away (LMTP)") })
+    }
+
+    @Test("homing sieve-test prints the actions; a compile error exits 89 with Pigeonhole's text; sieve-check reports line and column")
+    func sieveTestAndCheckCLI() async throws {
+        let dir = try ScratchDirectory("homing-sievecli")
+        defer { dir.remove() }
+        try dir.write("good.sieve", "require \"fileinto\";\nif header :contains \"subject\" \"lists\" { fileinto \"Lists\"; }\n")
+        try dir.write("bad.sieve", "require \"fileinto\";\nfileinto \"x\"\nkeep;\n")
+        try dir.write("m.eml", "Subject: about lists\nFrom: a@example.org\n\nbody\n")
+        let good = try await HomingBinary.run(["sieve-test", dir.file("good.sieve"), dir.file("m.eml")])
+        #expect(good.status == 0)
+        #expect(good.standardOutput == "Performed actions:\n\n * store message in folder: Lists\n\nImplicit keep:\n\n  (none)\n")
+        let bad = try await HomingBinary.run(["sieve-test", dir.file("bad.sieve"), dir.file("m.eml")])
+        #expect(bad.status == 89)
+        #expect(bad.standardError.contains("bad: line 2: error: missing semicolon ';' after fileinto command."))
+        let check = try await HomingBinary.run(["sieve-check", dir.file("good.sieve"), dir.file("bad.sieve")])
+        #expect(check.status == 1)
+        #expect(check.standardOutput.hasPrefix(dir.file("bad.sieve") + ": line 2, column "), "\(check.standardOutput)")
+        let ok = try await HomingBinary.run(["sieve-check", dir.file("good.sieve")])
+        #expect(ok.status == 0 && ok.standardOutput.isEmpty)
+    }
+}
