@@ -22,5 +22,7 @@ Look a user up:   $homing user -c $run/homing.conf alice@example.com
 Send a message:   swaks --server 127.0.0.1:2424 --protocol LMTP --from sender@example.org --to alice@example.com
                   (or --socket $run/lmtp instead of --server)
 Then look at:     find $run/mail -type f
+Quota:            $homing quota get -c $run/homing.conf carol@example.org
+Try a script:     $homing sieve-test -f sender@example.org $top/quickstart/default.sieve <message file>
 MSG
 exec "$homing" serve -c "$run/homing.conf"

@@ -17,6 +17,33 @@ public struct StoreAction: Sendable, Hashable {
     }
 }
 
+/// What is to become of one recipient's copy of the message.
+public struct DeliveryPlan: Sendable, Hashable {
+    /// The copies to store, in order.
+    public var actions: [StoreAction]
+    /// Refuse the message for this recipient instead (nothing is stored).
+    public var refusal: DeliveryRefusal?
+
+    /// Creates a plan that stores `actions`.
+    public init(actions: [StoreAction]) {
+        self.actions = actions
+    }
+}
+
+/// A recipient refused after the message was received (Sieve's `ereject`).
+public struct DeliveryRefusal: Sendable, Hashable {
+    /// The reply for the recipient.
+    public var reply: LMTPReply
+    /// Why, for the log line.
+    public var reason: String
+
+    /// Creates a refusal.
+    public init(reply: LMTPReply, reason: String) {
+        self.reply = reply
+        self.reason = reason
+    }
+}
+
 /// What plugins know about the message being delivered.
 public struct DeliveryMessage: Sendable {
     /// The spooled message (LF line ends), without Homing's trace headers.
@@ -43,12 +70,12 @@ public protocol DeliveryPlugin: Sendable {
     /// (quota's `lmtp_rcpt_check_quota`), `nil` lets it through.
     func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply?
 
-    /// Decides where the message goes for this user. `actions` is what earlier plugins
-    /// decided, starting with the user's default mailbox; an empty result stores nothing
-    /// (Sieve's `discard`).
+    /// Decides where the message goes for this user. `plan` is what earlier plugins decided,
+    /// starting with the user's default mailbox; no actions stores nothing (Sieve's `discard`),
+    /// a refusal answers the recipient with that reply instead (Sieve's `ereject`).
     func plan(
-        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
-    ) async -> [StoreAction]
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) async -> DeliveryPlan
 
     /// Stores one copy: call `store` to write it (through the plugins after this one), or do
     /// not, and refuse with a reply. Runs
@@ -68,8 +95,8 @@ extension DeliveryPlugin {
     public func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply? { nil }
 
     public func plan(
-        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
-    ) async -> [StoreAction] { actions }
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) async -> DeliveryPlan { plan }
 
     public func storeCopy(
         _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,

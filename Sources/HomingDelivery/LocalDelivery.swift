@@ -200,10 +200,15 @@ public final class LocalDelivery: LMTPBackend {
         var log = logger
         log[metadataKey: "user"] = "\(user.user)"
         log[metadataKey: "session"] = "\(recipient.command.replyID)"
-        var actions = [StoreAction(mailbox: user.mailbox, create: settings.ldaMailboxAutocreate)]
+        var plan = DeliveryPlan(actions: [StoreAction(mailbox: user.mailbox, create: settings.ldaMailboxAutocreate)])
         for plugin in plugins {
-            actions = await plugin.plan(actions, for: user, recipient: recipient.command, message: message)
+            plan = await plugin.plan(plan, for: user, recipient: recipient.command, message: message)
+            if let refusal = plan.refusal {
+                logLine(log, message, status: "refused: \(refusal.reason)", stored: nil)
+                return .failed(refusal.reply)
+            }
         }
+        let actions = plan.actions
         let prefix = trace.bytes
         let size = prefix.count + message.spool.size
         if actions.isEmpty {

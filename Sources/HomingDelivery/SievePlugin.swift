@@ -49,27 +49,28 @@ public final class SievePlugin: DeliveryPlugin {
     }
 
     public func plan(
-        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
-    ) async -> [StoreAction] {
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) async -> DeliveryPlan {
         do {
             return try await threadPool.runIfActive {
-                self.evaluate(actions, for: user, recipient: recipient, message: message)
+                self.evaluate(plan, for: user, recipient: recipient, message: message)
             }
         } catch {
-            return actions
+            return plan
         }
     }
 
     // MARK: - Running the scripts (blocking, on a delivery thread)
 
     private func evaluate(
-        _ actions: [StoreAction], for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
-    ) -> [StoreAction] {
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+    ) -> DeliveryPlan {
+        let actions = plan.actions
         var log = logger
         log[metadataKey: "user"] = "\(user.user)"
         log[metadataKey: "session"] = "\(recipient.replyID)"
         let msgid = message.headers["message-id"] ?? "unspecified"
-        let keepInInbox = [StoreAction(mailbox: "INBOX", create: true)]
+        let keepInInbox = DeliveryPlan(actions: [StoreAction(mailbox: "INBOX", create: true)])
 
         var fields: [String: String] = [:]
         for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
@@ -80,7 +81,7 @@ public final class SievePlugin: DeliveryPlugin {
                 recipientDelimiter: settings.recipientDelimiter)
         } catch {
             log.error("sieve: \(error); keeping the message")
-            return actions
+            return plan
         }
 
         // The scripts, read as the user.
@@ -113,7 +114,7 @@ public final class SievePlugin: DeliveryPlugin {
         for path in after {
             if let script = loadAdministratorScript(path, userSettings, log) { sequence.append(script) }
         }
-        if sequence.isEmpty { return actions }
+        if sequence.isEmpty { return plan }
 
         // The message, as the script sees it.
         let source: SieveMessage
@@ -121,7 +122,7 @@ public final class SievePlugin: DeliveryPlugin {
             source = try SieveMessage(path: "/proc/self/fd/\(message.spool.fileDescriptor)")
         } catch {
             log.error("sieve: msgid=\(msgid): \(error); keeping the message")
-            return actions
+            return plan
         }
         let envelope = SieveEnvelope(
             from: message.transaction.mailFrom, to: recipient.address,
@@ -174,9 +175,40 @@ public final class SievePlugin: DeliveryPlugin {
             userLog.write("\(script): \(error)")
             return keepInInbox
         }
-        return carryOut(
-            result, default: actions, user: user, message: message, source: source, envelope: envelope,
-            tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid)
+        if let refusal = Self.protocolRejection(result, recipient: recipient) {
+            log.info("sieve: msgid=\(msgid): ereject action: rejected message from <\(envelope.from)> at protocol level (ereject)")
+            var refused = DeliveryPlan(actions: [])
+            refused.refusal = refusal
+            return refused
+        }
+        return DeliveryPlan(
+            actions: carryOut(
+                result, default: actions, user: user, message: message, source: source, envelope: envelope,
+                tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid))
+    }
+
+    /// `ereject` during an LMTP transaction rejects at protocol level (RFC 5429 section 2.2):
+    /// `550 5.7.1 <rcpt> <reason>`, the reason on one line of printable ASCII.
+    static func protocolRejection(_ result: SieveResult, recipient: LMTPRecipient) -> DeliveryRefusal? {
+        for action in result.actions {
+            guard case .reject(let reason, true) = action else { continue }
+            var text = ""
+            for scalar in reason.unicodeScalars {
+                if scalar == "\n" || scalar == "\r" || scalar == "\t" {
+                    if !text.hasSuffix(" ") { text += " " }
+                } else if scalar.value >= 0x20 && scalar.value < 0x7F {
+                    text.unicodeScalars.append(scalar)
+                } else {
+                    text += "?"
+                }
+            }
+            text = String(text.trimmingPrefix(" "))
+            while text.hasSuffix(" ") { text.removeLast() }
+            if text.count > 400 { text = String(text.prefix(400)) + "..." }
+            if text.isEmpty { text = "Message rejected" }
+            return DeliveryRefusal(reply: LMTPReply(550, "5.7.1", "<\(recipient.path)> \(text)"), reason: "ereject: \(text)")
+        }
+        return nil
     }
 
     /// Turns the result into the copies to store; sends what is to be sent.

@@ -195,6 +195,23 @@ struct SieveIntegrationTests {
         #expect(server.log.contains("reject action: rejected message from <sender@example.org> (reject)"))
     }
 
+    @Test("ereject during the LMTP transaction rejects at protocol level for that recipient alone: 550 5.7.1 with the reason, nothing sent")
+    func erejectAtProtocolLevel() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install("require \"ereject\";\nereject text:\nNo offers,\nplease.\n.\n;\n", for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(
+            fixture, to: ["alice@example.com", "bob@example.com"], Self.message("offer", id: "e1"))
+        #expect(replies.first == "550 5.7.1 <alice@example.com> No offers, please.", "\(replies) \(server.log)")
+        #expect(replies.last?.hasPrefix("250 2.0.0 <bob@example.com>") == true)
+        #expect(fixture.stored("alice").new.isEmpty)
+        #expect(fixture.stored("bob").new.count == 1)
+        #expect(fixture.sent().isEmpty)
+        #expect(server.log.contains("ereject action: rejected message from <sender@example.org> at protocol level"))
+    }
+
     @Test("vacation: one reply per sender per period, none to mailing lists or auto-submitted mail")
     func vacation() async throws {
         let fixture = try SieveFixture()
