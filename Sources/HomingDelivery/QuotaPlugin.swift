@@ -154,24 +154,25 @@ public struct QuotaPlugin: DeliveryPlugin {
     /// A user's limits and usage, as `maildirsize` has them (recalculated first when the file is
     /// missing, invalid, too long or has other limits). Blocking: call from a thread pool.
     public static func status(of user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
-        let maildir = user.mailLocation.root
-        let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
-        let result = try FilesystemIdentity.withIdentity(user.identity) { () throws -> MaildirSizeContents in
-            var info = stat()
-            guard stat(maildir, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-                return MaildirSizeContents(
-                    limits: config.rules.userLimits, usage: .zero, usageLineCount: 0, isValid: true)
-            }
-            let file = MaildirSizeFile(maildir: maildir)
-            let configured: QuotaLimits? =
-                config.rules.defaultRuleIsForced || (try? file.read()) == nil ? config.rules.userLimits : nil
-            return try file.currentContents(configured: configured, isCounted: counted)
+        try withMaildirSize(of: user, config: config) { file, configured, counted in
+            try file.currentContents(configured: configured, isCounted: counted)
         }
-        return try result.get()
     }
 
     /// Rewrites a user's `maildirsize` from a scan of the maildir. Blocking.
     public static func recalculate(_ user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
+        try withMaildirSize(of: user, config: config) { file, configured, counted in
+            try file.recalculate(limits: configured, force: true, isCounted: counted)
+        }
+    }
+
+    /// Runs `body` as the user on their `maildirsize`, with the limits to write into it (nil:
+    /// keep the file's, for a `?` rule) and the folders counted. A user without a maildir yet
+    /// has used nothing.
+    private static func withMaildirSize(
+        of user: DeliveryUser, config: QuotaConfiguration,
+        _ body: (MaildirSizeFile, QuotaLimits?, (String) -> Bool) throws -> MaildirSizeContents
+    ) throws -> MaildirSizeContents {
         let maildir = user.mailLocation.root
         let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
         let result = try FilesystemIdentity.withIdentity(user.identity) { () throws -> MaildirSizeContents in
@@ -183,7 +184,7 @@ public struct QuotaPlugin: DeliveryPlugin {
             let file = MaildirSizeFile(maildir: maildir)
             let configured: QuotaLimits? =
                 config.rules.defaultRuleIsForced || (try? file.read()) == nil ? config.rules.userLimits : nil
-            return try file.recalculate(limits: configured, force: true, isCounted: counted)
+            return try body(file, configured, counted)
         }
         return try result.get()
     }

@@ -354,7 +354,7 @@ public final class SievePlugin: DeliveryPlugin {
     }
 
     /// Files stay; a directory gives its `*.sieve` files in name order.
-    static func expandScriptList(_ paths: [String]) -> [String] {
+    public static func expandScriptList(_ paths: [String]) -> [String] {
         var result: [String] = []
         for path in paths {
             if SieveUserSettings.isDirectory(path) {

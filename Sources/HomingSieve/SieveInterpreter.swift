@@ -243,37 +243,6 @@ final class SieveExecution {
 
     // MARK: - Arguments
 
-    /// The tags that take a parameter, in every command and test Homing knows.
-    static let parameterTags: Set<String> = [
-        "comparator", "value", "count", "index", "flags", "days", "seconds", "subject", "from",
-        "addresses", "handle", "zone", "uniqueid", "header", "content",
-    ]
-
-    /// Splits arguments into tags (with parameters) and positional arguments.
-    static func parse(_ arguments: [SieveArgument]) -> SieveParsedArguments {
-        var tagged: [SieveTaggedArgument] = []
-        var positional: [SieveArgument] = []
-        var position = 0
-        while position < arguments.count {
-            let argument = arguments[position]
-            position += 1
-            guard case .tag(let name) = argument.value else {
-                positional.append(argument)
-                continue
-            }
-            var parameter: SieveArgument?
-            if parameterTags.contains(name), position < arguments.count {
-                if case .tag = arguments[position].value {
-                } else {
-                    parameter = arguments[position]
-                    position += 1
-                }
-            }
-            tagged.append(SieveTaggedArgument(name: name, parameter: parameter, location: argument.location))
-        }
-        return SieveParsedArguments(tagged: tagged, positional: positional)
-    }
-
     /// Converts a matching failure into a runtime error at `location`.
     func runtime(_ error: SieveMatchError, at location: SieveSourceLocation) -> SieveRuntimeError {
         SieveRuntimeError(at: location, error.message)

@@ -4,7 +4,7 @@ import Foundation
 extension SieveExecution {
     /// Performs one command that is not part of an `if` chain.
     func perform(_ command: SieveCommand) throws(SieveRuntimeError) -> SieveFlow {
-        let arguments = Self.parse(command.arguments)
+        let arguments = SieveParsedArguments(arguments: command.arguments, ofCommandOrTest: command.name, isTest: false)
         let location = command.location
         switch command.name {
         case "require":

@@ -4,7 +4,7 @@ import Foundation
 extension SieveExecution {
     /// Evaluates `test`.
     func evaluate(_ test: SieveTest) throws(SieveRuntimeError) -> Bool {
-        let arguments = Self.parse(test.arguments)
+        let arguments = SieveParsedArguments(arguments: test.arguments, ofCommandOrTest: test.name, isTest: true)
         let location = test.location
         switch test.name {
         case "true":

@@ -86,6 +86,9 @@ struct UserCommand: AsyncParsableCommand {
                         let user = try runtime.resolver.prepare(record, detail: nil, service: "doveadm")
                         rows.append(("mail_path", try user.mailLocation.directory(forMailbox: "INBOX")))
                         rows.append(("delivers_as", user.identity.map(\.description) ?? "the homing process (uid \(geteuid()))"))
+                        if runtime.configuration.settings.mailPlugins.contains("sieve") {
+                            rows.append(("sieve_scripts", Self.sieveScripts(for: user, settings: runtime.configuration.settings)))
+                        }
                     } catch {
                         rows.append(("delivery_error", Self.describe(error)))
                     }
@@ -104,6 +107,27 @@ struct UserCommand: AsyncParsableCommand {
         }
         printer.finish()
         return status
+    }
+
+    /// The Sieve scripts a delivery to `user` would run, in order, as the plugin finds them.
+    static func sieveScripts(for user: DeliveryUser, settings: HomingSettings) -> String {
+        var fields: [String: String] = [:]
+        for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
+        do {
+            let sieve = try SieveUserSettings.resolve(
+                plugin: settings.plugin, fields: fields, user: user.user, home: user.home,
+                recipientDelimiter: settings.recipientDelimiter)
+            var scripts = SievePlugin.expandScriptList(sieve.before)
+            if let personal = sieve.personalScript, access(personal, R_OK) == 0 {
+                scripts.append(personal)
+            } else if let fallback = sieve.defaultScript {
+                scripts.append(fallback + " (sieve_default: no \(sieve.personalScript ?? "personal script"))")
+            }
+            scripts += SievePlugin.expandScriptList(sieve.after)
+            return scripts.isEmpty ? "none (every message is kept)" : scripts.joined(separator: ", ")
+        } catch {
+            return "error: \(error)"
+        }
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -310,6 +310,14 @@ struct SieveIntegrationTests {
         #expect(fixture.stored("bob", folder: "Special").new.count == 1)
         #expect(fixture.stored("carol", folder: "Default", domain: "example.org").new.count == 1)
         #expect(fixture.stored("alice").new.isEmpty && fixture.stored("bob").new.isEmpty)
+        // homing user -v says which scripts run, in order.
+        let bob = try await HomingBinary.run(["user", "-v", "-c", fixture.base.configPath, "bob@example.com"])
+        #expect(bob.standardOutput.contains(
+            "sieve_scripts\t\(fixture.globalDir)/spam.sieve, \(fixture.globalDir)/bob-special.sieve\n"), "\(bob.standardOutput)")
+        let carol = try await HomingBinary.run(["user", "-v", "-c", fixture.base.configPath, "carol@example.org"])
+        #expect(carol.standardOutput.contains(
+            "sieve_scripts\t\(fixture.globalDir)/spam.sieve, \(fixture.globalDir)/default.sieve (sieve_default: no \(fixture.home("carol", domain: "example.org"))/.dovecot.sieve)\n"),
+            "\(carol.standardOutput)")
     }
 
     @Test("duplicate: the same Message-ID delivered twice is discarded the second time")
