@@ -79,6 +79,49 @@ struct PostfixAddressVerificationTests {
         }
     }
 
+    @Test("lmtp_rcpt_check_quota = yes: a user already over quota is refused at Postfix's RCPT, before the mail is accepted")
+    func overQuotaRefusedAtRCPT() async throws {
+        let setup = try await PostfixFixture.start(
+            postfixSettings: Self.settings,
+            homingSettings: """
+                lmtp_rcpt_check_quota = yes
+                protocol lmtp {
+                  mail_plugins = quota
+                }
+                plugin {
+                  quota = maildir:User quota
+                  quota_rule = *:storage=1G
+                }
+                """
+        ) { fixture in
+            // bob (quota_rule *:storage=1M) already holds 2 MB.
+            let maildir = fixture.maildir("bob")
+            for sub in ["new", "cur", "tmp"] {
+                try FileManager.default.createDirectory(atPath: maildir + "/" + sub, withIntermediateDirectories: true)
+            }
+            let path = maildir + "/new/1700000000.M1P1.mx,S=2097152,W=2100000"
+            try Data(count: 2_097_152).write(to: URL(fileURLWithPath: path))
+            for item in [fixture.mailRoot + "/example.com", fixture.mailRoot + "/example.com/bob", maildir,
+                         maildir + "/new", maildir + "/cur", maildir + "/tmp", path] {
+                chown(item, fixture.uid, fixture.gid)
+            }
+        }
+        try await setup.run {
+            let bob = try await setup.postfix.rcptReply(to: "bob@example.com")
+            #expect(bob.hasPrefix("450 4."), "\(bob)\n\(setup.logs)")
+            #expect(bob.contains("said: 552 5.2.2 <bob@example.com> Quota exceeded (mailbox for user is full) (in reply to RCPT TO command)"), "\(bob)")
+            let sent = try await setup.postfix.send(
+                from: "sender@example.org", to: ["alice@example.com", "bob@example.com"], message: "Subject: q\r\n\r\nx\r\n")
+            #expect(sent.recipientReplies.first == "250 2.1.5 Ok")
+            #expect(sent.recipientReplies.last?.hasPrefix("450 4.") == true)
+            let queueID = try #require(sent.queueID)
+            try await setup.postfix.waitForLog("\(queueID): to=<alice@example.com>", "status=sent")
+            try await setup.postfix.waitForQueueEmpty()
+            #expect(setup.homing.files(setup.homing.maildir("alice")).count == 1)
+            #expect(setup.homing.files(setup.homing.maildir("bob")).count == 1)
+        }
+    }
+
     @Test("PostgreSQL down: probes deferred (4xx at RCPT time), never rejected, cached users still accepted; back up: accepted")
     func sqlOutage() async throws {
         let cluster = try await TestPostgres.start(label: "homing-pf-outage")
