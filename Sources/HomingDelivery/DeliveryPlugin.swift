@@ -18,11 +18,15 @@ public struct StoreAction: Sendable, Hashable {
 }
 
 /// What is to become of one recipient's copy of the message.
-public struct DeliveryPlan: Sendable, Hashable {
+public struct DeliveryPlan: Sendable {
     /// The copies to store, in order.
     public var actions: [StoreAction]
     /// Refuse the message for this recipient instead (nothing is stored).
     public var refusal: DeliveryRefusal?
+    /// Work to do only once every copy is stored (blocking; run on a delivery thread), such as
+    /// recording Sieve's duplicate tracking: a delivery that fails with a 4xx is retried by
+    /// the client and must then not look like a duplicate.
+    public var afterStore: [@Sendable () -> Void] = []
 
     /// Creates a plan that stores `actions`.
     public init(actions: [StoreAction]) {

@@ -213,6 +213,7 @@ public final class LocalDelivery: LMTPBackend {
         let size = prefix.count + message.spool.size
         if actions.isEmpty {
             logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)
+            await runAfterStore(plan.afterStore)
             return .saved
         }
         var outcome: LMTPDeliveryOutcome = .saved
@@ -229,7 +230,13 @@ public final class LocalDelivery: LMTPBackend {
                 outcome = .failed(Self.storeFailureReply(error, recipient.command))
             }
         }
+        if case .saved = outcome { await runAfterStore(plan.afterStore) }
         return outcome
+    }
+
+    private func runAfterStore(_ work: [@Sendable () -> Void]) async {
+        guard !work.isEmpty else { return }
+        _ = try? await threadPool.runIfActive { for item in work { item() } }
     }
 
     /// One copy's fate, with the mailbox it was meant for in the end (INBOX after a fallback).

@@ -24,6 +24,10 @@ public final class SievePlugin: DeliveryPlugin {
     private let cache: SieveScriptCache
     private let submitter: any MailSubmitter
 
+    /// How much of a message body the `body` test reads (per test): the rest is not looked at,
+    /// so a large message costs at most this much memory per delivery.
+    public static let maxBodyBytes = 2 << 20
+
     /// Reads the configuration.
     /// - Throws: `SieveUserSettings.Error` for settings that do not parse (checked for a
     ///   sample user, since paths depend on the user).
@@ -119,7 +123,8 @@ public final class SievePlugin: DeliveryPlugin {
         // The message, as the script sees it.
         let source: SieveMessage
         do {
-            source = try SieveMessage(path: "/proc/self/fd/\(message.spool.fileDescriptor)")
+            source = try SieveMessage(
+                path: "/proc/self/fd/\(message.spool.fileDescriptor)", maxBodyBytes: Self.maxBodyBytes)
         } catch {
             log.error("sieve: msgid=\(msgid): \(error); keeping the message")
             return plan
@@ -181,10 +186,34 @@ public final class SievePlugin: DeliveryPlugin {
             refused.refusal = refusal
             return refused
         }
-        return DeliveryPlan(
-            actions: carryOut(
-                result, default: actions, user: user, message: message, source: source, envelope: envelope,
-                tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid))
+        let (stores, marks) = carryOut(
+            result, default: actions, user: user, message: message, source: source, envelope: envelope,
+            tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid)
+        var planned = DeliveryPlan(actions: stores)
+        planned.afterStore = plan.afterStore
+        if let tracking, !marks.isEmpty {
+            // Remembered once the copies are stored: a delivery retried after a 4xx must not
+            // find itself already recorded as a duplicate (and be discarded).
+            let entries = marks.map { SieveTrackingEntry(key: $0.key, period: $0.period) }
+            let identity = user.identity
+            let errorLog = log
+            planned.afterStore.append {
+                do {
+                    try FilesystemIdentity.withIdentity(identity) { () throws -> Void in
+                        try tracking.record(entries.map { ($0.key, $0.period) }, now: now)
+                    }.get()
+                } catch {
+                    errorLog.error("sieve: recording duplicates failed: \(error)")
+                }
+            }
+        }
+        return planned
+    }
+
+    /// A tracking key and how long to keep it (a Sendable pair).
+    private struct SieveTrackingEntry: Sendable {
+        var key: String
+        var period: Int
     }
 
     /// `ereject` during an LMTP transaction rejects at protocol level (RFC 5429 section 2.2):
@@ -216,7 +245,7 @@ public final class SievePlugin: DeliveryPlugin {
         _ result: SieveResult, default defaultActions: [StoreAction], user: DeliveryUser, message: DeliveryMessage,
         source: SieveMessage, envelope: SieveEnvelope, tracking: SieveTrackingStore?, settings userSettings: SieveUserSettings,
         now: Date, log: Logger, msgid: String
-    ) -> [StoreAction] {
+    ) -> (stores: [StoreAction], marks: [(key: String, period: Int)]) {
         let defaultMailbox = defaultActions.first?.mailbox ?? user.mailbox
         let autocreate = settings.ldaMailboxAutocreate
         var stores: [StoreAction] = []
@@ -312,19 +341,13 @@ public final class SievePlugin: DeliveryPlugin {
             let keep = StoreAction(
                 mailbox: keepAnyway ? "INBOX" : defaultMailbox, flags: Self.maildirFlags(result.implicitKeepFlags),
                 create: true)
-            if !stores.contains(where: { $0.mailbox == keep.mailbox }) { stores.append(keep) }
+            stores.append(keep)
         }
-        if let tracking, !marks.isEmpty {
-            do {
-                try asUser(user) { () throws -> Void in try tracking.record(marks, now: now) }
-            } catch {
-                log.error("sieve: recording duplicates failed: \(error)")
-            }
-        }
+        stores = Self.mergedByMailbox(stores)
         if stores.isEmpty {
             log.info("sieve: msgid=\(msgid): discarded by the script: nothing stored")
         }
-        return stores
+        return (stores, marks)
     }
 
     /// The envelope a redirected copy is sent with (`sieve_redirect_envelope_from`).
@@ -362,6 +385,23 @@ public final class SievePlugin: DeliveryPlugin {
                 result += names.filter { $0.hasSuffix(".sieve") && !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
             } else {
                 result.append(path)
+            }
+        }
+        return result
+    }
+
+    /// One copy per mailbox: `fileinto "INBOX"` and `keep` (or the implicit keep) store once,
+    /// with the flags of both and created if either may create. INBOX matches in any case.
+    static func mergedByMailbox(_ stores: [StoreAction]) -> [StoreAction] {
+        var result: [StoreAction] = []
+        for store in stores {
+            let key = store.mailbox.uppercased() == "INBOX" ? "INBOX" : store.mailbox
+            if let index = result.firstIndex(where: { ($0.mailbox.uppercased() == "INBOX" ? "INBOX" : $0.mailbox) == key }) {
+                let letters = Set(result[index].flags).union(store.flags)
+                result[index].flags = String(letters.sorted())
+                result[index].create = result[index].create || store.create
+            } else {
+                result.append(store)
             }
         }
         return result

@@ -69,8 +69,10 @@ public struct SieveDateTime: Sendable, Hashable {
         guard year <= 9999, day >= 1, day <= daysInMonth(month, year: year), hour <= 23, minute <= 59,
             second <= 60
         else { return nil }
+        // A leap second (:60) is kept in its minute as :59, so it does not move the date into
+        // the next minute, day or year.
         let localSeconds = daysFromCivil(year: year, month: month, day: day) * 86_400
-            + hour * 3600 + minute * 60 + second
+            + hour * 3600 + minute * 60 + min(second, 59)
         return SieveDateTime(
             date: Date(timeIntervalSince1970: TimeInterval(localSeconds - offset)), zoneOffset: offset,
             isZoneUnknown: unknown)

@@ -227,7 +227,9 @@ extension SieveExecution {
             script = try environment.loadInclude(name: name, location: place)
         } catch {
             if arguments.has("optional") { return .next }
-            throw SieveRuntimeError(at: location, "include: failed to include \(described): \(error)")
+            // The inner error's text without its final period: this error's description adds one.
+            let reason = error.description.hasSuffix(".") ? String(error.description.dropLast()) : error.description
+            throw SieveRuntimeError(at: location, "include: failed to include \(described): \(reason)")
         }
         included.insert(key)
         includeStack.append(key)

@@ -181,9 +181,29 @@ extension SieveExecution {
             }
             return part == "user" ? String(local[..<split]) : String(local[local.index(after: split)...])
         default:
-            guard let domain else { return local }
-            return "\(local)@\(domain)"
+            let written = Self.quotedLocalPart(local)
+            guard let domain else { return written }
+            return "\(written)@\(domain)"
         }
+    }
+
+    /// A local part as `:all` shows it (RFC 5322 section 3.4.1): as is when it is a dot-atom,
+    /// otherwise as a quoted string (`"john smith"`), as Pigeonhole writes addresses.
+    static func quotedLocalPart(_ local: String) -> String {
+        let specials: Set<Unicode.Scalar> = ["(", ")", "<", ">", "[", "]", ":", ";", "@", "\\", ",", "\"", "."]
+        let isAtom: (Substring) -> Bool = { atom in
+            !atom.isEmpty
+                && atom.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && !specials.contains($0) }
+        }
+        if local.isEmpty || local.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isAtom) {
+            return local
+        }
+        var quoted = "\""
+        for character in local {
+            if character == "\"" || character == "\\" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
     }
 
     /// The envelope address named `part` (`from`, `to`, `auth`, `orig_to`), `nil` when unknown

@@ -83,6 +83,9 @@ public struct SieveValidator: Sendable {
         _ = try validateShape(command)
         guard let argument = command.arguments.first, let names = argument.strings else { return }
         for name in names {
+            // RFC 5228 section 2.7.3: i;octet and i;ascii-casemap are always available; requiring
+            // them is allowed and changes nothing (Pigeonhole accepts it too).
+            if Self.builtInComparatorCapabilities.contains(name) { continue }
             guard let known = SieveExtension(rawValue: name) else {
                 throw SieveError(
                     .unknownExtension, at: argument.location,
@@ -91,6 +94,9 @@ public struct SieveValidator: Sendable {
             extensions.insert(known)
         }
     }
+
+    /// The `comparator-` capabilities of the comparators every implementation has.
+    static let builtInComparatorCapabilities: Set<String> = ["comparator-i;octet", "comparator-i;ascii-casemap"]
 
     private mutating func validateList(_ commands: [SieveCommand], topLevel: Bool) {
         var previous: String?

@@ -92,7 +92,7 @@ extension SieveValidator {
                 .invalidArguments, at: argument.location,
                 "the variable name argument of the \(owner) is only available after require :variables")
         }
-        if !Self.isIdentifier(name) {
+        if !isVariableName(name) {
             throw SieveError(
                 .invalidValue, at: argument.location, "invalid variable name '\(name)' for the \(owner)")
         }
@@ -169,7 +169,7 @@ extension SieveValidator {
                         .invalidArguments, at: variables.location,
                         "the variable list argument of the hasflag test is only available after require :variables")
                 }
-                for name in variables.strings ?? [] where !Self.isIdentifier(name) {
+                for name in variables.strings ?? [] where !isVariableName(name) {
                     throw SieveError(
                         .invalidValue, at: variables.location, "invalid variable name '\(name)' for the hasflag test")
                 }
@@ -237,6 +237,16 @@ extension SieveValidator {
     func constant(_ argument: SieveArgument) -> String? {
         guard case .string(let text) = argument.value, !containsVariables(text) else { return nil }
         return text
+    }
+
+    /// A name `set`, the imap4flags commands and `hasflag` may assign or read: an identifier, or
+    /// `global.identifier` when `include` is required (RFC 6609 section 3.5).
+    func isVariableName(_ name: String) -> Bool {
+        if Self.isIdentifier(name) { return true }
+        guard extensions.contains(.include), name.count > 7, name.prefix(7).lowercased() == "global." else {
+            return false
+        }
+        return Self.isIdentifier(String(name.dropFirst(7)))
     }
 
     /// RFC 5229 `identifier = (ALPHA / "_") *(ALPHA / DIGIT / "_")`.

@@ -151,6 +151,20 @@ struct SieveIntegrationTests {
         #expect(fixture.stored("alice").new.isEmpty)
     }
 
+    @Test("fileinto \"inbox\" with keep stores one copy, with the flags of both")
+    func fileintoInboxAndKeepStoreOnce() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            #"require ["fileinto", "imap4flags"]; fileinto :flags "\\Flagged" "inbox"; keep :flags "\\Seen";"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("once", id: "o1"))
+        let inbox = fixture.stored("alice")
+        #expect(inbox.new.isEmpty && inbox.cur.count == 1, "\(inbox) \(server.log)")
+        #expect(inbox.cur.first?.hasSuffix(":2,FS") == true)
+    }
+
     @Test("redirect :copy forwards through sendmail_path with the envelope sender kept and X-Sieve-Redirected-From; the copy is kept")
     func redirectCopy() async throws {
         let fixture = try SieveFixture()
@@ -331,6 +345,32 @@ struct SieveIntegrationTests {
         _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("one again", id: "dup1"))
         _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("two", id: "dup2"))
         #expect(fixture.stored("alice").new.count == 2, "\(server.log)")
+    }
+
+    @Test("duplicate tracking is recorded only once the copy is stored: a message refused with 452 and retried is not discarded as a duplicate")
+    func duplicateNotRecordedForTemporaryFailure() async throws {
+        let fixture = try SieveFixture(topLevel: "quota_full_tempfail = yes")
+        defer { fixture.base.dir.remove() }
+        let text = try String(contentsOfFile: fixture.base.configPath, encoding: .utf8)
+        try (text + "protocol lmtp {\n  mail_plugins = $mail_plugins quota\n}\nplugin {\n  quota = maildir:User quota\n}\n")
+            .write(toFile: fixture.base.configPath, atomically: false, encoding: .utf8)
+        try fixture.install(#"require "duplicate"; if duplicate { discard; }"#, for: "bob")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let body = String(repeating: String(repeating: "z", count: 70) + "\n", count: 17_000)
+        let big = Self.message("big", id: "retry1", body: body)
+        let first = try await Self.deliver(fixture, to: ["bob@example.com"], big)
+        #expect(first == ["452 4.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)"], "\(server.log)")
+        // The administrator raises bob's quota; the client retries the same message.
+        let users = try String(contentsOfFile: fixture.base.dir.file("users"), encoding: .utf8)
+            .replacingOccurrences(of: "userdb_quota_rule=*:storage=1M", with: "userdb_quota_rule=*:storage=10M")
+        try users.write(toFile: fixture.base.dir.file("users"), atomically: false, encoding: .utf8)
+        let retry = try await Self.deliver(fixture, to: ["bob@example.com"], big)
+        #expect(retry.first?.hasPrefix("250 2.0.0") == true, "\(retry) \(server.log)")
+        #expect(fixture.stored("bob").new.count == 1)
+        // Now it is recorded: a third copy is a duplicate.
+        _ = try await Self.deliver(fixture, to: ["bob@example.com"], big)
+        #expect(fixture.stored("bob").new.count == 1)
     }
 
     @Test("with quota: a fileinto copy over quota is refused with 552 5.2.2 like any other copy")
