@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "HomingDeliveryTests",
             dependencies: [
-                "HomingDelivery", "HomingTestSupport",
+                "HomingDelivery", "HomingSieve", "HomingTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

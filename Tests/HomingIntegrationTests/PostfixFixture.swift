@@ -34,6 +34,9 @@ struct PostfixFixture {
                 ("user = nobody", "user = postfix"),
                 ("group = nogroup", "group = postfix"),
             ]
+            // Settings may name the private Postfix: its SMTP port and its configuration directory.
+            text = text.replacingOccurrences(of: "@POSTFIX_SMTP_PORT@", with: String(postfix.smtpPort))
+                .replacingOccurrences(of: "@POSTFIX_CONFIG@", with: postfix.configDirectory)
             for (old, new) in listener + rewrite {
                 guard text.contains(old) else {
                     throw TestProcessError(message: "homing.conf of the fixture has no '\(old)' to replace")
