@@ -75,8 +75,22 @@ enum SieveRegexMatcher {
         case .success(let compiled): regex = compiled
         }
         defer { regex.free() }
+        // Finding the leftmost match for the groups can cost the C library time quadratic in
+        // the value's length (a late match after long failed attempts), and it cannot be
+        // interrupted. Past `maxCaptureSubject` octets the groups are taken from the start of
+        // the value only: the match itself was decided above on the whole value, but its
+        // `${n}` may then be empty when the first match lies beyond that prefix.
+        if octets.count > maxCaptureSubject {
+            let prefix = Array(octets.prefix(maxCaptureSubject))
+            if let groups = regex.execute(prefix) { return groups }
+            return octets.contains(0) ? nil : [String](repeating: "", count: regex.groupCount)
+        }
         return regex.execute(octets)
     }
+
+    /// The longest value whose match groups are computed over the whole value (16 KiB; the
+    /// C library's worst case there is well under a second).
+    static let maxCaptureSubject = 16 << 10
 
     /// A run-time error naming the pattern, as Pigeonhole words it.
     static func described(_ error: SieveMatchError, _ pattern: String) -> SieveMatchError {
@@ -264,6 +278,9 @@ struct CompiledRegex {
     }
 
     /// Runs the expression over `octets`: `nil` without a match, otherwise `${0}`..`${9}`.
+    /// `${0}` and one per group, up to `${9}`.
+    var groupCount: Int { min(Int(storage.pointee.re_nsub) + 1, SieveRegexMatcher.maxMatchVariables) }
+
     func execute(_ octets: [UInt8]) -> [String]? {
         let count = SieveRegexMatcher.maxMatchVariables
         var matches = [regmatch_t](repeating: regmatch_t(), count: count)

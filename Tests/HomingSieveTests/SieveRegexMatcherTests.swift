@@ -87,4 +87,19 @@ struct SieveRegexMatcherTests {
                 value, key: "a*b", type: .regex, comparator: .octet, budget: SieveWorkBudget(limit: 1000))
         }
     }
+
+    @Test("a late match in a long value is found quickly; its groups come from the first 16 KiB only")
+    func lateMatchInLongValue() throws {
+        // (a|b)*c after 200 KB of "ab": the C library's leftmost search would be quadratic.
+        let value = String(repeating: "ab", count: 100_000) + " c"
+        let groups = try SieveMatcher.match(
+            value, key: "(a|b)*c", type: .regex, comparator: .octet, budget: SieveWorkBudget(limit: 2_000_000))
+        #expect(groups == ["", ""])
+        let early = try SieveMatcher.match(
+            "xyz " + value, key: "(x)y", type: .regex, comparator: .octet, budget: SieveWorkBudget(limit: 2_000_000))
+        #expect(early == ["xy", "x"])
+        let none = try SieveMatcher.match(
+            value, key: "q+", type: .regex, comparator: .octet, budget: SieveWorkBudget(limit: 2_000_000))
+        #expect(none == nil)
+    }
 }
