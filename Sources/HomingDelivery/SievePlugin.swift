@@ -91,10 +91,12 @@ public final class SievePlugin: DeliveryPlugin {
         // The scripts, read as the user.
         let userLog = SieveUserLog(path: userSettings.userLog, identity: user.identity)
         var sequence: [SieveCompiledScript] = []
-        let before = Self.expandScriptList(userSettings.before)
-        let after = Self.expandScriptList(userSettings.after)
+        // Everything is read as the user, administrator scripts too (as Pigeonhole, which runs
+        // as the user): a path from the userdb can never make Homing read a file as root.
+        let before = (try? asUser(user) { Self.expandScriptList(userSettings.before) }) ?? []
+        let after = (try? asUser(user) { Self.expandScriptList(userSettings.after) }) ?? []
         for path in before {
-            if let script = loadAdministratorScript(path, userSettings, log) { sequence.append(script) }
+            if let script = loadAdministratorScript(path, user, userSettings, log) { sequence.append(script) }
         }
         var personal: SieveCompiledScript?
         var personalPath: String?
@@ -111,12 +113,12 @@ public final class SievePlugin: DeliveryPlugin {
             }
         }
         if personal == nil, let path = userSettings.defaultScript {
-            personal = loadAdministratorScript(path, userSettings, log)
+            personal = loadAdministratorScript(path, user, userSettings, log)
             personalPath = path
         }
         if let personal { sequence.append(personal) }
         for path in after {
-            if let script = loadAdministratorScript(path, userSettings, log) { sequence.append(script) }
+            if let script = loadAdministratorScript(path, user, userSettings, log) { sequence.append(script) }
         }
         if sequence.isEmpty { return plan }
 
@@ -365,11 +367,15 @@ public final class SievePlugin: DeliveryPlugin {
 
     // MARK: - Pieces
 
-    /// A `sieve_before`/`sieve_after`/`sieve_default` script: a broken or unreadable one is the
-    /// administrator's problem: logged and skipped.
-    private func loadAdministratorScript(_ path: String, _ userSettings: SieveUserSettings, _ log: Logger) -> SieveCompiledScript? {
+    /// A `sieve_before`/`sieve_after`/`sieve_default` script, read as the user: a broken or
+    /// unreadable one is the administrator's problem: logged and skipped.
+    private func loadAdministratorScript(
+        _ path: String, _ user: DeliveryUser, _ userSettings: SieveUserSettings, _ log: Logger
+    ) -> SieveCompiledScript? {
         do {
-            return try cache.load(path, maxSize: userSettings.maxScriptSize)
+            return try asUser(user) { () throws -> SieveCompiledScript? in
+                try cache.load(path, maxSize: userSettings.maxScriptSize)
+            }
         } catch {
             log.error("sieve: \(error) (skipped)")
             return nil

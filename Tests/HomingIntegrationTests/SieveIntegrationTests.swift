@@ -165,6 +165,29 @@ struct SieveIntegrationTests {
         #expect(inbox.cur.first?.hasSuffix(":2,FS") == true)
     }
 
+    @Test("a fileinto folder name from the message cannot leave the maildir: .., / and ~ names fall back to INBOX")
+    func fileintoCannotEscape() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            """
+            require ["fileinto", "variables"];
+            if header :matches "subject" "*" { fileinto :create "${1}"; }
+            """, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let absolute = fixture.base.dir.file("escaped")
+        for (index, subject) in ["../../../etc", "a/../../b", "~root", absolute, "a..b"].enumerated() {
+            let replies = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message(subject, id: "esc\(index)"))
+            #expect(replies.first?.hasPrefix("250 2.0.0") == true)
+        }
+        #expect(fixture.stored("alice").new.count == 5, "\(server.log)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: fixture.base.maildir("alice"))
+        #expect(entries.filter { $0.hasPrefix(".") }.isEmpty, "\(entries)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.base.mailRoot + "/example.com/b"))
+        #expect(!FileManager.default.fileExists(atPath: absolute))
+    }
+
     @Test("redirect :copy forwards through sendmail_path with the envelope sender kept and X-Sieve-Redirected-From; the copy is kept")
     func redirectCopy() async throws {
         let fixture = try SieveFixture()
@@ -332,6 +355,26 @@ struct SieveIntegrationTests {
         #expect(carol.standardOutput.contains(
             "sieve_scripts\t\(fixture.globalDir)/spam.sieve, \(fixture.globalDir)/default.sieve (sieve_default: no \(fixture.home("carol", domain: "example.org"))/.dovecot.sieve)\n"),
             "\(carol.standardOutput)")
+    }
+
+    @Test("scripts are read as the user: a userdb path to a root-only file is not read, and nothing of it reaches the log",
+          .enabled(if: geteuid() == 0))
+    func scriptsReadAsTheUser() async throws {
+        let fixture = try SieveFixture(bobFields: "userdb_sieve_before=SECRET userdb_sieve=SECRET")
+        defer { fixture.base.dir.remove() }
+        let secret = fixture.base.dir.file("secret.sieve")
+        try "secret-token-1234;\n".write(toFile: secret, atomically: false, encoding: .utf8)
+        chmod(secret, 0o600)
+        let users = try String(contentsOfFile: fixture.base.dir.file("users"), encoding: .utf8)
+            .replacingOccurrences(of: "SECRET", with: secret)
+        try users.write(toFile: fixture.base.dir.file("users"), atomically: false, encoding: .utf8)
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(fixture, to: ["bob@example.com"], Self.message("x", id: "sec1"))
+        #expect(replies.first?.hasPrefix("250 2.0.0") == true)
+        #expect(fixture.stored("bob").new.count == 1)
+        #expect(server.log.contains("Permission denied"), "\(server.log)")
+        #expect(!server.log.contains("secret-token"))
     }
 
     @Test("duplicate: the same Message-ID delivered twice is discarded the second time")
