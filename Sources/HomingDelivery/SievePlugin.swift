@@ -19,6 +19,8 @@ public final class SievePlugin: DeliveryPlugin {
     public let name = "sieve"
     private let settings: HomingSettings
     private let hostname: String
+    /// Scripts run (and mail is handed to sendmail or SMTP) on threads of their own, so a slow
+    /// `sendmail_path` or submission host cannot hold up storing and userdb lookups.
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private let cache: SieveScriptCache
@@ -28,18 +30,21 @@ public final class SievePlugin: DeliveryPlugin {
     /// so a large message costs at most this much memory per delivery.
     public static let maxBodyBytes = 2 << 20
 
+    deinit {
+        threadPool.shutdownGracefully { _ in }
+    }
+
     /// Reads the configuration.
     /// - Throws: `SieveUserSettings.Error` for settings that do not parse (checked for a
     ///   sample user, since paths depend on the user).
     public init(
-        settings: HomingSettings, hostname: String, threadPool: NIOThreadPool, logger: Logger,
+        settings: HomingSettings, hostname: String, threads: Int = 8, logger: Logger,
         submitter: (any MailSubmitter)? = nil
     ) throws {
-        self.settings = settings
-        self.hostname = hostname
-        self.threadPool = threadPool
-        self.logger = logger
-        self.cache = SieveScriptCache()
+        // Everything that can fail first: the threads start only for a usable configuration.
+        _ = try SieveUserSettings.resolve(
+            plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
+            recipientDelimiter: settings.recipientDelimiter)
         if let submitter {
             self.submitter = submitter
         } else if !settings.submissionHost.isEmpty {
@@ -47,9 +52,13 @@ public final class SievePlugin: DeliveryPlugin {
         } else {
             self.submitter = SendmailSubmitter(command: settings.sendmailPath)
         }
-        _ = try SieveUserSettings.resolve(
-            plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
-            recipientDelimiter: settings.recipientDelimiter)
+        self.settings = settings
+        self.hostname = hostname
+        self.logger = logger
+        self.cache = SieveScriptCache()
+        let pool = NIOThreadPool(numberOfThreads: max(1, threads))
+        pool.start()
+        self.threadPool = pool
     }
 
     public func plan(

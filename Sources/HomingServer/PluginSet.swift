@@ -31,7 +31,7 @@ public enum PluginSet {
                     plugins.append(
                         try SievePlugin(
                             settings: settings, hostname: settings.hostname ?? LocalDelivery.systemHostname(),
-                            threadPool: threadPool, logger: logger))
+                            logger: logger))
                 } catch {
                     throw ConfigurationError(description: "plugin { }: \(error)")
                 }

@@ -507,6 +507,23 @@ struct SieveIntegrationTests {
         #expect(sent.contains { $0.message.contains("Subject: Away (LMTP)") })
     }
 
+    @Test("Sieve settings that do not parse stop start-up and fail homing config --check, naming the setting")
+    func invalidSettings() async throws {
+        for (plugin, topLevel, expected) in [
+            ("sieve_before = ldap:/etc/x", "", "sieve_before: the 'ldap' script storage is not supported (use file:)"),
+            ("sieve_max_actions = lots", "", "sieve_max_actions: 'lots' is not a number"),
+            ("", "submission_host = mail.example.com:smtp", "submission_host"),
+        ] {
+            let fixture = try SieveFixture(plugin: plugin, topLevel: topLevel)
+            defer { fixture.base.dir.remove() }
+            let check = try await HomingBinary.run(["config", "--check", "-c", fixture.base.configPath])
+            #expect(check.status == 78)
+            #expect(check.standardError.contains(expected), "\(check.standardError)")
+            let serve = try await HomingBinary.run(["serve", "-c", fixture.base.configPath])
+            #expect(serve.status == 78)
+        }
+    }
+
     @Test("homing sieve-test prints the actions; a compile error exits 89 with Pigeonhole's text; sieve-check reports line and column")
     func sieveTestAndCheckCLI() async throws {
         let dir = try ScratchDirectory("homing-sievecli")
