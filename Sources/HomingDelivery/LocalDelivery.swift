@@ -5,6 +5,7 @@ import HomingMaildir
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The LMTP backend that delivers locally: userdb lookup at RCPT, the message spooled as it
 /// arrives, then one durable maildir copy per recipient (the `lmtp-local` of Dovecot).
@@ -19,6 +20,8 @@ public final class LocalDelivery: LMTPBackend {
     private let plugins: [any DeliveryPlugin]
     private let logger: Logger
     private let logFormat: DeliveryLogFormat
+    /// Deliveries in progress per user, for `lmtp_user_concurrency_limit`.
+    private let activeDeliveries = Mutex<[String: Int]>([:])
 
     /// - Parameters:
     ///   - threadPool: a started pool; every blocking file operation runs there.
@@ -69,6 +72,11 @@ public final class LocalDelivery: LMTPBackend {
                 return .reject(Self.temporaryFailure(recipient))
             }
         }
+        let limit = settings.lmtpUserConcurrencyLimit
+        if limit > 0, activeDeliveries.withLock({ $0[user.user] ?? 0 }) >= limit {
+            log.warning("refused recipient: \(limit) deliveries to \(user.user) already in progress (lmtp_user_concurrency_limit)")
+            return .reject(Self.tooManyConcurrentDeliveries(recipient))
+        }
         for plugin in plugins {
             if let reply = await plugin.checkRecipient(recipient, user: user) {
                 log.info("\(plugin.name): refused at RCPT: \(reply)")
@@ -81,6 +89,12 @@ public final class LocalDelivery: LMTPBackend {
     /// `550 5.1.1 <path> User doesn't exist: user`, byte for byte as Dovecot answers.
     public static func userDoesNotExist(_ recipient: LMTPRecipient, _ lookedUp: String) -> LMTPReply {
         LMTPReply(550, "5.1.1", "<\(recipient.path)> User doesn't exist: \(lookedUp)")
+    }
+
+    /// `451 4.3.0 <path> Too many concurrent deliveries for user`, Dovecot's answer when
+    /// `lmtp_user_concurrency_limit` deliveries to the user are already running.
+    public static func tooManyConcurrentDeliveries(_ recipient: LMTPRecipient) -> LMTPReply {
+        LMTPReply(451, "4.3.0", "<\(recipient.path)> Too many concurrent deliveries for user")
     }
 
     /// `451 4.3.0 <path> Temporary internal error`.
@@ -197,6 +211,13 @@ public final class LocalDelivery: LMTPBackend {
         _ message: DeliveryMessage, to recipient: LMTPAcceptedRecipient<DeliveryUser>, trace: DeliveryHeaders
     ) async -> LMTPDeliveryOutcome {
         let user = recipient.resolved
+        activeDeliveries.withLock { $0[user.user, default: 0] += 1 }
+        defer {
+            activeDeliveries.withLock { active in
+                let left = (active[user.user] ?? 1) - 1
+                active[user.user] = left > 0 ? left : nil
+            }
+        }
         var log = logger
         log[metadataKey: "user"] = "\(user.user)"
         log[metadataKey: "session"] = "\(recipient.command.replyID)"

@@ -507,6 +507,36 @@ struct SieveIntegrationTests {
         #expect(sent.contains { $0.message.contains("Subject: Away (LMTP)") })
     }
 
+    @Test("lmtp_user_concurrency_limit: while a delivery to bob is running, another RCPT for bob gets 451, others are accepted")
+    func userConcurrencyLimit() async throws {
+        let fixture = try SieveFixture(topLevel: "lmtp_user_concurrency_limit = 1")
+        defer { fixture.base.dir.remove() }
+        // bob's delivery stays in progress while sendmail (his redirect) takes its time.
+        try fixture.base.dir.write(
+            "sendmail.sh", "touch \(fixture.outbox)/started\nsleep 3\ncat > /dev/null\n")
+        try fixture.install(#"redirect "carol@example.org";"#, for: "bob")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        async let first = Self.deliver(fixture, to: ["bob@example.com"], Self.message("slow", id: "c1"))
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: fixture.outbox + "/started") && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let client = try await LMTPTestClient.connect(unixPath: fixture.base.socketPath)
+        _ = try await client.readReply()
+        _ = try await client.command("LHLO client")
+        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        #expect(
+            try await client.command("RCPT TO:<bob@example.com>")
+                == ["451 4.3.0 <bob@example.com> Too many concurrent deliveries for user"], "\(server.log)")
+        #expect(try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
+        let replies = try await first
+        #expect(replies.first?.hasPrefix("250 2.0.0 <bob@example.com>") == true)
+        _ = try await client.command("RSET")
+        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+    }
+
     @Test("Sieve settings that do not parse stop start-up and fail homing config --check, naming the setting")
     func invalidSettings() async throws {
         for (plugin, topLevel, expected) in [
