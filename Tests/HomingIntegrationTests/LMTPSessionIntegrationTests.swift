@@ -160,6 +160,6 @@ struct ServerRestartTests {
         async let stopped = second.stop()
         #expect(try await client.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
         #expect(await stopped == 0)
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 19)  // before stop() would SIGKILL; an exit status of 0 already says it was not killed
     }
 }

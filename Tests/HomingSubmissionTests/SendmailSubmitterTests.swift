@@ -117,7 +117,8 @@ struct SendmailSubmitterTests {
         }
         #expect(error?.isTemporary == true)
         #expect(error?.message.contains("did not finish within") == true, "\(String(describing: error))")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Killed after the timeout; loose because the suite shares two cores.
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test("a missing message file fails before the program runs; addresses starting with '-' are refused")

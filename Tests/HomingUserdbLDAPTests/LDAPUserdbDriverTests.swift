@@ -230,7 +230,8 @@ struct LDAPUserdbDriverTests {
             let clock = ContinuousClock()
             let started = clock.now
             let during = await lookup(driver, "alice@example.com")
-            #expect(clock.now - started < .seconds(5))
+            // Ends by itself; loose because the suite shares two cores.
+            #expect(clock.now - started < .seconds(20))
             guard case .temporaryFailure(let reason) = during else {
                 Issue.record("expected a temporary failure while slapd is down, got \(during)")
                 return
@@ -272,7 +273,8 @@ struct LDAPUserdbDriverTests {
             let during = await lookup(driver, "alice@example.com")
             let elapsed = clock.now - started
             fixture.slapd.resume()
-            #expect(elapsed < .seconds(5))
+            // Ends by itself after the request timeout; loose because the suite shares two cores.
+            #expect(elapsed < .seconds(20))
             guard case .temporaryFailure = during else {
                 Issue.record("expected a temporary failure from a hung server, got \(during)")
                 return

@@ -26,9 +26,10 @@ struct SQLUserdbOutageTests {
                     var result = UserdbResult.notFound
                     let elapsed = await clock.measure { result = await driver.lookup(request) }
                     #expect(result.failureReason != nil, "got \(result) instead of a temporary failure")
-                    // Within the query timeout (4 s); a stopped server refuses at once, so this
-                    // is normally milliseconds, but the whole suite shares two cores.
-                    #expect(elapsed < .seconds(4))
+                    // A stopped server refuses at once (normally milliseconds); the bound only
+                    // shows the lookup ends by itself, far from Dovecot's 60-119 s wait, on two
+                    // cores shared with the whole suite.
+                    #expect(elapsed < .seconds(20))
                 }
                 #expect(await driver.lookup(UserdbRequest(user: "nobody@example.com")).failureReason != nil)
 
@@ -96,8 +97,9 @@ struct SQLUserdbOutageTests {
             let elapsed = await clock.measure { result = await driver.lookup(UserdbRequest(user: "alice@example.com")) }
             #expect(result == .temporaryFailure(reason: "timed out waiting for a database connection"))
             #expect(elapsed >= .milliseconds(750))
-            // The timeout plus scheduling slack: the suite runs many tests in parallel on two cores.
-            #expect(elapsed < .seconds(8))
+            // Ends by itself after the timeout: the bound is loose because the whole suite
+            // shares two cores (seen at 9 s under full load for an 800 ms timeout).
+            #expect(elapsed < .seconds(20))
             await driver.shutdown()
         }
     }
