@@ -48,7 +48,7 @@ extension SievePlugin {
             let outgoing = OutgoingMessage(
                 prefix: mail.content, bodyFile: mail.appendOriginal ? spoolPath : nil, bodyOffset: 0)
             do {
-                try submitter.submit(outgoing, from: mail.sender, to: mail.recipients)
+                try submitter(for: user).submit(outgoing, from: mail.sender, to: mail.recipients)
                 return nil
             } catch {
                 return error
@@ -139,6 +139,13 @@ extension SievePlugin {
             log.info("sieve: msgid=\(msgid): discarded by the script: nothing stored")
         }
         return (stores, marks)
+    }
+
+    /// The submitter for `user`'s mail: sendmail runs as the user (as Dovecot runs it), never
+    /// as root; SMTP submission needs no privileges either way.
+    func submitter(for user: DeliveryUser) -> any MailSubmitter {
+        guard let sendmail = submitter as? SendmailSubmitter, let identity = user.identity else { return submitter }
+        return sendmail.running(asUID: identity.uid, gid: identity.gid)
     }
 
     /// The envelope a redirected copy is sent with (`sieve_redirect_envelope_from`).

@@ -16,6 +16,13 @@ public struct SendmailSubmitter: MailSubmitter {
     public let arguments: [String]
     /// The longest a submission may take.
     public let timeout: Duration
+    /// The user and group the program runs as, when Homing runs as root (through
+    /// util-linux's `setpriv`, as Dovecot runs sendmail as the mail user); `nil` runs it as
+    /// the Homing process.
+    public private(set) var runAs: (uid: UInt32, gid: UInt32)?
+
+    /// util-linux's `setpriv`, which drops to the user before running sendmail.
+    public static let setprivPath = "/usr/bin/setpriv"
 
     /// Dovecot's default `sendmail_path`.
     public static let defaultCommand = "/usr/sbin/sendmail"
@@ -30,9 +37,20 @@ public struct SendmailSubmitter: MailSubmitter {
         self.timeout = timeout
     }
 
+    /// The same submitter, running the program as `uid`/`gid` when Homing runs as root.
+    public func running(asUID uid: UInt32, gid: UInt32) -> SendmailSubmitter {
+        var copy = self
+        copy.runAs = (uid, gid)
+        return copy
+    }
+
     /// The full argument vector for a submission.
     public func argumentVector(from sender: String, to recipients: [String]) -> [String] {
-        arguments + ["-i", "-f", sender.isEmpty ? "<>" : sender, "--"] + recipients
+        var prefix: [String] = []
+        if let runAs, geteuid() == 0 {
+            prefix = [Self.setprivPath, "--reuid=\(runAs.uid)", "--regid=\(runAs.gid)", "--clear-groups", "--"]
+        }
+        return prefix + arguments + ["-i", "-f", sender.isEmpty ? "<>" : sender, "--"] + recipients
     }
 
     /// Runs the program and streams `message` to it. See the type's documentation.

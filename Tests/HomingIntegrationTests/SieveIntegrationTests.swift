@@ -18,6 +18,8 @@ struct SieveIntegrationTests {
         init(plugin: String = "", topLevel: String = "", extraUsers: String = "", bobFields: String = "") throws {
             base = try IntegrationFixture(extraSettings: "lda_mailbox_autocreate = yes\n\(topLevel)")
             try FileManager.default.createDirectory(atPath: base.dir.file("outbox"), withIntermediateDirectories: true)
+            // sendmail runs as the user (uid 5000 when the tests run as root).
+            chmod(base.dir.file("outbox"), 0o1777)
             try FileManager.default.createDirectory(atPath: base.dir.file("global"), withIntermediateDirectories: true)
             try base.dir.write(
                 "sendmail.sh",
@@ -200,6 +202,9 @@ struct SieveIntegrationTests {
         let sent = fixture.sent()
         try #require(sent.count == 1, "\(server.log)")
         #expect(sent[0].args == ["-i", "-f", "sender@example.org", "--", "carol@example.org"])
+        // sendmail ran as the user, not as root (as Dovecot runs it).
+        let recorded = try FileManager.default.contentsOfDirectory(atPath: fixture.outbox).filter { $0.hasSuffix(".args") }
+        #expect(recorded.compactMap { ownership(fixture.outbox + "/" + $0)?.uid } == [fixture.base.uid])
         #expect(sent[0].message.hasPrefix("X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: alice@example.com\nFrom: Sender <sender@example.org>\n"))
         #expect(sent[0].message.hasSuffix("\n\nforward me\n"))
         #expect(fixture.stored("alice").new.count == 1)
