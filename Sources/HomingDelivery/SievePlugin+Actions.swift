@@ -36,12 +36,12 @@ extension SievePlugin {
         _ result: SieveResult, default defaultActions: [StoreAction], user: DeliveryUser, message: DeliveryMessage,
         source: SieveMessage, envelope: SieveEnvelope, tracking: SieveTrackingStore?, settings userSettings: SieveUserSettings,
         now: Date, log: Logger, msgid: String
-    ) -> (stores: [StoreAction], marks: [(key: String, period: Int)]) {
+    ) -> (stores: [StoreAction], marks: [SieveDuplicateMark]) {
         let defaultMailbox = defaultActions.first?.mailbox ?? user.mailbox
         let autocreate = settings.ldaMailboxAutocreate
         var stores: [StoreAction] = []
         var keepAnyway = false
-        var marks: [(key: String, period: Int)] = result.duplicateMarks.map { ($0.key, $0.period) }
+        var marks = result.duplicateMarks
         let spoolPath = "/proc/self/fd/\(message.spool.fileDescriptor)"
 
         func send(_ mail: SieveOutgoingMail) -> SubmissionError? {
@@ -69,25 +69,26 @@ extension SievePlugin {
             case .discard:
                 log.info("sieve: msgid=\(msgid): marked message to be discarded if not explicitly delivered (discard action)")
             case .redirect(let address, _):
-                switch SieveRedirectComposer().prepare(
+                // The composer keeps the envelope sender it is given: sieve_redirect_envelope_from's.
+                let redirector = SieveRedirectComposer()
+                switch redirector.prepare(
                     headerFields: source.headerFields,
                     envelope: redirectEnvelope(envelope, user: user, settings: userSettings), target: address)
                 {
                 case .loop(let target):
                     log.warning("sieve: msgid=\(msgid): redirect action: not forwarding to <\(target)>: the message was already forwarded by this user (loop); keeping it")
                     keepAnyway = true
-                case .send(var mail, let key):
+                case .send(let mail, let key):
                     if let key, tracked(key) {
                         log.info("sieve: msgid=\(msgid): redirect action: discarded duplicate forward to <\(address)>")
                         continue
                     }
-                    mail.sender = redirectEnvelope(envelope, user: user, settings: userSettings).from
                     if let error = send(mail) {
                         log.error("sieve: msgid=\(msgid): redirect action: failed to forward to <\(address)>: \(error); keeping the message")
                         keepAnyway = true
                     } else {
                         log.info("sieve: msgid=\(msgid): redirect action: forwarded to <\(address)>")
-                        if let key { marks.append((key, SieveRedirectComposer().duplicatePeriod)) }
+                        if let key { marks.append(SieveDuplicateMark(key: key, period: redirector.duplicatePeriod)) }
                     }
                 }
             case .reject(let reason, let extended):
@@ -123,7 +124,7 @@ extension SievePlugin {
                         log.error("sieve: msgid=\(msgid): vacation action: failed to send the vacation response to <\(sender)>: \(error)")
                     } else {
                         log.info("sieve: msgid=\(msgid): vacation action: sent vacation response to <\(sender)>")
-                        marks.append((key, request.period))
+                        marks.append(SieveDuplicateMark(key: key, period: request.period))
                     }
                 }
             }

@@ -85,13 +85,9 @@ public final class SievePlugin: DeliveryPlugin {
         let msgid = message.headers["message-id"] ?? "unspecified"
         let keepInInbox = DeliveryPlan(actions: [StoreAction(mailbox: "INBOX", create: true)])
 
-        var fields: [String: String] = [:]
-        for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
         let userSettings: SieveUserSettings
         do {
-            userSettings = try SieveUserSettings.resolve(
-                plugin: settings.plugin, fields: fields, user: user.user, home: user.home,
-                recipientDelimiter: settings.recipientDelimiter)
+            userSettings = try SieveUserSettings.resolve(for: user, settings: settings)
         } catch {
             log.error("sieve: \(error); keeping the message")
             return plan
@@ -205,13 +201,12 @@ public final class SievePlugin: DeliveryPlugin {
         if let tracking, !marks.isEmpty {
             // Remembered once the copies are stored: a delivery retried after a 4xx must not
             // find itself already recorded as a duplicate (and be discarded).
-            let entries = marks.map { SieveTrackingEntry(key: $0.key, period: $0.period) }
             let identity = user.identity
             let errorLog = log
             planned.afterStore.append {
                 do {
                     try FilesystemIdentity.withIdentity(identity) { () throws -> Void in
-                        try tracking.record(entries.map { ($0.key, $0.period) }, now: now)
+                        try tracking.record(marks, now: now)
                     }.get()
                 } catch {
                     errorLog.error("sieve: recording duplicates failed: \(error)")
@@ -219,12 +214,6 @@ public final class SievePlugin: DeliveryPlugin {
             }
         }
         return planned
-    }
-
-    /// A tracking key and how long to keep it (a Sendable pair).
-    private struct SieveTrackingEntry: Sendable {
-        var key: String
-        var period: Int
     }
 
     // MARK: - Pieces

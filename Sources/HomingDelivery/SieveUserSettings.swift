@@ -46,6 +46,16 @@ public struct SieveUserSettings: Sendable, Hashable {
         public var description: String
     }
 
+    /// Reads the settings for a resolved recipient: `plugin { }` with the userdb's `sieve*`
+    /// fields on top, paths expanded for the user's name and home.
+    public static func resolve(for user: DeliveryUser, settings: HomingSettings) throws(Error) -> SieveUserSettings {
+        var fields: [String: String] = [:]
+        for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
+        return try resolve(
+            plugin: settings.plugin, fields: fields, user: user.user, home: user.home,
+            recipientDelimiter: settings.recipientDelimiter)
+    }
+
     /// Reads the settings for a user. `fields` are the userdb's fields (any `sieve*` name
     /// overrides the configured value).
     public static func resolve(

@@ -111,12 +111,8 @@ struct UserCommand: AsyncParsableCommand {
 
     /// The Sieve scripts a delivery to `user` would run, in order, as the plugin finds them.
     static func sieveScripts(for user: DeliveryUser, settings: HomingSettings) -> String {
-        var fields: [String: String] = [:]
-        for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
         do {
-            let sieve = try SieveUserSettings.resolve(
-                plugin: settings.plugin, fields: fields, user: user.user, home: user.home,
-                recipientDelimiter: settings.recipientDelimiter)
+            let sieve = try SieveUserSettings.resolve(for: user, settings: settings)
             var scripts = SievePlugin.expandScriptList(sieve.before)
             if let personal = sieve.personalScript, access(personal, R_OK) == 0 {
                 scripts.append(personal)
