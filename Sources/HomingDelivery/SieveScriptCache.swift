@@ -75,7 +75,7 @@ public final class SieveScriptCache: Sendable {
             total += count
         }
         guard total <= maxSize else { throw .tooLarge(path: path, size: total, limit: maxSize) }
-        let script = try Self.compile(Array(bytes[0..<total]), path: path)
+        let script = try Self.compile(Array(bytes[0..<total]), path: path, maxSize: maxSize)
         entries.withLock { cache in
             if cache.count >= capacity { cache.removeAll() }
             cache[path] = Entry(stamp: stamp, script: script)
@@ -83,25 +83,11 @@ public final class SieveScriptCache: Sendable {
         return script
     }
 
-    /// Compiles script bytes; invalid UTF-8 is a compile error at the line where it occurs.
-    static func compile(_ bytes: [UInt8], path: String) throws(LoadError) -> SieveCompiledScript {
-        guard let source = String(validating: bytes, as: UTF8.self) else {
-            // Name the line of the first byte sequence that is not UTF-8.
-            var line = 1
-            var iterator = bytes.makeIterator()
-            var decoder = UTF8()
-            decoding: while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let scalar): if scalar == "\n" { line += 1 }
-                case .emptyInput, .error: break decoding
-                }
-            }
-            throw .compile(
-                path: path,
-                error: SieveError(.invalidUTF8, at: SieveSourceLocation(line: line, column: 1), "invalid UTF-8 in the script"))
-        }
+    /// Compiles script bytes (at most `maxSize`); invalid UTF-8 is a compile error at the line
+    /// where it occurs.
+    static func compile(_ bytes: [UInt8], path: String, maxSize: Int) throws(LoadError) -> SieveCompiledScript {
         do {
-            return try SieveCompiledScript.compile(source)
+            return try SieveCompiledScript.compile(SieveCompiledScript.decodeSource(bytes), maxScriptSize: maxSize)
         } catch {
             throw .compile(path: path, error: error)
         }

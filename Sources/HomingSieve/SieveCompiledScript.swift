@@ -9,6 +9,22 @@ public struct SieveCompiledScript: Sendable, Hashable {
     /// `vacation-seconds` is required).
     public var extensions: Set<SieveExtension>
 
+    /// The text of a script file. A script must be UTF-8 (RFC 5228 section 2.4.2): otherwise
+    /// the error names the line of the first byte sequence that is not.
+    public static func decodeSource(_ bytes: [UInt8]) throws(SieveError) -> String {
+        if let source = String(validating: bytes, as: UTF8.self) { return source }
+        var line = 1
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): if scalar == "\n" { line += 1 }
+            case .emptyInput, .error: break decoding
+            }
+        }
+        throw SieveError(.invalidUTF8, at: SieveSourceLocation(line: line, column: 1), "invalid UTF-8 in the script")
+    }
+
     /// Lexes, parses and validates `source`; throws the first error found.
     ///
     /// `maxScriptSize` is `sieve_max_script_size` in octets (0 for no limit): a larger script is

@@ -121,11 +121,12 @@ private func readScript(_ path: String) -> String? {
         printError("Fatal: \(path): cannot read the script")
         return nil
     }
-    guard let text = String(validating: Array(data), as: UTF8.self) else {
-        printError("\(path): line 1: error: the script is not valid UTF-8.")
+    do {
+        return try SieveCompiledScript.decodeSource(Array(data))
+    } catch {
+        printError("\(path): \(error)")
         return nil
     }
-    return text
 }
 
 /// Compiles `path` or prints its errors Pigeonhole's way and exits 89 (Dovecot's fatal status).

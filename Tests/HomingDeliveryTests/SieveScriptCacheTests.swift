@@ -53,4 +53,14 @@ struct SieveScriptCacheTests {
             #expect("\(error)" == "\(dir.file("latin1.sieve")): line 2: error: invalid UTF-8 in the script.")
         }
     }
+
+    @Test("sieve_max_script_size above the 1M default lets a larger script compile")
+    func largerConfiguredLimit() throws {
+        let dir = try ScratchDirectory("homing-sievecache")
+        defer { dir.remove() }
+        let text = "# " + String(repeating: "x", count: 1_200_000) + "\nkeep;\n"
+        try text.write(toFile: dir.file("large.sieve"), atomically: false, encoding: .utf8)
+        let script = try SieveScriptCache().load(dir.file("large.sieve"), maxSize: 2 << 20)
+        #expect(script?.script.commands.map(\.name) == ["keep"])
+    }
 }
