@@ -160,24 +160,15 @@ enum SieveOutgoingHeaders {
 
     /// An RFC 5322 date in UTC: `Tue, 25 Nov 2025 11:42:07 +0000`.
     static func date(_ date: Date) -> String {
-        let seconds = SieveTrackingStore.seconds(date)
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let seconds = Int(SieveTrackingStore.seconds(date))
+        let days = floorDivide(seconds, 86_400)
         let secondOfDay = seconds - days * 86_400
-        let weekday = Int((days % 7 + 7 + 4) % 7)  // 1970-01-01 was a Thursday
-        // Civil date from days since the epoch (H. Hinnant's algorithm).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = (days % 7 + 7 + 4) % 7  // 1970-01-01 was a Thursday
+        let (year, month, day) = civilFromDays(days)
         let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(weekdays[weekday]), \(day) \(months[Int(month) - 1]) \(year) "
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(weekdays[weekday]), \(day) \(months[month - 1]) \(year) "
             + "\(two(secondOfDay / 3_600)):\(two(secondOfDay % 3_600 / 60)):\(two(secondOfDay % 60)) +0000"
     }
 
