@@ -50,16 +50,19 @@ public struct VariableExpander: Sendable {
     /// Values for a user name: `user`, `username` (before the last `@`, or all of it) and
     /// `domain` (after the last `@`, or empty), plus `service` and any `extra` values.
     public static func userValues(user: String, service: String = "lmtp", extra: [String: String] = [:]) -> [String: String] {
-        var result: [String: String] = ["user": user, "service": service]
-        if let at = user.lastIndex(of: "@") {
-            result["username"] = String(user[..<at])
-            result["domain"] = String(user[user.index(after: at)...])
-        } else {
-            result["username"] = user
-            result["domain"] = ""
-        }
+        let parts = splitUser(user)
+        var result: [String: String] = [
+            "user": user, "service": service, "username": parts.username, "domain": parts.domain,
+        ]
         result.merge(extra) { _, new in new }
         return result
+    }
+
+    /// `%n` and `%d` of a user name: the part before the last `@` (or all of it) and the part
+    /// after it (or empty).
+    public static func splitUser(_ user: String) -> (username: String, domain: String) {
+        guard let at = user.lastIndex(of: "@") else { return (user, "") }
+        return (String(user[..<at]), String(user[user.index(after: at)...]))
     }
 
     /// Process-wide values Dovecot always offers: `pid` and `hostname` (without domain, or

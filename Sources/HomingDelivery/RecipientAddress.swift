@@ -1,3 +1,5 @@
+import HomingConfig
+
 /// A recipient address split the way LMTP delivery needs it: the user part without its
 /// detail (`alice+lists@example.com` → `alice@example.com`, detail `lists`).
 public struct RecipientAddress: Sendable, Hashable {
@@ -30,14 +32,12 @@ public struct RecipientAddress: Sendable, Hashable {
 
     /// The part of `user` before the last `@` (`%n`).
     public var username: String {
-        guard let at = user.lastIndex(of: "@") else { return user }
-        return String(user[..<at])
+        VariableExpander.splitUser(user).username
     }
 
     /// The part of `user` after the last `@` (`%d`), or empty.
     public var domain: String {
-        guard let at = user.lastIndex(of: "@") else { return "" }
-        return String(user[user.index(after: at)...])
+        VariableExpander.splitUser(user).domain
     }
 }
 

@@ -21,14 +21,12 @@ public struct UserdbRequest: Sendable, Hashable {
 
     /// `%n`: the part before the last `@`, or the whole name.
     public var username: String {
-        guard let at = user.lastIndex(of: "@") else { return user }
-        return String(user[..<at])
+        VariableExpander.splitUser(user).username
     }
 
     /// `%d`: the part after the last `@`, or empty.
     public var domain: String {
-        guard let at = user.lastIndex(of: "@") else { return "" }
-        return String(user[user.index(after: at)...])
+        VariableExpander.splitUser(user).domain
     }
 }
 
