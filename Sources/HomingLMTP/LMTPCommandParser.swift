@@ -88,12 +88,19 @@ public enum LMTPCommandParser {
 
     // MARK: - Commands with arguments
 
-    private static func parseMail(_ arguments: [UInt8]?) -> Result<LMTPCommand, LMTPCommandError> {
-        guard let arguments, let pathText = afterPrefix("FROM:", in: arguments) else {
-            return refuse(.invalidParameters)
+    /// The path after `FROM:` or `TO:` and its parameters.
+    private static func parsePath(
+        _ arguments: [UInt8]?, prefix: String, kind: LMTPPathParser.Kind
+    ) -> Result<LMTPPathParser.ParsedPath, LMTPCommandError> {
+        guard let arguments, let pathText = afterPrefix(prefix, in: arguments) else {
+            return .failure(LMTPCommandError(.invalidParameters))
         }
+        return LMTPPathParser.parse(pathText, kind: kind)
+    }
+
+    private static func parseMail(_ arguments: [UInt8]?) -> Result<LMTPCommand, LMTPCommandError> {
         let parsed: LMTPPathParser.ParsedPath
-        switch LMTPPathParser.parse(pathText, kind: .from) {
+        switch parsePath(arguments, prefix: "FROM:", kind: .from) {
         case .success(let value): parsed = value
         case .failure(let error): return .failure(error)
         }
@@ -129,11 +136,8 @@ public enum LMTPCommandParser {
     }
 
     private static func parseRcpt(_ arguments: [UInt8]?) -> Result<LMTPCommand, LMTPCommandError> {
-        guard let arguments, let pathText = afterPrefix("TO:", in: arguments) else {
-            return refuse(.invalidParameters)
-        }
         let parsed: LMTPPathParser.ParsedPath
-        switch LMTPPathParser.parse(pathText, kind: .to) {
+        switch parsePath(arguments, prefix: "TO:", kind: .to) {
         case .success(let value): parsed = value
         case .failure(let error): return .failure(error)
         }
