@@ -105,9 +105,13 @@ let package = Package(
             swiftSettings: strict
         ),
         // Helpers for tests only: throwaway PostgreSQL and slapd servers, temporary directories, processes.
-        .target(name: "HomingTestSupport", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .target(
+            name: "HomingTestSupport",
+            dependencies: ["HomingConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "HomingConfigTests", dependencies: ["HomingConfig"], swiftSettings: strict),
-        .testTarget(name: "HomingUserdbTests", dependencies: ["HomingUserdb"], swiftSettings: strict),
+        .testTarget(name: "HomingUserdbTests", dependencies: ["HomingUserdb", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingUserdbSQLTests", dependencies: ["HomingUserdbSQL", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingUserdbLDAPTests", dependencies: ["HomingUserdbLDAP", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingQuotaTests", dependencies: ["HomingQuota"], swiftSettings: strict),
@@ -117,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "HomingLMTPTests",
             dependencies: [
-                "HomingLMTP",
+                "HomingLMTP", "HomingTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

@@ -1,5 +1,6 @@
 import Foundation
 import HomingLMTP
+import HomingTestSupport
 import Logging
 import NIOCore
 
@@ -131,22 +132,6 @@ final class CollectingWriter: LMTPReplyWriter, Sendable {
     var lines: [String] { wire.split(separator: "\r\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
 }
 
-/// Captures log messages.
-struct CapturingLogHandler: LogHandler {
-    let messages: Locked<[String]>
-    var logLevel: Logger.Level = .trace
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        messages.withValue { $0.append(event.message.description) }
-    }
-}
-
 /// The result of a scripted session.
 struct SessionRun {
     var lines: [String]
@@ -173,12 +158,11 @@ func runSession(
     for piece in pieces { continuation.yield(piece) }
     continuation.finish()
     let writer = CollectingWriter()
-    let messages = Locked<[String]>([])
-    let logger = Logger(label: "test") { _ in CapturingLogHandler(messages: messages) }
+    let logs = LogRecorder()
     await runLMTPSession(
         input: stream, output: writer, backend: backend, connection: LMTPConnectionInfo(),
-        configuration: configuration, logger: logger, sessionID: testSessionID)
-    return SessionRun(lines: writer.lines, batches: writer.batches.current, record: backend.record.current, logs: messages.current)
+        configuration: configuration, logger: logs.logger, sessionID: testSessionID)
+    return SessionRun(lines: writer.lines, batches: writer.batches.current, record: backend.record.current, logs: logs.lines.map(\.message))
 }
 
 let lhloLines = [

@@ -8,46 +8,6 @@ import Testing
 
 @testable import HomingUserdbSQL
 
-/// Log lines a test can look at.
-final class LogRecorder: @unchecked Sendable {
-    // @unchecked: `storage` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var storage: [(Logger.Level, String)] = []
-
-    func append(_ level: Logger.Level, _ message: String) {
-        lock.lock()
-        storage.append((level, message))
-        lock.unlock()
-    }
-
-    func messages(at level: Logger.Level) -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage.filter { $0.0 == level }.map(\.1)
-    }
-
-    var logger: Logger {
-        var logger = Logger(label: "homing.userdb.sql.test") { _ in RecordingLogHandler(recorder: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-}
-
-struct RecordingLogHandler: LogHandler {
-    let recorder: LogRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        recorder.append(event.level, "\(event.message)")
-    }
-}
-
 /// A started thread pool and a log recorder for one test.
 struct SQLTestEnvironment {
     let threadPool: NIOThreadPool

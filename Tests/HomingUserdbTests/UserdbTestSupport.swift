@@ -1,58 +1,11 @@
 import Foundation
 import HomingConfig
+import HomingTestSupport
 import Logging
 import NIOPosix
 import Testing
 
 @testable import HomingUserdb
-
-/// Log lines a test can look at.
-final class LogRecorder: Sendable {
-    struct Line: Sendable, Hashable {
-        var level: Logger.Level
-        var message: String
-    }
-
-    private let lock = NSLock()
-    nonisolated(unsafe) private var storage: [Line] = []  // guarded by `lock`
-
-    func append(_ line: Line) {
-        lock.lock()
-        storage.append(line)
-        lock.unlock()
-    }
-
-    var lines: [Line] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
-    }
-
-    func messages(at level: Logger.Level) -> [String] {
-        lines.filter { $0.level == level }.map(\.message)
-    }
-
-    var logger: Logger {
-        var logger = Logger(label: "homing.userdb.test") { _ in RecordingLogHandler(recorder: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-}
-
-struct RecordingLogHandler: LogHandler {
-    let recorder: LogRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        recorder.append(.init(level: event.level, message: "\(event.message)"))
-    }
-}
 
 /// A started thread pool, a recording logger and settings, for one test.
 struct TestEnvironment {
