@@ -53,6 +53,25 @@ struct QuotaIntegrationTests {
         return (rcptReplies, try await client.readReplies(accepted))
     }
 
+    /// A fixture with quota on, its server started and a client connected; the server is
+    /// stopped and the directory removed after `body`.
+    static func withQuotaServer(
+        plugin: String = "", topLevel: String = "",
+        _ body: (IntegrationFixture, HomingServerProcess, LMTPTestClient) async throws -> Void
+    ) async throws {
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        try enableQuota(fixture, plugin: plugin, topLevel: topLevel)
+        let server = try await fixture.startServer()
+        do {
+            try await body(fixture, server, try await connect(fixture))
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
     static func connect(_ fixture: IntegrationFixture) async throws -> LMTPTestClient {
         let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
         _ = try await client.readReply()
@@ -91,60 +110,52 @@ struct QuotaIntegrationTests {
 
     @Test("DATA time: the full recipient alone gets 552 5.2.2, the other is delivered, nothing is written or counted for the refused copy")
     func dataTimeRefusalWithSeveralRecipients() async throws {
-        let fixture = try IntegrationFixture()
-        defer { fixture.dir.remove() }
-        try Self.enableQuota(fixture)
-        let server = try await fixture.startServer()
-        defer { Task { await server.stop() } }
-        let client = try await Self.connect(fixture)
-        // The reference case: 602 KiB stored of 1024 KiB, a further 616 KiB message refused.
-        let first = try await Self.transaction(
-            client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 602))
-        #expect(first.data.allSatisfy { $0.hasPrefix("250 2.0.0") }, "\(first) \(server.log)")
-        let bob = fixture.maildir("bob")
-        let before = Self.onDisk(bob)
-        #expect(before.messages == 1)
-        let second = try await Self.transaction(
-            client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 616))
-        #expect(second.rcpt == ["250 2.1.5 OK", "250 2.1.5 OK"])
-        #expect(second.data.count == 2)
-        #expect(second.data.first?.hasPrefix("250 2.0.0 <alice@example.com>") == true)
-        #expect(second.data.last == "552 5.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)")
-        #expect(Self.onDisk(fixture.maildir("alice")).messages == 2)
-        #expect(Self.onDisk(bob) == before)
-        #expect(fixture.files(bob, "tmp").isEmpty)
-        let recorded = try Self.maildirsize(bob)
-        #expect(recorded.limit == "1048576S")
-        #expect(recorded.bytes == before.bytes && recorded.messages == before.messages)
-        #expect(server.log.contains("save failed to INBOX: Quota exceeded (mailbox for user is full)"))
-        // homing quota get shows what is on disk (KiB, like doveadm quota get).
-        let get = try await HomingBinary.run(["quota", "get", "-c", fixture.configPath, "bob@example.com"])
-        #expect(get.status == 0, "\(get.standardError)")
-        let kib = before.bytes / 1024
-        let percent = before.bytes * 100 / 1_048_576
-        #expect(get.standardOutput.contains(try Regex("User quota +STORAGE +\(kib) +1024 +\(percent)\n")))
-        #expect(get.standardOutput.contains(try Regex("User quota +MESSAGE +1 +- +0\n")), "\(get.standardOutput)")
-        #expect(get.standardOutput.hasPrefix("Quota name"))
+        try await Self.withQuotaServer() { fixture, server, client in
+            // The reference case: 602 KiB stored of 1024 KiB, a further 616 KiB message refused.
+            let first = try await Self.transaction(
+                client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 602))
+            #expect(first.data.allSatisfy { $0.hasPrefix("250 2.0.0") }, "\(first) \(server.log)")
+            let bob = fixture.maildir("bob")
+            let before = Self.onDisk(bob)
+            #expect(before.messages == 1)
+            let second = try await Self.transaction(
+                client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 616))
+            #expect(second.rcpt == ["250 2.1.5 OK", "250 2.1.5 OK"])
+            #expect(second.data.count == 2)
+            #expect(second.data.first?.hasPrefix("250 2.0.0 <alice@example.com>") == true)
+            #expect(second.data.last == "552 5.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)")
+            #expect(Self.onDisk(fixture.maildir("alice")).messages == 2)
+            #expect(Self.onDisk(bob) == before)
+            #expect(fixture.files(bob, "tmp").isEmpty)
+            let recorded = try Self.maildirsize(bob)
+            #expect(recorded.limit == "1048576S")
+            #expect(recorded.bytes == before.bytes && recorded.messages == before.messages)
+            #expect(server.log.contains("save failed to INBOX: Quota exceeded (mailbox for user is full)"))
+            // homing quota get shows what is on disk (KiB, like doveadm quota get).
+            let get = try await HomingBinary.run(["quota", "get", "-c", fixture.configPath, "bob@example.com"])
+            #expect(get.status == 0, "\(get.standardError)")
+            let kib = before.bytes / 1024
+            let percent = before.bytes * 100 / 1_048_576
+            #expect(get.standardOutput.contains(try Regex("User quota +STORAGE +\(kib) +1024 +\(percent)\n")))
+            #expect(get.standardOutput.contains(try Regex("User quota +MESSAGE +1 +- +0\n")), "\(get.standardOutput)")
+            #expect(get.standardOutput.hasPrefix("Quota name"))
+        }
     }
 
     @Test("grace: the last message may take the user past the limit by up to 10%; then everything is refused")
     func graceLetsTheLastMessageOvershoot() async throws {
-        let fixture = try IntegrationFixture()
-        defer { fixture.dir.remove() }
-        try Self.enableQuota(fixture)
-        let server = try await fixture.startServer()
-        defer { Task { await server.stop() } }
-        let client = try await Self.connect(fixture)
-        let fill = try await Self.transaction(client, to: ["bob@example.com"], body: Self.message(kib: 1000))
-        #expect(fill.data.first?.hasPrefix("250 2.0.0") == true, "\(fill)")
-        // 1000 + 100 KiB > 1024 KiB, but within 1024 + 102.4 KiB of grace.
-        let over = try await Self.transaction(client, to: ["bob@example.com"], body: Self.message(kib: 100))
-        #expect(over.data.first?.hasPrefix("250 2.0.0") == true, "\(over)")
-        let usage = Self.onDisk(fixture.maildir("bob"))
-        #expect(usage.bytes > 1_048_576 && usage.bytes <= 1_048_576 + 104_857)
-        let tiny = try await Self.transaction(client, to: ["bob@example.com"], body: "Subject: x\r\n\r\nx\r\n.\r\n")
-        #expect(tiny.data == ["552 5.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)"])
-        #expect(Self.onDisk(fixture.maildir("bob")) == usage)
+        try await Self.withQuotaServer() { fixture, server, client in
+            let fill = try await Self.transaction(client, to: ["bob@example.com"], body: Self.message(kib: 1000))
+            #expect(fill.data.first?.hasPrefix("250 2.0.0") == true, "\(fill)")
+            // 1000 + 100 KiB > 1024 KiB, but within 1024 + 102.4 KiB of grace.
+            let over = try await Self.transaction(client, to: ["bob@example.com"], body: Self.message(kib: 100))
+            #expect(over.data.first?.hasPrefix("250 2.0.0") == true, "\(over)")
+            let usage = Self.onDisk(fixture.maildir("bob"))
+            #expect(usage.bytes > 1_048_576 && usage.bytes <= 1_048_576 + 104_857)
+            let tiny = try await Self.transaction(client, to: ["bob@example.com"], body: "Subject: x\r\n\r\nx\r\n.\r\n")
+            #expect(tiny.data == ["552 5.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)"])
+            #expect(Self.onDisk(fixture.maildir("bob")) == usage)
+        }
     }
 
     @Test("lmtp_rcpt_check_quota: a user already over quota is refused at RCPT; quota_full_tempfail makes it 452 4.2.2")
@@ -173,22 +184,18 @@ struct QuotaIntegrationTests {
 
     @Test("quota_full_tempfail at DATA time: 452 4.2.2; quota_max_mail_size: 552 5.2.3 for every recipient")
     func tempfailAtDataAndMaxMailSize() async throws {
-        let fixture = try IntegrationFixture()
-        defer { fixture.dir.remove() }
-        try Self.enableQuota(fixture, plugin: "quota_max_mail_size = 2M", topLevel: "quota_full_tempfail = yes")
-        let server = try await fixture.startServer()
-        defer { Task { await server.stop() } }
-        let client = try await Self.connect(fixture)
-        let big = try await Self.transaction(
-            client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 1500))
-        #expect(big.data.first?.hasPrefix("250 2.0.0 <alice@example.com>") == true, "\(big)")
-        #expect(big.data.last == "452 4.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)")
-        let huge = try await Self.transaction(
-            client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 2100))
-        let text = "Mail size is larger than the maximum size allowed by server configuration"
-        #expect(huge.data == ["552 5.2.3 <alice@example.com> \(text)", "552 5.2.3 <bob@example.com> \(text)"])
-        #expect(Self.onDisk(fixture.maildir("alice")).messages == 1)
-        #expect(Self.onDisk(fixture.maildir("bob")).messages == 0)
+        try await Self.withQuotaServer(plugin: "quota_max_mail_size = 2M", topLevel: "quota_full_tempfail = yes") { fixture, server, client in
+            let big = try await Self.transaction(
+                client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 1500))
+            #expect(big.data.first?.hasPrefix("250 2.0.0 <alice@example.com>") == true, "\(big)")
+            #expect(big.data.last == "452 4.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)")
+            let huge = try await Self.transaction(
+                client, to: ["alice@example.com", "bob@example.com"], body: Self.message(kib: 2100))
+            let text = "Mail size is larger than the maximum size allowed by server configuration"
+            #expect(huge.data == ["552 5.2.3 <alice@example.com> \(text)", "552 5.2.3 <bob@example.com> \(text)"])
+            #expect(Self.onDisk(fixture.maildir("alice")).messages == 1)
+            #expect(Self.onDisk(fixture.maildir("bob")).messages == 0)
+        }
     }
 
     @Test("20 concurrent deliveries to one user: maildirsize equals the files on disk and the limit holds")
