@@ -82,17 +82,15 @@ public protocol DeliveryPlugin: Sendable {
     ) async -> DeliveryPlan
 
     /// Stores one copy: call `store` to write it (through the plugins after this one), or do
-    /// not, and refuse with a reply. Runs
-    /// blocking on a delivery thread, never on an event loop; plugins wrap each other in
-    /// `mail_plugins` order. The quota plugin checks and accounts here, around the write, under
-    /// the user's `maildirsize` lock. `size` is the size the copy will have (`S=`).
+    /// not, and refuse with a reply. Runs blocking on a delivery thread, never on an event
+    /// loop; plugins wrap each other in `mail_plugins` order. The quota plugin checks and
+    /// accounts here, around the write, under the user's `maildirsize` lock. `size` is the size
+    /// the copy will have (`S=`). Work for after every copy is stored goes in
+    /// ``DeliveryPlan/afterStore``.
     func storeCopy(
         _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,
         store: () throws(MaildirStoreFailure) -> StoreCopyOutcome
     ) throws(MaildirStoreFailure) -> StoreCopyOutcome
-
-    /// After one copy has been written durably.
-    func didStore(_ stored: StoredMail, action: StoreAction, for user: DeliveryUser) async
 }
 
 extension DeliveryPlugin {
@@ -108,8 +106,6 @@ extension DeliveryPlugin {
     ) throws(MaildirStoreFailure) -> StoreCopyOutcome {
         try store()
     }
-
-    public func didStore(_ stored: StoredMail, action: StoreAction, for user: DeliveryUser) async {}
 }
 
 /// What became of one copy a plugin was asked to store.

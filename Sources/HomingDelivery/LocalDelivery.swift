@@ -241,7 +241,6 @@ public final class LocalDelivery: LMTPBackend {
         for action in actions {
             switch await store(message.spool, prefix: prefix, size: size, action: action, user: user, recipient: recipient.command) {
             case .success(.stored(let stored, let mailbox)):
-                for plugin in plugins { await plugin.didStore(stored, action: action, for: user) }
                 logLine(log, message, status: "saved mail to \(mailbox)", stored: stored)
             case .success(.refused(let reply, let reason, let mailbox)):
                 logLine(log, message, status: "save failed to \(mailbox): \(reason)", stored: nil)
