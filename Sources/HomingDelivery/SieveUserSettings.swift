@@ -140,7 +140,12 @@ public struct SieveUserSettings: Sendable, Hashable {
             settings.redirectEnvelopeFrom = from
         }
         if let flag = value("sieve_vacation_send_from_recipient") {
-            settings.vacationSendFromRecipient = ["yes", "true", "1"].contains(flag.lowercased())
+            switch flag.lowercased() {
+            case "yes", "true", "1": settings.vacationSendFromRecipient = true
+            case "no", "false", "0": settings.vacationSendFromRecipient = false
+            default:
+                throw Error(description: "sieve_vacation_send_from_recipient: invalid boolean value '\(flag)' (use yes or no)")
+            }
         }
         return settings
     }

@@ -60,6 +60,8 @@ struct SieveUserSettingsTests {
         #expect(settings.runtime.vacationMinPeriod == 3_600)
         #expect(settings.runtime.vacationMaxPeriod == 30 * 86_400)
         #expect(settings.runtime.vacationDefaultPeriod == 2 * 86_400)
+        #expect(try resolve(["sieve_vacation_send_from_recipient": "yes"]).vacationSendFromRecipient)
+        #expect(try !resolve(["sieve_vacation_send_from_recipient": "no"]).vacationSendFromRecipient)
     }
 
     @Test("bad values are refused with the setting named: other storages, relative paths, .., ~ without a home, bad numbers")
@@ -79,5 +81,8 @@ struct SieveUserSettingsTests {
         #expect(reason(["sieve_max_actions": "many"]) == "sieve_max_actions: 'many' is not a number")
         #expect(reason(["sieve_vacation_min_period": "3 fortnights"]) == "sieve_vacation_min_period: unknown time unit 'fortnights' in '3 fortnights'")
         #expect(reason(["sieve_redirect_envelope_from": "someone"]) != nil)
+        #expect(
+            reason(["sieve_vacation_send_from_recipient": "maybe"])
+                == "sieve_vacation_send_from_recipient: invalid boolean value 'maybe' (use yes or no)")
     }
 }
