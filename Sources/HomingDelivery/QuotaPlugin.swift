@@ -108,8 +108,7 @@ public struct QuotaPlugin: DeliveryPlugin {
                     try Self.createInbox(of: user)
                 }
                 let file = MaildirSizeFile(maildir: maildir)
-                let configured: QuotaLimits? =
-                    forced || (try? file.read()) == nil ? config.rules.userLimits : nil
+                let configured = Self.limitsToRecord(in: file, config)
                 var result: StoreCopyOutcome?
                 _ = try file.updateChecked(configured: configured, isCounted: counted) { contents in
                     let limits = forced ? config.rules.limits(forMailbox: mailbox) : contents.limits
@@ -166,6 +165,12 @@ public struct QuotaPlugin: DeliveryPlugin {
         }
     }
 
+    /// The limits to write into `file`: the configured ones, or nil (keep the file's own) for
+    /// a `?` default rule when a file exists.
+    private static func limitsToRecord(in file: MaildirSizeFile, _ config: QuotaConfiguration) -> QuotaLimits? {
+        config.rules.defaultRuleIsForced || (try? file.read()) == nil ? config.rules.userLimits : nil
+    }
+
     /// Runs `body` as the user on their `maildirsize`, with the limits to write into it (nil:
     /// keep the file's, for a `?` rule) and the folders counted. A user without a maildir yet
     /// has used nothing.
@@ -182,9 +187,7 @@ public struct QuotaPlugin: DeliveryPlugin {
                     limits: config.rules.userLimits, usage: .zero, usageLineCount: 0, isValid: true)
             }
             let file = MaildirSizeFile(maildir: maildir)
-            let configured: QuotaLimits? =
-                config.rules.defaultRuleIsForced || (try? file.read()) == nil ? config.rules.userLimits : nil
-            return try body(file, configured, counted)
+            return try body(file, limitsToRecord(in: file, config), counted)
         }
         return try result.get()
     }
