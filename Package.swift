@@ -70,19 +70,40 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Delivery: recipient resolution, headers, per-recipient storage, plugin seams.
+        // The delivery core: recipient resolution, the message spool, trace headers, one durable
+        // maildir copy per recipient, and the plugin API. Knows no protocol: it reports outcomes.
         .target(
             name: "HomingDelivery",
             dependencies: [
-                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingLMTP", "HomingQuota", "HomingSieve",
-                "HomingSubmission",
+                "HomingConfig", "HomingUserdb", "HomingMaildir",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        // The server: listeners and lifecycle.
+        // `mail_plugins = quota`: the delivery plugin over the HomingQuota engine.
+        .target(
+            name: "HomingQuotaPlugin",
+            dependencies: [
+                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingQuota",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // `mail_plugins = sieve`: the delivery plugin over the HomingSieve engine (Pigeonhole's lda-sieve).
+        .target(
+            name: "HomingSievePlugin",
+            dependencies: [
+                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingSieve", "HomingSubmission",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The LMTP server: listeners, connection lifecycle, and the adapter that turns the
+        // delivery core's outcomes into LMTP replies (Dovecot's lmtp-local).
         .target(
             name: "HomingServer",
             dependencies: [
@@ -94,11 +115,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The one place that wires the program: configuration, logging, userdb drivers, plugins,
+        // the delivery core and the server, for `serve` and every CLI command.
+        .target(
+            name: "HomingApp",
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingMaildir",
+                "HomingDelivery", "HomingQuotaPlugin", "HomingSievePlugin", "HomingServer",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "homing",
             dependencies: [
-                "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingServer",
-                "HomingDelivery", "HomingQuota", "HomingSieve", "HomingMaildir",
+                "HomingApp", "HomingConfig", "HomingDelivery", "HomingQuota", "HomingQuotaPlugin", "HomingSieve",
+                "HomingSievePlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,17 +141,22 @@ let package = Package(
         // Helpers for tests only: throwaway PostgreSQL and slapd servers, temporary directories, processes.
         .target(
             name: "HomingTestSupport",
-            dependencies: ["HomingConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "HomingDelivery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
-        .testTarget(name: "HomingConfigTests", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .testTarget(name: "HomingConfigTests", dependencies: ["HomingConfig", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingUserdbTests", dependencies: ["HomingUserdb", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingUserdbSQLTests", dependencies: ["HomingUserdbSQL", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingUserdbLDAPTests", dependencies: ["HomingUserdbLDAP", "HomingTestSupport"], swiftSettings: strict),
-        .testTarget(name: "HomingQuotaTests", dependencies: ["HomingQuota"], swiftSettings: strict),
-        .testTarget(name: "HomingSieveTests", dependencies: ["HomingSieve"], swiftSettings: strict),
-        .testTarget(name: "HomingSubmissionTests", dependencies: ["HomingSubmission"], swiftSettings: strict),
-        .testTarget(name: "HomingMaildirTests", dependencies: ["HomingMaildir"], swiftSettings: strict),
+        .testTarget(name: "HomingQuotaTests", dependencies: ["HomingQuota", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(name: "HomingSieveTests", dependencies: ["HomingSieve", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(name: "HomingSubmissionTests", dependencies: ["HomingSubmission", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(name: "HomingMaildirTests", dependencies: ["HomingMaildir", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "HomingLMTPTests",
             dependencies: [
@@ -130,9 +169,31 @@ let package = Package(
         .testTarget(
             name: "HomingDeliveryTests",
             dependencies: [
-                "HomingDelivery", "HomingSieve", "HomingTestSupport",
+                "HomingDelivery", "HomingTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingSievePluginTests",
+            dependencies: ["HomingSievePlugin", "HomingDelivery", "HomingSieve", "HomingTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingQuotaPluginTests",
+            dependencies: [
+                "HomingQuotaPlugin", "HomingDelivery", "HomingQuota", "HomingTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingServerTests",
+            dependencies: [
+                "HomingServer", "HomingLMTP", "HomingDelivery", "HomingTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -25,6 +25,8 @@ public struct DeliveryHeaders: Sendable, Hashable {
         public var remoteIP: String?
         /// Our host name (`hostname` setting).
         public var by: String
+        /// The protocol the message arrived over (`LMTP`).
+        public var with: String
         /// The session id of the transaction.
         public var id: String
         /// The envelope sender, empty for the null sender.
@@ -35,12 +37,13 @@ public struct DeliveryHeaders: Sendable, Hashable {
         public var date: Date
 
         public init(
-            from: String, remoteIP: String?, by: String, id: String, envelopeFrom: String,
+            from: String, remoteIP: String?, by: String, with: String = "LMTP", id: String, envelopeFrom: String,
             forRecipient: String?, date: Date
         ) {
             self.from = from
             self.remoteIP = remoteIP
             self.by = by
+            self.with = with
             self.id = id
             self.envelopeFrom = envelopeFrom
             self.forRecipient = forRecipient
@@ -55,7 +58,7 @@ public struct DeliveryHeaders: Sendable, Hashable {
         if let received {
             out += "Received: from \(received.from)"
             if let ip = received.remoteIP { out += " ([\(ip)])" }
-            out += "\n\tby \(received.by) with LMTP\n\tid \(received.id)\n"
+            out += "\n\tby \(received.by) with \(received.with)\n\tid \(received.id)\n"
             out += "\t(envelope-from <\(received.envelopeFrom)>)"
             if let rcpt = received.forRecipient {
                 out += "\n\tfor <\(rcpt)>"

@@ -1,4 +1,3 @@
-import HomingLMTP
 import HomingMaildir
 
 /// Where one copy of a message is to be stored.
@@ -19,10 +18,24 @@ public struct StoreAction: Sendable, Hashable {
 
 /// What is to become of one recipient's copy of the message.
 public struct DeliveryPlan: Sendable {
+    /// A recipient refused after the message was received (Sieve's `ereject`).
+    public struct Rejection: Sendable, Hashable {
+        /// What the recipient is answered.
+        public var failure: DeliveryFailure
+        /// Why, for the log line (`refused: <reason>`).
+        public var reason: String
+
+        /// Creates a rejection.
+        public init(failure: DeliveryFailure, reason: String) {
+            self.failure = failure
+            self.reason = reason
+        }
+    }
+
     /// The copies to store, in order.
     public var actions: [StoreAction]
     /// Refuse the message for this recipient instead (nothing is stored).
-    public var refusal: DeliveryRefusal?
+    public var rejection: Rejection?
     /// Work to do only once every copy is stored (blocking; run on a delivery thread), such as
     /// recording Sieve's duplicate tracking: a delivery that fails with a 4xx is retried by
     /// the client and must then not look like a duplicate.
@@ -34,76 +47,63 @@ public struct DeliveryPlan: Sendable {
     }
 }
 
-/// A recipient refused after the message was received (Sieve's `ereject`).
-public struct DeliveryRefusal: Sendable, Hashable {
-    /// The reply for the recipient.
-    public var reply: LMTPReply
-    /// Why, for the log line.
-    public var reason: String
-
-    /// Creates a refusal.
-    public init(reply: LMTPReply, reason: String) {
-        self.reply = reply
-        self.reason = reason
-    }
-}
-
 /// What plugins know about the message being delivered.
 public struct DeliveryMessage: Sendable {
     /// The spooled message (LF line ends), without Homing's trace headers.
     public var spool: SpooledMessage
-    /// `Message-ID`, `Subject`, `From` as found in the header.
+    /// `message-id`, `subject`, `from` as found in the header (names lower-cased).
     public var headers: [String: String]
     /// The envelope.
-    public var transaction: LMTPTransactionContext
+    public var envelope: DeliveryEnvelope
 
-    public init(spool: SpooledMessage, headers: [String: String], transaction: LMTPTransactionContext) {
+    public init(spool: SpooledMessage, headers: [String: String], envelope: DeliveryEnvelope) {
         self.spool = spool
         self.headers = headers
-        self.transaction = transaction
+        self.envelope = envelope
     }
 }
 
 /// A `mail_plugins` entry hooked into delivery: the seam the quota and Sieve plugins use.
-/// Every hook has a default that changes nothing.
+/// Plugins report outcomes (``DeliveryFailure``), never protocol replies: the protocol layer
+/// turns those into its own answers. Every hook has a default that changes nothing.
 public protocol DeliveryPlugin: Sendable {
     /// The name in `mail_plugins` (`quota`, `sieve`).
     var name: String { get }
 
-    /// At RCPT time, after the userdb lookup: a reply refuses the recipient
+    /// At RCPT time, after the userdb lookup: a failure refuses or defers the recipient
     /// (quota's `lmtp_rcpt_check_quota`), `nil` lets it through.
-    func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply?
+    func checkRecipient(_ recipient: EnvelopeRecipient, user: DeliveryUser) async -> DeliveryFailure?
 
     /// Decides where the message goes for this user. `plan` is what earlier plugins decided,
     /// starting with the user's default mailbox; no actions stores nothing (Sieve's `discard`),
-    /// a refusal answers the recipient with that reply instead (Sieve's `ereject`).
+    /// a rejection answers the recipient with that failure instead (Sieve's `ereject`).
     func plan(
-        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: EnvelopeRecipient, message: DeliveryMessage
     ) async -> DeliveryPlan
 
     /// Stores one copy: call `store` to write it (through the plugins after this one), or do
-    /// not, and refuse with a reply. Runs blocking on a delivery thread, never on an event
+    /// not, and return a failure. Runs blocking on a delivery thread, never on an event
     /// loop; plugins wrap each other in `mail_plugins` order. The quota plugin checks and
     /// accounts here, around the write, under the user's `maildirsize` lock. `size` is the size
     /// the copy will have (`S=`). Work for after every copy is stored goes in
     /// ``DeliveryPlan/afterStore``.
     func storeCopy(
-        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,
-        store: () throws(MaildirStoreFailure) -> StoreCopyOutcome
-    ) throws(MaildirStoreFailure) -> StoreCopyOutcome
+        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: EnvelopeRecipient,
+        store: () throws(StoreFailure) -> StoreCopyOutcome
+    ) throws(StoreFailure) -> StoreCopyOutcome
 }
 
 extension DeliveryPlugin {
-    public func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply? { nil }
+    public func checkRecipient(_ recipient: EnvelopeRecipient, user: DeliveryUser) async -> DeliveryFailure? { nil }
 
     public func plan(
-        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: EnvelopeRecipient, message: DeliveryMessage
     ) async -> DeliveryPlan { plan }
 
     public func storeCopy(
-        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,
-        store: () throws(MaildirStoreFailure) -> StoreCopyOutcome
-    ) throws(MaildirStoreFailure) -> StoreCopyOutcome {
+        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: EnvelopeRecipient,
+        store: () throws(StoreFailure) -> StoreCopyOutcome
+    ) throws(StoreFailure) -> StoreCopyOutcome {
         try store()
     }
 }
@@ -112,7 +112,30 @@ extension DeliveryPlugin {
 public enum StoreCopyOutcome: Sendable {
     /// Written durably.
     case stored(StoredMail)
-    /// Refused with this reply (quota exceeded); nothing was written. `reason` is for the log
-    /// line (`save failed to INBOX: <reason>`).
-    case refused(LMTPReply, reason: String)
+    /// Not written (quota exceeded): the recipient gets `failure`. `reason` is for the log line
+    /// (`save failed to INBOX: <reason>`).
+    case notStored(DeliveryFailure, reason: String)
+}
+
+/// Why one copy could not be written at all.
+public enum StoreFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The folder does not exist (and was not to be created), or its name cannot be a folder:
+    /// the copy falls back to INBOX.
+    case missingMailbox(String)
+    /// The disk or the file system quota is full.
+    case diskFull(String)
+    /// Anything else (permissions, I/O errors, a lock that could not be taken).
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .missingMailbox(let text), .diskFull(let text), .failed(let text): return text
+        }
+    }
+
+    /// What the recipient is answered when its copy could not be written.
+    public var deliveryFailure: DeliveryFailure {
+        if case .diskFull = self { return .deferred(.diskFull) }
+        return .deferred(.internalError)
+    }
 }

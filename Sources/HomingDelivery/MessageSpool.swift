@@ -1,5 +1,5 @@
 import Glibc
-import HomingLMTP
+import HomingConfig
 import HomingMaildir
 import NIOCore
 import NIOPosix
@@ -8,7 +8,7 @@ import Synchronization
 /// Where an incoming message waits between DATA and the end of delivery: an unlinked file in
 /// `mail_temp_dir`, written in 64 KiB pieces on the thread pool as the message arrives, with
 /// CRLF turned into LF. Never holds the message in memory.
-public final class MessageSpool: LMTPMessageSink {
+public final class MessageSpool: Sendable {
     /// Bytes gathered before one write to the file.
     static let writeSize = 64 * 1024
 
@@ -42,7 +42,7 @@ public final class MessageSpool: LMTPMessageSink {
                 }
                 return fd
             }
-            if fd < 0 { throw SpoolError(operation: "create a spool file in \(directory)", errno: errno) }
+            if fd < 0 { throw SystemCallError("create a spool file", path: directory) }
             return fd
         }
         return MessageSpool(fileDescriptor: fd, threadPool: threadPool)
@@ -51,7 +51,7 @@ public final class MessageSpool: LMTPMessageSink {
     /// Appends message bytes (line ends as the client sent them).
     public func write(_ bytes: ByteBuffer) async throws {
         let work: (chunk: [UInt8], offset: Int)? = try state.withLock { state in
-            if state.closed { throw SpoolError(operation: "write to a discarded spool", errno: EBADF) }
+            if state.closed { throw SystemCallError("write to a discarded spool", errno: EBADF) }
             let view = bytes.readableBytesView
             let start = state.pending.count
             state.normalizer.normalize(view, into: &state.pending)
@@ -105,23 +105,10 @@ public final class MessageSpool: LMTPMessageSink {
                 }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw SpoolError(operation: "write the spool file", errno: errno)
+                    throw SystemCallError("write the spool file")
                 }
                 written += n
             }
         }
     }
-}
-
-/// A spool file operation failed.
-public struct SpoolError: Error, Sendable, CustomStringConvertible {
-    public var operation: String
-    public var errno: Int32
-
-    public init(operation: String, errno: Int32) {
-        self.operation = operation
-        self.errno = errno
-    }
-
-    public var description: String { "cannot \(operation): \(String(cString: strerror(errno)))" }
 }

@@ -16,8 +16,29 @@ public struct RecipientResolver: Sendable {
         /// The address itself is unusable (a `/` in the user name...): refused like an
         /// unknown user, with the reason logged.
         case invalidAddress(lookedUp: String, reason: String)
-        /// Retryable (userdb down, bad userdb data, configuration): 451 4.3.0, reason logged.
-        case temporary(reason: String)
+        /// The userdb could not answer (down, timed out): retry later.
+        case userdbUnavailable(reason: String)
+        /// The userdb's answer (or the configuration) cannot be used for delivery: a uid not
+        /// permitted, a relative home, a mail location that does not parse. Retryable, since an
+        /// administrator can fix it; the reason is logged.
+        case unusable(reason: String)
+
+        /// The delivery outcome this failure means.
+        public var deliveryFailure: DeliveryFailure {
+            switch self {
+            case .notFound(let lookedUp), .invalidAddress(let lookedUp, _): return .refused(.noSuchUser(lookedUp: lookedUp))
+            case .userdbUnavailable: return .deferred(.userdbUnavailable)
+            case .unusable: return .deferred(.unusableUser)
+            }
+        }
+
+        /// Why a lookup failed temporarily, `nil` for a user that does not exist.
+        public var temporaryReason: String? {
+            switch self {
+            case .notFound, .invalidAddress: return nil
+            case .userdbUnavailable(let reason), .unusable(let reason): return reason
+            }
+        }
     }
 
     public let settings: HomingSettings
@@ -58,7 +79,7 @@ public struct RecipientResolver: Sendable {
                 .expand(settings.authUsernameFormat)
             return expanded
         } catch {
-            throw .temporary(reason: "auth_username_format '\(settings.authUsernameFormat)': \(error)")
+            throw .unusable(reason: "auth_username_format '\(settings.authUsernameFormat)': \(error)")
         }
     }
 
@@ -71,12 +92,13 @@ public struct RecipientResolver: Sendable {
             throw .invalidAddress(lookedUp: split.user, reason: "\(bad.part) '\(bad.value)' \(bad.problem)")
         }
         let name = try lookupName(for: split.user)
-        let request = UserdbRequest(user: name, service: "lmtp", localIP: localIP, remoteIP: remoteIP)
+        let request = UserdbRequest(
+            user: name, service: "lmtp", localIP: localIP, remoteIP: remoteIP, originalUser: split.user)
         switch await users.lookup(request) {
         case .notFound:
             throw .notFound(lookedUp: split.user)
         case .temporaryFailure(let reason):
-            throw .temporary(reason: reason)
+            throw .userdbUnavailable(reason: reason)
         case .found(let record):
             return try prepare(record, detail: split.detail, service: "lmtp")
         }
@@ -85,9 +107,9 @@ public struct RecipientResolver: Sendable {
     /// Looks a name up as `homing user` does: `auth_username_format` applied, no detail split.
     public func lookup(_ user: String, service: String = "doveadm") async throws(Failure) -> UserRecord {
         let name = try lookupName(for: user)
-        switch await users.lookup(UserdbRequest(user: name, service: service)) {
+        switch await users.lookup(UserdbRequest(user: name, service: service, originalUser: user)) {
         case .notFound: throw .notFound(lookedUp: user)
-        case .temporaryFailure(let reason): throw .temporary(reason: reason)
+        case .temporaryFailure(let reason): throw .userdbUnavailable(reason: reason)
         case .found(let record): return record
         }
     }
@@ -97,29 +119,29 @@ public struct RecipientResolver: Sendable {
         let user = record.user
         let request = UserdbRequest(user: user, service: service)
         if let bad = PathComponentCheck.problem(username: request.username, domain: request.domain) {
-            throw .temporary(reason: "user \(user): userdb returned a \(bad.part) that \(bad.problem)")
+            throw .unusable(reason: "user \(user): userdb returned a \(bad.part) that \(bad.problem)")
         }
         let identity = try identity(for: record)
         let home = record.home
         if let home, !home.hasPrefix("/") {
-            throw .temporary(reason: "user \(user): home '\(home)' is not an absolute path")
+            throw .unusable(reason: "user \(user): home '\(home)' is not an absolute path")
         }
         let template = record.mail ?? settings.mailLocation
         if template.isEmpty {
-            throw .temporary(
+            throw .unusable(
                 reason: "user \(user): no mail location: set mail_location or return 'mail' from the userdb")
         }
         let expanded: String
         do {
             expanded = try Self.expandMailLocation(template, user: user, home: home, service: service)
         } catch {
-            throw .temporary(reason: "user \(user): mail location '\(template)': \(error)")
+            throw .unusable(reason: "user \(user): mail location '\(template)': \(error)")
         }
         let location: MailLocation
         do {
             location = try MailLocation.parse(expanded, home: home)
         } catch {
-            throw .temporary(reason: "user \(user): mail location '\(expanded)': \(error)")
+            throw .unusable(reason: "user \(user): mail location '\(expanded)': \(error)")
         }
         var mailbox = "INBOX"
         if settings.lmtpSaveToDetailMailbox, let detail, !detail.isEmpty {
@@ -144,43 +166,43 @@ public struct RecipientResolver: Sendable {
         var uid = defaultUID
         if let value = record.uid {
             guard let number = UInt32(value) else {
-                throw .temporary(reason: "user \(user): uid '\(value)' is not a number")
+                throw .unusable(reason: "user \(user): uid '\(value)' is not a number")
             }
             uid = number
         }
         var gid = defaultGID
         if let value = record.gid {
             guard let number = UInt32(value) else {
-                throw .temporary(reason: "user \(user): gid '\(value)' is not a number")
+                throw .unusable(reason: "user \(user): gid '\(value)' is not a number")
             }
             gid = number
         }
         guard processUID == 0 else {
             // Not root: Homing can only write as itself.
             if let uid, uid != processUID {
-                throw .temporary(
+                throw .unusable(
                     reason: "user \(user): cannot deliver as uid \(uid): Homing runs as uid \(processUID), not root")
             }
             return nil
         }
         guard let uid else {
-            throw .temporary(reason: "user \(user): no uid: return one from the userdb or set mail_uid")
+            throw .unusable(reason: "user \(user): no uid: return one from the userdb or set mail_uid")
         }
         guard let gid else {
-            throw .temporary(reason: "user \(user): no gid: return one from the userdb or set mail_gid")
+            throw .unusable(reason: "user \(user): no gid: return one from the userdb or set mail_gid")
         }
         if uid == 0 {
-            throw .temporary(reason: "user \(user): mail delivery as root (uid 0) is not permitted")
+            throw .unusable(reason: "user \(user): mail delivery as root (uid 0) is not permitted")
         }
         if gid == 0 {
-            throw .temporary(reason: "user \(user): mail delivery with gid 0 is not permitted")
+            throw .unusable(reason: "user \(user): mail delivery with gid 0 is not permitted")
         }
         if uid < settings.firstValidUID || (settings.lastValidUID != 0 && uid > settings.lastValidUID) {
-            throw .temporary(
+            throw .unusable(
                 reason: "user \(user): uid \(uid) is not permitted (see first_valid_uid/last_valid_uid)")
         }
         if gid < settings.firstValidGID || (settings.lastValidGID != 0 && gid > settings.lastValidGID) {
-            throw .temporary(
+            throw .unusable(
                 reason: "user \(user): gid \(gid) is not permitted (see first_valid_gid/last_valid_gid)")
         }
         return FilesystemIdentity(uid: uid, gid: gid)

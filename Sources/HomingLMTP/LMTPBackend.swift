@@ -94,15 +94,15 @@ public struct LMTPRecipient: Sendable, Hashable {
     /// The mailbox: the path without a source route, with a quoted local part unquoted
     /// (`"alice"@example.com` gives `alice@example.com`).
     public var address: String
-    /// `ORCPT=` value (`rfc822;x@y`), if given.
-    public var originalRecipient: String?
+    /// `ORCPT=`, decoded, if given.
+    public var originalRecipient: LMTPOriginalRecipient?
     /// 1-based number of this RCPT command in the transaction, failed ones counted.
     public var index: Int
     /// The id used in this recipient's `250 2.0.0 <path> <id> Saved` reply:
     /// the transaction id, plus `:R<index>` from the second RCPT on.
     public var replyID: String
 
-    public init(path: String, address: String, originalRecipient: String?, index: Int, replyID: String) {
+    public init(path: String, address: String, originalRecipient: LMTPOriginalRecipient?, index: Int, replyID: String) {
         self.path = path
         self.address = address
         self.originalRecipient = originalRecipient

@@ -46,11 +46,11 @@ public struct LMTPRcptCommand: Sendable, Hashable {
     public var path: String
     /// The mailbox: no source route, quoted local part unquoted when it needs no quotes.
     public var address: String
-    /// `ORCPT=` value, if given.
-    public var originalRecipient: String?
+    /// `ORCPT=`, decoded, if given.
+    public var originalRecipient: LMTPOriginalRecipient?
 
     /// Creates the arguments of a `RCPT TO` command.
-    public init(path: String, address: String, originalRecipient: String? = nil) {
+    public init(path: String, address: String, originalRecipient: LMTPOriginalRecipient? = nil) {
         self.path = path
         self.address = address
         self.originalRecipient = originalRecipient

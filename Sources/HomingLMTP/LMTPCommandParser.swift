@@ -151,12 +151,10 @@ public enum LMTPCommandParser {
             switch keyword {
             case "ORCPT":
                 // `addr-type ";" xtext`, e.g. `rfc822;alice@example.com`.
-                guard let value, let semicolon = value.firstIndex(of: ";"),
-                    semicolon != value.startIndex, value.index(after: semicolon) != value.endIndex
-                else {
+                guard let value, let original = LMTPOriginalRecipient(parsing: value) else {
                     return refuse(LMTPReply(501, "5.5.4", "Invalid ORCPT parameter"))
                 }
-                rcpt.originalRecipient = value
+                rcpt.originalRecipient = original
             default:
                 return refuse(.unsupportedParameters)
             }

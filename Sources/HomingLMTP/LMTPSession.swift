@@ -17,8 +17,6 @@ public struct LMTPSession<Backend: LMTPBackend> {
     public let configuration: LMTPSessionConfiguration
     /// This connection's session id.
     public let sessionID: String
-    /// Shared with an ``LMTPIdleTimeoutHandler``, if the server installed one.
-    public let activity: LMTPConnectionActivity?
     /// The session's logger (with `session` metadata).
     public let logger: Logger
 
@@ -26,13 +24,12 @@ public struct LMTPSession<Backend: LMTPBackend> {
     /// - Parameter sessionID: the session id; tests pass a fixed one, servers leave the random default.
     public init(
         backend: Backend, connection: LMTPConnectionInfo, configuration: LMTPSessionConfiguration = .init(),
-        logger: Logger, sessionID: String = LMTPSessionID.random(), activity: LMTPConnectionActivity? = nil
+        logger: Logger, sessionID: String = LMTPSessionID.random()
     ) {
         self.backend = backend
         self.connection = connection
         self.configuration = configuration
         self.sessionID = sessionID
-        self.activity = activity
         var logger = logger
         logger[metadataKey: "session"] = "\(sessionID)"
         self.logger = logger
@@ -77,36 +74,35 @@ public struct LMTPSession<Backend: LMTPBackend> {
             logger.debug("Connect from \(peer)")
             pending.append(machine.greeting())
             var iterator = input.makeAsyncIterator()
+            var reads = 0
             while true {
                 while let event = framer.next() {
                     guard await handle(event) else {
                         // QUIT: the reply is the last thing written.
-                        try? await output.write(pending)
+                        try? await output.write(pending, waitingAfterReads: nil)
                         pending = []
                         logger.debug("Disconnect from \(peer): Client has quit the connection")
                         return
                     }
                 }
-                if !pending.isEmpty {
-                    do {
-                        try await output.write(pending)
-                    } catch {
-                        pending = []
-                        await connectionLost(reason: "Write failed: \(error)")
-                        return
-                    }
+                // Everything the input allowed is done: the replies go out, marked as the point
+                // where the session waits for its client.
+                do {
+                    try await output.write(pending, waitingAfterReads: reads)
+                } catch {
                     pending = []
+                    await connectionLost(reason: "Write failed: \(error)")
+                    return
                 }
-                session.activity?.setAwaitingClientInput(true)
+                pending = []
                 let next: ByteBuffer?
                 do {
                     next = try await iterator.next()
                 } catch {
-                    session.activity?.setAwaitingClientInput(false)
                     await connectionLost(reason: "Read failed: \(error)")
                     return
                 }
-                session.activity?.setAwaitingClientInput(false)
+                reads += 1
                 guard let next else {
                     await connectionLost(reason: "Connection closed")
                     return
@@ -168,8 +164,7 @@ public struct LMTPSession<Backend: LMTPBackend> {
                     return true
                 case .write(let bytes):
                     guard let sink else {
-                        action = machine.sinkWriteFailed()
-                        continue
+                        preconditionFailure("LMTP: message bytes without a message sink")
                     }
                     do {
                         try await sink.write(bytes)
@@ -187,15 +182,17 @@ public struct LMTPSession<Backend: LMTPBackend> {
                     return true
                 case .deliver(let recipients, let context):
                     guard let sink else {
-                        logger.error("No message to deliver (internal error)")
-                        action = machine.delivered([])
-                        continue
+                        preconditionFailure("LMTP: deliver without a message sink")
                     }
                     self.sink = nil
-                    let outcomes = await session.backend.deliver(sink, to: recipients, in: context)
+                    var outcomes = await session.backend.deliver(sink, to: recipients, in: context)
                     if outcomes.count != recipients.count {
+                        // A backend bug: the recipients without an outcome may retry.
                         logger.error(
                             "The backend returned \(outcomes.count) delivery outcomes for \(recipients.count) recipients")
+                        outcomes = Array(outcomes.prefix(recipients.count))
+                        outcomes += Array(
+                            repeating: .failed(.temporaryInternalError), count: recipients.count - outcomes.count)
                     }
                     action = machine.delivered(outcomes)
                 }
@@ -230,25 +227,25 @@ public struct LMTPSession<Backend: LMTPBackend> {
 public func runLMTPSession<Backend: LMTPBackend, Input: AsyncSequence>(
     input: Input, output: some LMTPReplyWriter, backend: Backend, connection: LMTPConnectionInfo,
     configuration: LMTPSessionConfiguration = .init(), logger: Logger,
-    sessionID: String = LMTPSessionID.random(), activity: LMTPConnectionActivity? = nil
+    sessionID: String = LMTPSessionID.random()
 ) async where Input.Element == ByteBuffer {
     let session = LMTPSession(
         backend: backend, connection: connection, configuration: configuration, logger: logger,
-        sessionID: sessionID, activity: activity)
+        sessionID: sessionID)
     await session.run(input: input, output: output)
 }
 
 /// Serves one LMTP connection on a `NIOAsyncChannel`, closing it afterwards (`executeThenClose`).
 ///
-/// Pass the ``LMTPConnectionActivity`` given to the channel's ``LMTPIdleTimeoutHandler``, if any.
+/// The channel's pipeline should hold an ``LMTPConnectionHandler``, which turns the session's
+/// output into bytes and closes idle connections and, when the server quiesces, waiting ones.
 public func serveLMTP<Backend: LMTPBackend>(
-    channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, backend: Backend, connection: LMTPConnectionInfo,
-    configuration: LMTPSessionConfiguration = .init(), logger: Logger,
-    activity: LMTPConnectionActivity? = nil, sessionID: String = LMTPSessionID.random()
+    channel: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>, backend: Backend, connection: LMTPConnectionInfo,
+    configuration: LMTPSessionConfiguration = .init(), logger: Logger, sessionID: String = LMTPSessionID.random()
 ) async throws {
     try await channel.executeThenClose { inbound, outbound in
         await runLMTPSession(
             input: inbound, output: LMTPChannelReplyWriter(outbound), backend: backend, connection: connection,
-            configuration: configuration, logger: logger, sessionID: sessionID, activity: activity)
+            configuration: configuration, logger: logger, sessionID: sessionID)
     }
 }

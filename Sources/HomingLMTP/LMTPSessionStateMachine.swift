@@ -5,7 +5,10 @@ import NIOCore
 /// switch the input framer's mode, write to or discard the message sink.
 ///
 /// The message sink itself stays with the driver; the machine tells it when to create,
-/// write, discard and deliver it.
+/// write, discard and deliver it. An event that cannot happen in the current state (the
+/// backend's verdict when none was asked for, message bytes outside DATA or BDAT) is a bug in
+/// the driver, not something a client can cause: it stops with a precondition failure, so that
+/// the bug shows in the first test that hits it.
 public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
     /// What the driver must do after an event.
     public enum Action: Sendable {
@@ -39,25 +42,37 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         var accepted: [LMTPAcceptedRecipient<Recipient>] = []
         /// RCPT commands counted for `:R<n>` (failed ones included).
         var rcptCount = 0
+    }
+
+    /// The command that started the message.
+    enum DataCommand: Sendable, Hashable {
+        case data
+        case bdat(size: Int, last: Bool)
+    }
+
+    /// How the message being received is doing.
+    struct Reception: Sendable {
         /// Message bytes received so far.
-        var messageSize = 0
+        var size = 0
         /// The message passed the size limit: bytes are read and dropped.
         var oversize = false
         /// Writing to the sink failed: bytes are read and dropped.
         var sinkFailed = false
     }
 
-    /// What is happening to the bytes of the BDAT chunk being read.
-    enum ChunkDisposition: Sendable {
-        /// Bytes are part of the message.
-        case message(Transaction, last: Bool)
-        /// Bytes are dropped; then `reply` is sent and the state becomes `after`.
-        case discard(reply: LMTPReply, after: State)
-    }
-
-    enum DataCommand: Sendable, Hashable {
-        case data
-        case bdat(size: Int, last: Bool)
+    /// A transaction's message, from DATA (or the first BDAT) to its delivery: the sub-states in
+    /// which a sink exists or is being made.
+    enum MessageState: Sendable {
+        /// Waiting for the backend to create the sink.
+        case creatingSink(DataCommand)
+        /// Reading DATA.
+        case receivingData(Reception)
+        /// Between BDAT chunks.
+        case betweenChunks(Reception)
+        /// Reading a BDAT chunk of `size` bytes.
+        case receivingChunk(Reception, size: Int, last: Bool)
+        /// Waiting for the backend to deliver.
+        case delivering
     }
 
     indirect enum State: Sendable {
@@ -67,18 +82,13 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         case transaction(Transaction)
         /// Waiting for the backend's verdict on a RCPT.
         case verifyingRecipient(Transaction, LMTPRecipient)
-        /// Waiting for the backend to create the message sink.
-        case creatingSink(Transaction, DataCommand)
-        /// Reading DATA.
-        case receivingData(Transaction)
-        /// Between BDAT chunks: the sink exists.
-        case betweenChunks(Transaction)
-        /// Reading a BDAT chunk of `size` bytes.
-        case receivingChunk(ChunkDisposition, size: Int)
+        /// The transaction's message is being received or delivered.
+        case message(Transaction, MessageState)
+        /// A BDAT chunk that cannot be used is being read and dropped; then `reply` is sent and
+        /// the state becomes `after`.
+        case discardingChunk(reply: LMTPReply, after: State)
         /// A BDAT chunk failed: data commands are refused until RSET.
         case failedChunk(Transaction)
-        /// Waiting for the backend to deliver.
-        case delivering(Transaction)
         /// QUIT was answered or the client went away.
         case closed
     }
@@ -119,9 +129,11 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         switch state {
         case .ready: return "READY"
         case .transaction, .verifyingRecipient: return "RCPT"
-        case .creatingSink(_, .data), .receivingData: return "DATA"
-        case .creatingSink(_, .bdat), .betweenChunks, .receivingChunk, .failedChunk: return "BDAT"
-        case .delivering: return "DELIVERY"
+        case .message(_, .creatingSink(.data)), .message(_, .receivingData): return "DATA"
+        case .message(_, .creatingSink(.bdat)), .message(_, .betweenChunks), .message(_, .receivingChunk),
+            .discardingChunk, .failedChunk:
+            return "BDAT"
+        case .message(_, .delivering): return "DELIVERY"
         case .closed: return "CLOSED"
         }
     }
@@ -129,8 +141,11 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
     /// Whether a message is being received (DATA, or a BDAT transaction): the sink holds part of a message.
     public var isReceivingMessage: Bool {
         switch state {
-        case .creatingSink, .receivingData, .betweenChunks, .receivingChunk(.message, _): return true
-        default: return false
+        case .message(_, .creatingSink), .message(_, .receivingData), .message(_, .betweenChunks),
+            .message(_, .receivingChunk):
+            return true
+        default:
+            return false
         }
     }
 
@@ -158,8 +173,14 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         .send([.lineTooLong])
     }
 
-    /// A command line arrived, parsed (or refused) by ``LMTPCommandParser``.
+    /// A command line arrived, parsed (or refused) by ``LMTPCommandParser``. Command lines only
+    /// arrive while the machine reads commands (the framer is in line mode).
     public mutating func commandReceived(_ parsed: Result<LMTPCommand, LMTPCommandError>) -> Action {
+        switch state {
+        case .ready, .transaction, .message(_, .betweenChunks), .failedChunk, .closed: break
+        case .verifyingRecipient, .message, .discardingChunk:
+            preconditionFailure("LMTP: a command line arrived in state \(stateName)")
+        }
         let command: LMTPCommand
         switch parsed {
         case .success(let value): command = value
@@ -192,7 +213,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
     /// The backend answered the RCPT asked by ``Action/verifyRecipient(_:_:)``.
     public mutating func recipientVerified(_ verdict: LMTPRecipientVerdict<Recipient>) -> Action {
         guard case .verifyingRecipient(var transaction, let recipient) = state else {
-            return .none
+            preconditionFailure("LMTP: recipientVerified in state \(stateName)")
         }
         switch verdict {
         case .accept(let resolved):
@@ -207,13 +228,15 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
 
     /// The backend created the sink asked by ``Action/makeSink(_:)``.
     public mutating func sinkCreated() -> Action {
-        guard case .creatingSink(let transaction, let command) = state else { return .none }
+        guard case .message(let transaction, .creatingSink(let command)) = state else {
+            preconditionFailure("LMTP: sinkCreated in state \(stateName)")
+        }
         switch command {
         case .data:
-            state = .receivingData(transaction)
+            state = .message(transaction, .receivingData(Reception()))
             return .beginData(.startData)
         case .bdat(let size, let last):
-            state = .receivingChunk(.message(transaction, last: last), size: size)
+            state = .message(transaction, .receivingChunk(Reception(), size: size, last: last))
             return .beginBDAT(byteCount: size)
         }
     }
@@ -221,14 +244,15 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
     /// The backend could not create the sink: DATA is refused with `451 4.3.0`; a BDAT
     /// chunk is read and dropped, then refused the same way (and the transaction needs RSET).
     public mutating func sinkCreationFailed() -> Action {
-        guard case .creatingSink(let transaction, let command) = state else { return .none }
+        guard case .message(let transaction, .creatingSink(let command)) = state else {
+            preconditionFailure("LMTP: sinkCreationFailed in state \(stateName)")
+        }
         switch command {
         case .data:
             state = .transaction(transaction)
             return .send([.temporaryInternalError])
         case .bdat(let size, _):
-            state = .receivingChunk(
-                .discard(reply: .temporaryInternalError, after: .failedChunk(transaction)), size: size)
+            state = .discardingChunk(reply: .temporaryInternalError, after: .failedChunk(transaction))
             return .beginBDAT(byteCount: size)
         }
     }
@@ -236,74 +260,83 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
     /// Message bytes arrived (DATA, dot-unstuffed, or a BDAT chunk).
     public mutating func messageBytesReceived(_ bytes: ByteBuffer) -> Action {
         switch state {
-        case .receivingData(var transaction):
-            let action = account(bytes, in: &transaction)
-            state = .receivingData(transaction)
+        case .message(let transaction, .receivingData(var reception)):
+            let action = account(bytes, in: &reception)
+            state = .message(transaction, .receivingData(reception))
             return action
-        case .receivingChunk(.message(var transaction, let last), let size):
-            let action = account(bytes, in: &transaction)
-            state = .receivingChunk(.message(transaction, last: last), size: size)
+        case .message(let transaction, .receivingChunk(var reception, let size, let last)):
+            let action = account(bytes, in: &reception)
+            state = .message(transaction, .receivingChunk(reception, size: size, last: last))
             return action
-        default:
+        case .discardingChunk:
             return .none
+        default:
+            preconditionFailure("LMTP: message bytes in state \(stateName)")
         }
     }
 
     /// Writing to the sink threw: the message is lost; the sink must be discarded.
     public mutating func sinkWriteFailed() -> Action {
         switch state {
-        case .receivingData(var transaction):
-            transaction.sinkFailed = true
-            state = .receivingData(transaction)
+        case .message(let transaction, .receivingData(var reception)):
+            reception.sinkFailed = true
+            state = .message(transaction, .receivingData(reception))
             return .discardSink
-        case .receivingChunk(.message(var transaction, let last), let size):
-            transaction.sinkFailed = true
-            state = .receivingChunk(.message(transaction, last: last), size: size)
+        case .message(let transaction, .receivingChunk(var reception, let size, let last)):
+            reception.sinkFailed = true
+            state = .message(transaction, .receivingChunk(reception, size: size, last: last))
             return .discardSink
         default:
-            return .none
+            preconditionFailure("LMTP: sinkWriteFailed in state \(stateName)")
         }
     }
 
     /// The `.` line ending DATA was read.
     public mutating func endOfDataReceived() -> Action {
-        guard case .receivingData(let transaction) = state else { return .none }
-        return finishMessage(transaction)
+        guard case .message(let transaction, .receivingData(let reception)) = state else {
+            preconditionFailure("LMTP: end of DATA in state \(stateName)")
+        }
+        return finishMessage(transaction, reception)
     }
 
     /// All the bytes of a BDAT chunk were read.
     public mutating func endOfChunkReceived() -> Action {
-        guard case .receivingChunk(let disposition, let size) = state else { return .none }
-        switch disposition {
-        case .discard(let reply, let after):
+        switch state {
+        case .discardingChunk(let reply, let after):
             state = after
             return .send([reply])
-        case .message(let transaction, let last):
+        case .message(let transaction, .receivingChunk(let reception, let size, let last)):
             if last {
-                return finishMessage(transaction)
+                return finishMessage(transaction, reception)
             }
-            if transaction.sinkFailed {
+            if reception.sinkFailed {
                 state = .failedChunk(transaction)
                 return .send([.temporaryInternalError])
             }
-            if transaction.oversize {
+            if reception.oversize {
                 state = .failedChunk(transaction)
                 return .send([.messageTooBig])
             }
-            state = .betweenChunks(transaction)
+            state = .message(transaction, .betweenChunks(reception))
             return .send([.addedOctets(size)])
+        default:
+            preconditionFailure("LMTP: end of a BDAT chunk in state \(stateName)")
         }
     }
 
-    /// The backend finished ``Action/deliver(_:_:)`` with one outcome per recipient.
+    /// The backend finished ``Action/deliver(_:_:)`` with one outcome per recipient, in order.
     public mutating func delivered(_ outcomes: [LMTPDeliveryOutcome]) -> Action {
-        guard case .delivering(let transaction) = state else { return .none }
-        state = .ready
+        guard case .message(let transaction, .delivering) = state else {
+            preconditionFailure("LMTP: delivered in state \(stateName)")
+        }
         let recipients = transaction.accepted
+        precondition(
+            outcomes.count == recipients.count,
+            "LMTP: the backend returned \(outcomes.count) outcomes for \(recipients.count) recipients")
+        state = .ready
         var replies: [LMTPReply] = []
         replies.reserveCapacity(recipients.count)
-        for (position, recipient) in recipients.enumerated() {
-            let outcome = position < outcomes.count ? outcomes[position] : .failed(.temporaryInternalError)
+        for (recipient, outcome) in zip(recipients, outcomes) {
             switch outcome {
             case .saved:
                 replies.append(.saved(path: recipient.command.path, replyID: recipient.command.replyID))
@@ -323,12 +356,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
     /// be discarded; the machine is closed afterwards.
     public mutating func inputClosed() -> Action {
         let hadMessage: Bool
-        switch state {
-        case .creatingSink, .receivingData, .betweenChunks, .receivingChunk(.message, _), .delivering:
-            hadMessage = true
-        default:
-            hadMessage = false
-        }
+        if case .message = state { hadMessage = true } else { hadMessage = false }
         state = .closed
         return hadMessage ? .discardSink : .none
     }
@@ -337,10 +365,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
 
     private mutating func reset(reply: LMTPReply) -> Action {
         let hadSink: Bool
-        switch state {
-        case .betweenChunks, .receivingData, .receivingChunk(.message, _): hadSink = true
-        default: hadSink = false
-        }
+        if case .message = state { hadSink = true } else { hadSink = false }
         state = .ready
         return hadSink ? .discardSinkAndSend([reply]) : .send([reply])
     }
@@ -376,11 +401,11 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
                 replyID: index == 1 ? transactionID : "\(transactionID):R\(index)")
             state = .verifyingRecipient(transaction, recipient)
             return .verifyRecipient(recipient, transaction.context)
-        case .betweenChunks:
+        case .message(_, .betweenChunks):
             return .send([LMTPReply(503, "5.5.1", "RCPT not permitted during BDAT transfer")])
         case .failedChunk:
             return .send([.previousChunkFailed])
-        case .verifyingRecipient, .creatingSink, .receivingData, .receivingChunk, .delivering, .closed:
+        case .verifyingRecipient, .message, .discardingChunk, .closed:
             return .send([.invalidCommandSyntax])
         }
     }
@@ -391,13 +416,13 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             return .send([.mailNeededFirst])
         case .transaction(let transaction):
             guard !transaction.accepted.isEmpty else { return .send([.noValidRecipients]) }
-            state = .creatingSink(transaction, .data)
+            state = .message(transaction, .creatingSink(.data))
             return .makeSink(transaction.context)
-        case .betweenChunks:
+        case .message(_, .betweenChunks):
             return .send([.dataDuringBDAT])
         case .failedChunk:
             return .send([.previousChunkFailed])
-        case .verifyingRecipient, .creatingSink, .receivingData, .receivingChunk, .delivering, .closed:
+        case .verifyingRecipient, .message, .discardingChunk, .closed:
             return .send([.invalidCommandSyntax])
         }
     }
@@ -405,51 +430,50 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
     private mutating func bdatReceived(size: Int, last: Bool) -> Action {
         switch state {
         case .ready:
-            state = .receivingChunk(.discard(reply: .mailNeededFirst, after: .ready), size: size)
+            state = .discardingChunk(reply: .mailNeededFirst, after: .ready)
             return .beginBDAT(byteCount: size)
         case .transaction(let transaction):
             guard !transaction.accepted.isEmpty else {
-                state = .receivingChunk(
-                    .discard(reply: .noValidRecipients, after: .transaction(transaction)), size: size)
+                state = .discardingChunk(reply: .noValidRecipients, after: .transaction(transaction))
                 return .beginBDAT(byteCount: size)
             }
-            state = .creatingSink(transaction, .bdat(size: size, last: last))
+            state = .message(transaction, .creatingSink(.bdat(size: size, last: last)))
             return .makeSink(transaction.context)
-        case .betweenChunks(let transaction):
-            state = .receivingChunk(.message(transaction, last: last), size: size)
+        case .message(let transaction, .betweenChunks(let reception)):
+            state = .message(transaction, .receivingChunk(reception, size: size, last: last))
             return .beginBDAT(byteCount: size)
         case .failedChunk(let transaction):
-            state = .receivingChunk(.discard(reply: .previousChunkFailed, after: .failedChunk(transaction)), size: size)
+            state = .discardingChunk(reply: .previousChunkFailed, after: .failedChunk(transaction))
             return .beginBDAT(byteCount: size)
-        case .verifyingRecipient, .creatingSink, .receivingData, .receivingChunk, .delivering, .closed:
-            state = .receivingChunk(.discard(reply: .invalidCommandSyntax, after: state), size: size)
+        case .verifyingRecipient, .message, .discardingChunk, .closed:
+            state = .discardingChunk(reply: .invalidCommandSyntax, after: state)
             return .beginBDAT(byteCount: size)
         }
     }
 
     // MARK: - Message
 
-    private func account(_ bytes: ByteBuffer, in transaction: inout Transaction) -> Action {
-        guard !transaction.oversize, !transaction.sinkFailed else { return .none }
-        transaction.messageSize += bytes.readableBytes
-        if let maxMessageSize, transaction.messageSize > maxMessageSize {
-            transaction.oversize = true
+    private func account(_ bytes: ByteBuffer, in reception: inout Reception) -> Action {
+        guard !reception.oversize, !reception.sinkFailed else { return .none }
+        reception.size += bytes.readableBytes
+        if let maxMessageSize, reception.size > maxMessageSize {
+            reception.oversize = true
             return .discardSink
         }
         return .write(bytes)
     }
 
-    private mutating func finishMessage(_ transaction: Transaction) -> Action {
+    private mutating func finishMessage(_ transaction: Transaction, _ reception: Reception) -> Action {
         let count = transaction.accepted.count
-        if transaction.sinkFailed {
+        if reception.sinkFailed {
             state = .ready
             return .send(Array(repeating: .temporaryInternalError, count: count))
         }
-        if transaction.oversize {
+        if reception.oversize {
             state = .ready
             return .send(Array(repeating: .messageTooBig, count: count))
         }
-        state = .delivering(transaction)
+        state = .message(transaction, .delivering)
         return .deliver(transaction.accepted, transaction.context)
     }
 }

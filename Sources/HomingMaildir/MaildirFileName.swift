@@ -1,4 +1,5 @@
 import Glibc
+import HomingConfig
 import Synchronization
 
 /// Maildir file names as Dovecot makes them:
@@ -11,17 +12,7 @@ public enum MaildirFileName {
     private static let lastStamp = Mutex<(seconds: Int, microseconds: Int)>((0, 0))
 
     /// The system host name (`gethostname`), escaped for a maildir name.
-    public static let host: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let name: String
-        if gethostname(&buffer, buffer.count - 1) == 0 {
-            let bytes = buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
-            name = String(decoding: bytes, as: UTF8.self)
-        } else {
-            name = ""
-        }
-        return escapeHost(name.isEmpty ? "localhost" : name)
-    }()
+    public static let host: String = escapeHost(SystemHostName.full)
 
     /// Escapes `/` as `\057` and `:` as `\072`, the two characters a maildir name cannot hold.
     public static func escapeHost(_ host: String) -> String {

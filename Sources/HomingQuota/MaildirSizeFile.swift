@@ -1,4 +1,5 @@
 import Glibc
+import HomingConfig
 
 /// A maildir's Maildir++ `maildirsize` file: read it, append usage lines, recalculate it.
 ///
@@ -48,7 +49,7 @@ public struct MaildirSizeFile: Sendable {
     // MARK: - Reading
 
     /// Reads and parses the file; nil when it does not exist.
-    public func read() throws(MaildirSizeError) -> MaildirSizeContents? {
+    public func read() throws(SystemCallError) -> MaildirSizeContents? {
         guard let (bytes, _) = try readBytes() else { return nil }
         return MaildirSizeContents.parse(bytes)
     }
@@ -82,7 +83,7 @@ public struct MaildirSizeFile: Sendable {
     /// The current usage and limits: the file as it is, or recalculated first when needed.
     /// `configured` nil keeps the file's limits (and creates a file with no limits if missing).
     public func currentContents(configured: QuotaLimits?,
-                                isCounted: (String) -> Bool = { _ in true }) throws(MaildirSizeError) -> MaildirSizeContents {
+                                isCounted: (String) -> Bool = { _ in true }) throws(SystemCallError) -> MaildirSizeContents {
         if let (bytes, age) = try readBytes() {
             let contents = MaildirSizeContents.parse(bytes)
             if !Self.needsRecalculation(contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age) {
@@ -120,7 +121,7 @@ public struct MaildirSizeFile: Sendable {
     // MARK: - Appending
 
     /// Appends `<bytes> <messages>` (negative for removals) with one write, under the shared lock.
-    public func append(bytes: Int64, messages: Int64) throws(MaildirSizeError) -> AppendResult {
+    public func append(bytes: Int64, messages: Int64) throws(SystemCallError) -> AppendResult {
         let lock = try DirectoryLock(path: maildir, exclusive: false)
         defer { lock.release() }
         return try appendLine(MaildirSizeContents.usageLine(bytes: bytes, messages: messages))
@@ -136,12 +137,12 @@ public struct MaildirSizeFile: Sendable {
         return try appendLine(MaildirSizeContents.usageLine(bytes: change.bytes, messages: change.messages))
     }
 
-    private func appendLine(_ line: String) throws(MaildirSizeError) -> AppendResult {
+    private func appendLine(_ line: String) throws(SystemCallError) -> AppendResult {
         let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 {
             let code = errno
             if code == ENOENT { return .missing }
-            throw MaildirSizeError(path: path, operation: "open", errno: code)
+            throw SystemCallError("open", path: path, errno: code)
         }
         defer { close(fd) }
         try writeAll(fd: fd, bytes: Array(line.utf8), path: path)
@@ -157,13 +158,13 @@ public struct MaildirSizeFile: Sendable {
     /// Returns the new contents.
     @discardableResult
     public func recalculate(limits: QuotaLimits?, force: Bool = true,
-                            isCounted: (String) -> Bool = { _ in true }) throws(MaildirSizeError) -> MaildirSizeContents {
+                            isCounted: (String) -> Bool = { _ in true }) throws(SystemCallError) -> MaildirSizeContents {
         try recalculate(limits: limits, force: force, isCounted: isCounted, afterScan: {})
     }
 
     /// As above; `afterScan` runs between the scan and the rename (tests use it to play another writer).
     func recalculate(limits: QuotaLimits?, force: Bool, isCounted: (String) -> Bool,
-                     afterScan: () -> Void) throws(MaildirSizeError) -> MaildirSizeContents {
+                     afterScan: () -> Void) throws(SystemCallError) -> MaildirSizeContents {
         let lock = try DirectoryLock(path: maildir, exclusive: true)
         defer { lock.release() }
         return try recalculateLocked(limits: limits, force: force, isCounted: isCounted, afterScan: afterScan)
@@ -171,11 +172,11 @@ public struct MaildirSizeFile: Sendable {
 
     /// The recalculation proper; the caller holds the exclusive lock.
     private func recalculateLocked(limits: QuotaLimits?, force: Bool, isCounted: (String) -> Bool,
-                                   afterScan: () -> Void) throws(MaildirSizeError) -> MaildirSizeContents {
+                                   afterScan: () -> Void) throws(SystemCallError) -> MaildirSizeContents {
         // Keep the old file open: lines appended to it during the scan are read back from `start`.
         let oldFD = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         defer { if oldFD >= 0 { close(oldFD) } }
-        if oldFD < 0, errno != ENOENT { throw MaildirSizeError(path: path, operation: "open", errno: errno) }
+        if oldFD < 0, errno != ENOENT { throw SystemCallError("open", path: path, errno: errno) }
         var oldBytes: [UInt8] = []
         if oldFD >= 0 { oldBytes = try readAll(fd: oldFD) }
         let old = oldFD >= 0 ? MaildirSizeContents.parse(oldBytes) : nil
@@ -205,20 +206,20 @@ public struct MaildirSizeFile: Sendable {
         }
         if !carried.isEmpty {
             let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw MaildirSizeError(path: path, operation: "open", errno: errno) }
+            guard fd >= 0 else { throw SystemCallError("open", path: path, errno: errno) }
             defer { close(fd) }
             try writeAll(fd: fd, bytes: carried, path: path)
         }
         return MaildirSizeContents.parse(Array(text.utf8) + carried)
     }
 
-    private func writeReplacement(_ bytes: [UInt8]) throws(MaildirSizeError) {
+    private func writeReplacement(_ bytes: [UInt8]) throws(SystemCallError) {
         var tmpDirectory = maildir + "/tmp"
         var info = stat()
         if stat(tmpDirectory, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR { tmpDirectory = maildir }
         let tmpPath = tmpDirectory + "/.maildirsize.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw MaildirSizeError(path: tmpPath, operation: "open", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError("open", path: tmpPath, errno: errno) }
         do {
             try writeAll(fd: fd, bytes: bytes, path: tmpPath)
         } catch {
@@ -230,28 +231,28 @@ public struct MaildirSizeFile: Sendable {
         if rename(tmpPath, path) != 0 {
             let code = errno
             unlink(tmpPath)
-            throw MaildirSizeError(path: path, operation: "rename", errno: code)
+            throw SystemCallError("rename", path: path, errno: code)
         }
     }
 
     // MARK: - Low-level I/O
 
     /// The file's bytes and its age in seconds; nil when it does not exist.
-    private func readBytes() throws(MaildirSizeError) -> ([UInt8], Int)? {
+    private func readBytes() throws(SystemCallError) -> ([UInt8], Int)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 {
             let code = errno
             if code == ENOENT { return nil }
-            throw MaildirSizeError(path: path, operation: "open", errno: code)
+            throw SystemCallError("open", path: path, errno: code)
         }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw MaildirSizeError(path: path, operation: "fstat", errno: errno) }
+        guard fstat(fd, &info) == 0 else { throw SystemCallError("fstat", path: path, errno: errno) }
         let bytes = try readAll(fd: fd)
         return (bytes, max(0, time(nil) - info.st_mtim.tv_sec))
     }
 
-    private func readAll(fd: Int32) throws(MaildirSizeError) -> [UInt8] {
+    private func readAll(fd: Int32) throws(SystemCallError) -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         var offset: off_t = 0
@@ -259,7 +260,7 @@ public struct MaildirSizeFile: Sendable {
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw MaildirSizeError(path: path, operation: "read", errno: errno)
+                throw SystemCallError("read", path: path, errno: errno)
             }
             if count == 0 { return result }
             result.append(contentsOf: buffer[0..<count])
@@ -267,7 +268,7 @@ public struct MaildirSizeFile: Sendable {
         }
     }
 
-    private func writeAll(fd: Int32, bytes: [UInt8], path: String) throws(MaildirSizeError) {
+    private func writeAll(fd: Int32, bytes: [UInt8], path: String) throws(SystemCallError) {
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes { raw -> Int in
@@ -276,7 +277,7 @@ public struct MaildirSizeFile: Sendable {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw MaildirSizeError(path: path, operation: "write", errno: errno)
+                throw SystemCallError("write", path: path, errno: errno)
             }
             written += count
         }

@@ -1,4 +1,5 @@
 import Glibc
+import HomingConfig
 
 /// Counts what a Maildir++ tree holds: the messages in `cur/` and `new/` of the maildir itself
 /// (`INBOX`) and of every `.folder` directory. A message's size is the `,S=<size>` in its file
@@ -14,7 +15,7 @@ public struct MaildirUsageScanner: Sendable {
     /// Scans the tree. `isCounted` receives each folder's Maildir++ name (`INBOX`, or the
     /// directory name without its leading dot, e.g. `Trash`, `Lists.Work`) and returns false for
     /// folders left out of the quota (`Junk:ignore`).
-    public func scan(isCounted: (String) -> Bool = { _ in true }) throws(MaildirSizeError) -> QuotaUsage {
+    public func scan(isCounted: (String) -> Bool = { _ in true }) throws(SystemCallError) -> QuotaUsage {
         var total = QuotaUsage.zero
         if isCounted("INBOX") { try add(folder: maildir, to: &total) }
         for entry in try listDirectory(maildir, ignoreMissing: false) where entry.hasPrefix(".") {
@@ -26,7 +27,7 @@ public struct MaildirUsageScanner: Sendable {
         return total
     }
 
-    private func add(folder: String, to total: inout QuotaUsage) throws(MaildirSizeError) {
+    private func add(folder: String, to total: inout QuotaUsage) throws(SystemCallError) {
         for sub in ["cur", "new"] {
             let directory = folder + "/" + sub
             for name in try listDirectory(directory, ignoreMissing: true) where !name.hasPrefix(".") {
@@ -59,11 +60,11 @@ public struct MaildirUsageScanner: Sendable {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    private func listDirectory(_ path: String, ignoreMissing: Bool) throws(MaildirSizeError) -> [String] {
+    private func listDirectory(_ path: String, ignoreMissing: Bool) throws(SystemCallError) -> [String] {
         guard let handle = opendir(path) else {
             let code = errno
             if ignoreMissing && (code == ENOENT || code == ENOTDIR) { return [] }
-            throw MaildirSizeError(path: path, operation: "opendir", errno: code)
+            throw SystemCallError("opendir", path: path, errno: code)
         }
         defer { closedir(handle) }
         var names: [String] = []

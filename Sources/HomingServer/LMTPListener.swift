@@ -1,8 +1,7 @@
 import Foundation
 import HomingConfig
-import HomingDelivery
-import HomingUserdb
 import HomingLMTP
+import HomingUserdb
 import Logging
 import NIOCore
 import NIOPosix
@@ -121,19 +120,16 @@ extension LMTPListener {
     }
 
     private static func wrap(_ channel: any Channel, idle: LMTPIdleSettings) throws -> AcceptedConnection {
-        let activity = LMTPConnectionActivity()
-        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle.timeout))
         try channel.pipeline.syncOperations.addHandler(
-            LMTPIdleTimeoutHandler(activity: activity, hostname: idle.hostname, logger: idle.logger))
-        let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-        return AcceptedConnection(channel: wrapped, activity: activity)
+            LMTPConnectionHandler(hostname: idle.hostname, idleTimeout: idle.timeout, logger: idle.logger))
+        return AcceptedConnection(
+            channel: try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel))
     }
 }
 
-/// A connection accepted on a listener, with the activity flag its idle-timeout handler reads.
+/// A connection accepted on a listener.
 struct AcceptedConnection: Sendable {
-    var channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-    var activity: LMTPConnectionActivity
+    var channel: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>
 }
 
 /// How idle connections are closed: after `timeout` without input while the session waits

@@ -11,38 +11,40 @@ import ServiceLifecycle
 /// task with the local delivery backend, and on shutdown stops accepting and lets the
 /// sessions in progress finish.
 public final class LMTPServer: Service {
-    public let runtime: HomingRuntime
-    public let delivery: LocalDelivery
+    public let backend: LMTPLocalBackend
     public let listeners: [LMTPListener]
+    private let baseDir: String
     private let sessionConfiguration: LMTPSessionConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
     private let idleTimeout: TimeAmount
-    private let registry = ConnectionRegistry()
+    private let connections = ConnectionTracker()
     /// How long shutdown waits for busy sessions (a delivery in progress) before closing them.
-    private let shutdownGrace: Duration = .seconds(30)
+    private let shutdownGrace: TimeAmount = .seconds(30)
 
-    /// - Parameter idleTimeout: how long a client may stay silent while the server waits for it.
+    /// - Parameters:
+    ///   - delivery: the delivery core every session hands its recipients and messages to.
+    ///   - settings: the listeners (`service lmtp { }`) and `base_dir`.
+    ///   - idleTimeout: how long a client may stay silent while the server waits for it.
     public init(
-        runtime: HomingRuntime, plugins: [any DeliveryPlugin] = [], idleTimeout: TimeAmount = .minutes(5),
+        delivery: LocalDelivery, settings: HomingSettings, logger: Logger, idleTimeout: TimeAmount = .minutes(5),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.idleTimeout = idleTimeout
-        let settings = runtime.configuration.settings
-        self.runtime = runtime
-        self.logger = runtime.logger
-        self.delivery = LocalDelivery(
-            settings: settings, resolver: runtime.resolver, threadPool: runtime.threadPool, plugins: plugins,
-            logger: runtime.logger)
+        self.backend = LMTPLocalBackend(delivery: delivery)
+        self.logger = logger
+        self.baseDir = settings.baseDir
         self.listeners = LMTPListener.listeners(for: settings)
         self.sessionConfiguration = LMTPSessionConfiguration(hostname: delivery.hostname)
         self.group = group
     }
 
+    private var hostname: String { backend.hostname }
+
     public func run() async throws {
         var channels: [NIOAsyncChannel<AcceptedConnection, Never>] = []
         try createBaseDirectory()
-        let idle = LMTPIdleSettings(timeout: idleTimeout, hostname: delivery.hostname, logger: logger)
+        let idle = LMTPIdleSettings(timeout: idleTimeout, hostname: hostname, logger: logger)
         do {
             for listener in listeners {
                 channels.append(try await listener.bind(group: group, idle: idle))
@@ -73,16 +75,11 @@ public final class LMTPServer: Service {
         } onGracefulShutdown: {
             self.logger.info("shutting down: no new connections, finishing sessions in progress")
             for channel in serverChannels { channel.channel.close(promise: nil) }
-            let registry = self.registry
-            let hostname = self.delivery.hostname
-            let grace = self.shutdownGrace
-            // Idle sessions are closed at once; busy ones when their delivery is done.
-            Task {
-                let deadline = ContinuousClock.now + grace
-                while registry.closeIdle(hostname: hostname) > 0 && ContinuousClock.now < deadline {
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-                registry.closeAll()
+            // Waiting sessions close at once, busy ones once their reply is written; whatever is
+            // still open after the grace period is closed.
+            if self.connections.quiesceAll() > 0 {
+                let connections = self.connections
+                self.group.next().scheduleTask(in: self.shutdownGrace) { connections.closeAll() }
             }
         }
         logger.info("Homing stopped")
@@ -90,7 +87,6 @@ public final class LMTPServer: Service {
 
     /// `base_dir` is created when missing, as Dovecot does; other socket directories must exist.
     private func createBaseDirectory() throws {
-        let baseDir = runtime.configuration.settings.baseDir
         let usesBaseDir = listeners.contains {
             if case .unix(let path, _, _, _, _) = $0 { return path.hasPrefix(baseDir + "/") }
             return false
@@ -102,29 +98,24 @@ public final class LMTPServer: Service {
     }
 
     private func serve(_ connection: AcceptedConnection) async {
-        let remote = connection.channel.channel.remoteAddress
-        let local = connection.channel.channel.localAddress
-        let info = LMTPConnectionInfo(remoteIP: remote?.ipAddress, localIP: local?.ipAddress)
-        if registry.isShuttingDown {
-            // Accepted just before the listener closed: close it properly (an NIOAsyncChannel
-            // must be finished through executeThenClose).
-            try? await connection.channel.executeThenClose { _, outbound in
-                try await outbound.write(ByteBuffer(string: LMTPReply.shuttingDown(hostname: delivery.hostname).wireFormat))
+        let channel = connection.channel.channel
+        let info = LMTPConnectionInfo(remoteIP: channel.remoteAddress?.ipAddress, localIP: channel.localAddress?.ipAddress)
+        let served = await connections.serving(channel) {
+            do {
+                try await serveLMTP(
+                    channel: connection.channel, backend: backend, connection: info,
+                    configuration: sessionConfiguration, logger: logger)
+            } catch {
+                logger.debug("connection ended: \(error)")
             }
-            return
         }
-        await registry.serving(connection) {
-            await serveConnection(connection, info: info)
-        }
-    }
-
-    private func serveConnection(_ connection: AcceptedConnection, info: LMTPConnectionInfo) async {
-        do {
-            try await serveLMTP(
-                channel: connection.channel, backend: delivery, connection: info, configuration: sessionConfiguration,
-                logger: logger, activity: connection.activity)
-        } catch {
-            logger.debug("connection ended: \(error)")
+        if !served {
+            // Accepted just as shutdown began: say so and close (an NIOAsyncChannel must be
+            // finished through executeThenClose).
+            let reply = [LMTPReply.shuttingDown(hostname: hostname)].wireBuffer()
+            try? await connection.channel.executeThenClose { _, outbound in
+                try await outbound.write(LMTPSessionOutput(bytes: reply, waitingAfterReads: nil))
+            }
         }
     }
 }

@@ -67,6 +67,31 @@ public final class LMTPTestClient: @unchecked Sendable {
         }
     }
 
+    /// Connects to a unix socket, reads the greeting and says `LHLO lhlo`; with `sender`, also
+    /// opens a transaction with `MAIL FROM:<sender>`. The opening every session test shares.
+    public static func session(unixPath: String, lhlo: String = "x", from sender: String? = nil) async throws
+        -> LMTPTestClient
+    {
+        let client = try await connect(unixPath: unixPath)
+        try await client.open(lhlo: lhlo, from: sender)
+        return client
+    }
+
+    /// Reads the greeting, says `LHLO lhlo` and, with `sender`, `MAIL FROM:<sender>`; throws
+    /// when a reply is not the expected positive one.
+    public func open(lhlo: String = "x", from sender: String? = nil) async throws {
+        let greeting = try await readReply()
+        guard greeting.first?.hasPrefix("220 ") == true else {
+            throw TestClientError(message: "unexpected greeting: \(greeting)")
+        }
+        let reply = try await command("LHLO \(lhlo)")
+        guard reply.last?.hasPrefix("250 ") == true else { throw TestClientError(message: "LHLO: \(reply)") }
+        if let sender {
+            let mail = try await command("MAIL FROM:<\(sender)>")
+            guard mail == ["250 2.1.0 OK"] else { throw TestClientError(message: "MAIL FROM: \(mail)") }
+        }
+    }
+
     /// Sends raw text (include the CRLFs yourself).
     public func send(_ text: String) async throws {
         try await send(Array(text.utf8))

@@ -6,8 +6,11 @@ import Glibc
 public struct ScratchDirectory: Sendable {
     public let path: String
 
+    /// Creates `/tmp/<label>.XXXXXX`; characters other than letters, digits, `-` and `_` in
+    /// `label` are dropped (so `#function` can be passed).
     public init(_ label: String = "homing-test") throws {
-        var template = Array("/tmp/\(label).XXXXXX".utf8CString)
+        let safe = String(label.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }.prefix(60))
+        var template = Array("/tmp/\(safe.isEmpty ? "homing-test" : safe).XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
         }
@@ -21,13 +24,23 @@ public struct ScratchDirectory: Sendable {
     /// `path/relative`.
     public func file(_ relative: String) -> String { path + "/" + relative }
 
-    /// Writes `text` to `path/relative`, creating parent directories.
+    /// Writes `text` to `path/relative`, creating parent directories. `atomically` writes a new
+    /// file and renames it over the old one (a new inode), as editors and `install` do.
     @discardableResult
-    public func write(_ relative: String, _ text: String) throws -> String {
+    public func write(_ relative: String, _ text: String, atomically: Bool = false) throws -> String {
         let full = file(relative)
         try FileManager.default.createDirectory(
             atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: false, encoding: .utf8)
+        try text.write(toFile: full, atomically: atomically, encoding: .utf8)
+        return full
+    }
+
+    /// Creates `path/relative` (and its parents) with `mode`.
+    @discardableResult
+    public func makeDirectory(_ relative: String, mode: mode_t = 0o700) throws -> String {
+        let full = file(relative)
+        try FileManager.default.createDirectory(
+            atPath: full, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(mode)])
         return full
     }
 
@@ -35,6 +48,22 @@ public struct ScratchDirectory: Sendable {
     public func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
+}
+
+/// A ``ScratchDirectory`` removed when the last reference to it goes away.
+public final class TemporaryDirectory: Sendable {
+    /// The directory.
+    public let scratch: ScratchDirectory
+
+    /// Creates one (see ``ScratchDirectory/init(_:)`` for `label`).
+    public init(_ label: String = #function) throws {
+        scratch = try ScratchDirectory("homing-" + label)
+    }
+
+    /// Its path.
+    public var path: String { scratch.path }
+
+    deinit { scratch.remove() }
 }
 
 public struct ScratchDirectoryError: Error, CustomStringConvertible {

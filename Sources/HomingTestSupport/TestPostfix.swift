@@ -146,6 +146,20 @@ public final class TestPostfix: Sendable {
     public static func start(
         label: String = "homing-postfix", hostname: String = "mx.example.com", settings: [(String, String)] = []
     ) async throws -> TestPostfix {
+        // The port was free a moment ago; a parallel test may take it first: try a few.
+        var attempt = 1
+        while true {
+            do {
+                return try await startOnce(label: label, hostname: hostname, settings: settings)
+            } catch let error as TestProcessError where error.message.contains("Address already in use") && attempt < 4 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func startOnce(
+        label: String, hostname: String, settings: [(String, String)]
+    ) async throws -> TestPostfix {
         guard geteuid() == 0 else {
             throw TestProcessError(message: "TestPostfix needs root: Postfix's master runs as root")
         }
@@ -165,7 +179,7 @@ public final class TestPostfix: Sendable {
             chmod(instance.dataDirectory, 0o700)
             try scratch.write("etc/main.cf", mainCf(directory: scratch.path, hostname: hostname, overrides: settings))
             try scratch.write("etc/master.cf", masterCf(port: instance.smtpPort))
-            Registry.shared.add(instance)
+            ExitCleanup.shared.add(instance) { instance.stopBlocking() }
             let result = try await runOnThread { [configDirectory = instance.configDirectory] in
                 try TestProcess.run("/usr/sbin/postfix", ["-c", configDirectory, "start"])
             }
@@ -208,7 +222,7 @@ public final class TestPostfix: Sendable {
     fileprivate func stopBlocking() {
         // Unregistered only at the end: if the test process exits meanwhile, the atexit
         // handler still stops this instance.
-        defer { Registry.shared.remove(self) }
+        defer { ExitCleanup.shared.remove(self) }
         if let pid = masterPID(), kill(pid, 0) == 0 {
             _ = try? TestProcess.run("/usr/sbin/postfix", ["-c", configDirectory, "stop"])
             // postfix stop waits up to 5 s and then kills the process group; make sure.
@@ -331,38 +345,5 @@ public final class TestPostfix: Sendable {
         let reply = try await client.command("RCPT TO:<\(recipient)>")
         _ = try? await client.command("QUIT")
         return reply.joined(separator: "\n")
-    }
-
-    /// Instances to stop when the test process exits.
-    fileprivate final class Registry: @unchecked Sendable {
-        // @unchecked: `instances` is only touched with `lock` held.
-        static let shared = Registry()
-        private let lock = NSLock()
-        private var instances: [ObjectIdentifier: TestPostfix] = [:]
-        private var registeredExitHandler = false
-
-        func add(_ instance: TestPostfix) {
-            lock.lock()
-            defer { lock.unlock() }
-            instances[ObjectIdentifier(instance)] = instance
-            if !registeredExitHandler {
-                registeredExitHandler = true
-                atexit { TestPostfix.Registry.shared.stopAll() }
-            }
-        }
-
-        func remove(_ instance: TestPostfix) {
-            lock.lock()
-            defer { lock.unlock() }
-            instances[ObjectIdentifier(instance)] = nil
-        }
-
-        func stopAll() {
-            lock.lock()
-            let all = Array(instances.values)
-            instances.removeAll()
-            lock.unlock()
-            for instance in all { instance.stopBlocking() }
-        }
     }
 }

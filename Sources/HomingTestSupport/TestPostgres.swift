@@ -94,7 +94,7 @@ public final class TestPostgres: Sendable {
                 directory: scratch.path, port: freeLoopbackPort(), binDirectory: bin, serverUser: serverUser)
             do {
                 try cluster.startServerBlocking()
-                Registry.shared.add(cluster)
+                ExitCleanup.shared.add(cluster) { cluster.destroyBlocking() }
                 return cluster
             } catch {
                 lastError = error
@@ -136,7 +136,7 @@ public final class TestPostgres: Sendable {
     /// Stops the server and removes its directory.
     public func destroy() async {
         await Self.runBlocking { self.destroyBlocking() }
-        Registry.shared.remove(self)
+        ExitCleanup.shared.remove(self)
     }
 
     private func startServerBlocking() throws {
@@ -225,38 +225,6 @@ public final class TestPostgres: Sendable {
         }
     }
 
-    /// The clusters to remove at exit.
-    fileprivate final class Registry: @unchecked Sendable {
-        // @unchecked: `clusters` is only touched with `lock` held.
-        static let shared = Registry()
-        private let lock = NSLock()
-        private var clusters: [ObjectIdentifier: TestPostgres] = [:]
-        private var registeredExitHandler = false
-
-        func add(_ cluster: TestPostgres) {
-            lock.lock()
-            defer { lock.unlock() }
-            clusters[ObjectIdentifier(cluster)] = cluster
-            if !registeredExitHandler {
-                registeredExitHandler = true
-                atexit { TestPostgres.Registry.shared.destroyAll() }
-            }
-        }
-
-        func remove(_ cluster: TestPostgres) {
-            lock.lock()
-            defer { lock.unlock() }
-            clusters[ObjectIdentifier(cluster)] = nil
-        }
-
-        func destroyAll() {
-            lock.lock()
-            let all = Array(clusters.values)
-            clusters.removeAll()
-            lock.unlock()
-            for cluster in all { cluster.destroyBlocking() }
-        }
-    }
 }
 
 /// Starts the shared cluster once, even when many tests ask at the same time.

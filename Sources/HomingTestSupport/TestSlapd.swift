@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// A throwaway OpenLDAP server for tests: Debian's slapd with a cn=config generated into a
 /// temporary directory, an mdb database for `dc=example,dc=com`, the core, cosine, nis and
@@ -12,9 +13,8 @@ import Glibc
 ///
 /// Calls block the calling thread (they run slapadd, ldapadd and wait for the port).
 ///
-/// `@unchecked Sendable`: the only mutable state, the running slapd's process id, is guarded by
-/// `lock`; everything else is immutable after `start`.
-public final class TestSlapd: @unchecked Sendable {
+/// The only mutable state, the running slapd's process id, is behind a `Mutex`.
+public final class TestSlapd: Sendable {
     /// The suffix of the database.
     public static let suffix = "dc=example,dc=com"
     /// The base the sample users are under.
@@ -32,8 +32,7 @@ public final class TestSlapd: @unchecked Sendable {
     /// The temporary directory holding cn=config, the database and slapd's log.
     public let directory: String
 
-    private let lock = NSLock()
-    private var pid: pid_t?
+    private let running = Mutex<pid_t?>(nil)
 
     /// The repository's top directory (where `ldap/` is), found from this source file's path.
     public static var repositoryRoot: String {
@@ -81,7 +80,7 @@ public final class TestSlapd: @unchecked Sendable {
     /// Starts slapd (again) on the same port with the same data, and waits until it accepts
     /// connections. Does nothing when it is running.
     public func start() throws {
-        try lock.withLock {
+        try running.withLock { pid in
             if let pid, !Self.reap(pid) { return }
             pid = nil
             let log = directory + "/slapd.log"
@@ -107,7 +106,7 @@ public final class TestSlapd: @unchecked Sendable {
     /// Stops slapd (SIGTERM, then SIGKILL after 10 seconds) and waits until it has exited.
     /// The data stays for ``start()``.
     public func stop() {
-        lock.withLock {
+        running.withLock { pid in
             guard let running = pid else { return }
             pid = nil
             Self.terminate(running)
@@ -117,7 +116,7 @@ public final class TestSlapd: @unchecked Sendable {
     /// Freezes slapd (SIGSTOP): it still accepts TCP connections (the kernel does) but answers
     /// nothing, like a hung server. ``resume()`` undoes it.
     public func pause() {
-        lock.withLock {
+        running.withLock { pid in
             guard let pid else { return }
             kill(pid, SIGSTOP)
             // The signal takes effect asynchronously: wait until the kernel shows it stopped.
@@ -132,12 +131,12 @@ public final class TestSlapd: @unchecked Sendable {
 
     /// Lets a paused slapd run again (SIGCONT).
     public func resume() {
-        lock.withLock { if let pid { kill(pid, SIGCONT) } }
+        running.withLock { pid in if let pid { kill(pid, SIGCONT) } }
     }
 
     /// Whether slapd is running.
     public var isRunning: Bool {
-        lock.withLock {
+        running.withLock { pid in
             guard let running = pid else { return false }
             if Self.reap(running) {
                 pid = nil

@@ -47,7 +47,7 @@ public struct PasswdUserdbDriver: UserdbDriver {
 
     /// System user names in database order, within the valid uid range.
     public func iterateUsers() async throws(UserdbIterationError) -> [String] {
-        let listing: Result<[SystemUser], SystemAccountError>
+        let listing: Result<[SystemUser], SystemCallError>
         do {
             listing = try await threadPool.runIfActive { SystemAccounts.allUsers() }
         } catch {
@@ -59,7 +59,7 @@ public struct PasswdUserdbDriver: UserdbDriver {
                 user.uid >= firstValidUID && (lastValidUID == 0 || user.uid <= lastValidUID)
             }.map(\.name)
         case .failure(let error):
-            throw .failed(reason: error.message)
+            throw .failed(reason: error.description)
         }
     }
 }

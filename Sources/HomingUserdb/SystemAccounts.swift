@@ -1,4 +1,5 @@
 import Foundation
+import HomingConfig
 
 #if canImport(Glibc)
     import Glibc
@@ -66,7 +67,7 @@ public enum SystemAccounts {
     }
 
     /// Lists every user with getpwent, in the database's order.
-    static func allUsers() -> Result<[SystemUser], SystemAccountError> {
+    static func allUsers() -> Result<[SystemUser], SystemCallError> {
         iterationLock.lock()
         defer { iterationLock.unlock() }
         setpwent()
@@ -79,7 +80,7 @@ public enum SystemAccounts {
                 // glibc leaves ENOENT (or nothing) at the end of the database.
                 if code != 0 && code != ENOENT {
                     return .failure(
-                        SystemAccountError(errno: code, message: "getpwent failed: \(Self.describe(code))"))
+                        SystemCallError("getpwent", errno: code))
                 }
                 return .success(users)
             }
@@ -120,11 +121,6 @@ public enum SystemAccounts {
     }
 }
 
-/// A failure of the system account database while listing users.
-struct SystemAccountError: Error, Sendable, Hashable {
-    var errno: Int32
-    var message: String
-}
 
 extension SystemUser {
     /// Copies a `struct passwd` (whose strings live in a buffer about to be freed).

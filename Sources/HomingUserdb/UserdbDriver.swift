@@ -11,12 +11,18 @@ public struct UserdbRequest: Sendable, Hashable {
     /// `%l` and `%r`: local and remote IP of the LMTP connection, when known.
     public var localIP: String?
     public var remoteIP: String?
+    /// `%{orig_user}`: the name before `auth_username_format` was applied, when it differs.
+    public var originalUser: String?
 
-    public init(user: String, service: String = "lmtp", localIP: String? = nil, remoteIP: String? = nil) {
+    public init(
+        user: String, service: String = "lmtp", localIP: String? = nil, remoteIP: String? = nil,
+        originalUser: String? = nil
+    ) {
         self.user = user
         self.service = service
         self.localIP = localIP
         self.remoteIP = remoteIP
+        self.originalUser = originalUser
     }
 
     /// `%n`: the part before the last `@`, or the whole name.

@@ -1,40 +1,64 @@
 import HomingConfig
 
-/// The `%` variables of one userdb lookup: `%u %n %d %s %l %r` from the request, `%h` the home
-/// found so far (empty when none).
-struct UserdbVariables: Sendable {
-    var request: UserdbRequest
-    var home: String?
+/// The `%` variables of one userdb lookup, for every driver: `%u %n %d` (the name looked up),
+/// `%{orig_user}`, `%{orig_username}`, `%{orig_domain}` (the name before
+/// `auth_username_format`), `%s` (service), `%l %r` (`local_ip`/`lip`, `remote_ip`/`rip`), `%h`
+/// (the home found so far, empty before), `%p` and `%{hostname}`. Drivers add their own
+/// providers on top (`%{ldap:attr}`).
+public struct UserdbVariables: Sendable {
+    /// The values by Dovecot's long variable names.
+    public var values: [String: String]
 
-    init(request: UserdbRequest, home: String? = nil) {
-        self.request = request
-        self.home = home
-    }
-
-    /// The values by Dovecot's long variable names (`lip`/`rip` are 2.3's older aliases of
-    /// `local_ip`/`remote_ip`), plus `pid` and `hostname`.
-    var values: [String: String] {
+    /// The variables of `request`, with `home` when one is known.
+    public init(request: UserdbRequest, home: String? = nil) {
         var values = Self.processValues
-        values["user"] = request.user
-        values["username"] = request.username
-        values["domain"] = request.domain
         values["service"] = request.service
         values["local_ip"] = request.localIP ?? ""
         values["remote_ip"] = request.remoteIP ?? ""
         values["lip"] = request.localIP ?? ""
         values["rip"] = request.remoteIP ?? ""
         values["home"] = home ?? ""
-        return values
+        let original = request.originalUser ?? request.user
+        let parts = VariableExpander.splitUser(original)
+        values["orig_user"] = original
+        values["orig_username"] = parts.username
+        values["orig_domain"] = parts.domain
+        self.values = values
+        setUser(request.user)
     }
+
+    /// Variables used to check templates at start.
+    public static let sample = UserdbVariables(
+        request: UserdbRequest(user: "user@example.com", localIP: "127.0.0.1", remoteIP: "127.0.0.1"),
+        home: "/home/user")
 
     /// `pid` and `hostname`, read once.
     private static let processValues = VariableExpander.processValues()
 
+    /// Replaces the user (a `user` field a driver returned), updating `%n` and `%d`.
+    public mutating func setUser(_ user: String) {
+        let parts = VariableExpander.splitUser(user)
+        values["user"] = user
+        values["username"] = parts.username
+        values["domain"] = parts.domain
+    }
+
+    /// `%h`.
+    public var home: String {
+        get { values["home"] ?? "" }
+        set { values["home"] = newValue }
+    }
+
+    /// An expander over these values and `providers` (`%{name:key}`).
+    public func expander(providers: [String: @Sendable (String) -> String?] = [:]) -> VariableExpander {
+        VariableExpander(values: values, providers: providers)
+    }
+
     /// Expands a template, passing each substituted value through `escape`.
-    func expand(_ template: String, escape: (String) -> String = { $0 })
+    public func expand(_ template: String, escape: (String) -> String = { $0 })
         throws(VariableExpansionError) -> String
     {
-        try VariableExpander(values: values).expand(template, escape: escape)
+        try expander().expand(template, escape: escape)
     }
 
     /// Expands each value of a field list.
@@ -66,16 +90,14 @@ struct UserdbVariables: Sendable {
         return escaped
     }
 
-    /// Checks a template at start by expanding it with sample values; an unknown variable or a
-    /// syntax error becomes a ``ConfigError`` naming the setting.
-    static func validate(_ template: String, setting: String, at location: ConfigLocation?)
-        throws(ConfigError)
-    {
-        let sample = UserdbVariables(
-            request: UserdbRequest(user: "user@example.com", localIP: "127.0.0.1", remoteIP: "127.0.0.1"),
-            home: "/home/user")
+    /// Checks a template at start by expanding it with sample values (and `providers`); an
+    /// unknown variable or a syntax error becomes a ``ConfigError`` naming the setting.
+    public static func validate(
+        _ template: String, setting: String, at location: ConfigLocation?,
+        providers: [String: @Sendable (String) -> String?] = [:]
+    ) throws(ConfigError) {
         do {
-            _ = try sample.expand(template)
+            _ = try sample.expander(providers: providers).expand(template)
         } catch {
             throw ConfigError("\(setting): \(error)", at: location)
         }

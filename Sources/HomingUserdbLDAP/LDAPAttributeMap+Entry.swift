@@ -11,7 +11,7 @@ extension LDAPAttributeMap {
 
     /// Maps `entry` to userdb fields. `variables` are the lookup's `%` variables; a `user` field
     /// changes `%u %n %d` and a `home` field `%h` for the fields after it.
-    func map(_ entry: LDAPEntry, variables start: LDAPVariables) throws(VariableExpansionError) -> Mapped {
+    func map(_ entry: LDAPEntry, variables start: UserdbVariables) throws(VariableExpansionError) -> Mapped {
         var mapped = Mapped()
         var variables = start
         var warned: Set<String> = []
@@ -46,7 +46,7 @@ extension LDAPAttributeMap {
                 mapped.fields.append(UserdbField(name, value))
             }
             if name == "user" { variables.setUser(value) }
-            if name == "home" { variables.values["home"] = value }
+            if name == "home" { variables.home = value }
         }
         return mapped
     }
@@ -54,7 +54,7 @@ extension LDAPAttributeMap {
     /// The user names an entry gives for `iterate_attrs`: every value of a plain `attr=user`
     /// mapping (a multi-valued attribute lists several users, as in Dovecot), or the expanded
     /// template of `=user=...`.
-    func userNames(_ entry: LDAPEntry, variables: LDAPVariables) throws(VariableExpansionError) -> [String] {
+    func userNames(_ entry: LDAPEntry, variables: UserdbVariables) throws(VariableExpansionError) -> [String] {
         var names: [String] = []
         let ldap: @Sendable (String) -> String? = { entry.values($0).first }
         for field in fields where !field.skip && field.name == "user" {

@@ -105,9 +105,9 @@ public struct LDAPAttributeMap: Sendable, Hashable {
 
     /// Checks every template and `%` field name by expanding it with sample values.
     func validate() throws(VariableExpansionError) {
-        var variables = LDAPVariables.sample
+        var variables = UserdbVariables.sample
         variables.values["$"] = "sample"
-        let expander = variables.expander()
+        let expander = variables.expander(ldap: nil)
         for field in fields {
             if let template = field.template { _ = try expander.expand(template) }
             if field.name.contains("%") { _ = try expander.expand(field.name) }

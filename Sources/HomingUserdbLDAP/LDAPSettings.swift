@@ -1,4 +1,5 @@
 import HomingConfig
+import HomingUserdb
 
 /// The contents of a dovecot-ldap.conf.ext, checked: what the `ldap` userdb driver connects to
 /// and how it searches. Keys, defaults and accepted values are Dovecot 2.3's.
@@ -168,7 +169,7 @@ public struct LDAPSettings: Sendable, Equatable {
         for (key, template) in [("base", settings.base), ("user_filter", settings.userFilter),
                                 ("iterate_filter", settings.iterateFilter)] {
             do {
-                _ = try LDAPVariables.sample.expander().expand(template)
+                _ = try UserdbVariables.sample.expander().expand(template)
             } catch {
                 throw ConfigError("\(key): \(error)", at: raw[key]?.location)
             }

@@ -19,7 +19,6 @@ public final class LDAPUserdbDriver: UserdbDriver {
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private let timeouts: LDAPTimeouts
-    private let processValues: [String: String]
     private let userAttributeNames: [String]
     private let iterateAttributeNames: [String]
 
@@ -52,7 +51,6 @@ public final class LDAPUserdbDriver: UserdbDriver {
         self.logger = logger
         self.timeouts = timeouts
         self.pool = LDAPConnectionPool(settings: ldapSettings, timeouts: timeouts, logger: logger)
-        self.processValues = VariableExpander.processValues()
         self.userAttributeNames = ldapSettings.userAttributes.requestedAttributes
         self.iterateAttributeNames = ldapSettings.iterateAttributes.requestedAttributes
     }
@@ -64,7 +62,7 @@ public final class LDAPUserdbDriver: UserdbDriver {
         // No address holds a NUL, and slapd's IA5 matching ignores a trailing escaped one
         // (`(mail=alice@example.com\00)` finds alice): such a name is nobody.
         if request.user.utf8.contains(0) { return .notFound }
-        let variables = LDAPVariables(request: request, process: processValues)
+        let variables = UserdbVariables(request: request)
         let base: String
         let filter: String
         do {
@@ -100,7 +98,7 @@ public final class LDAPUserdbDriver: UserdbDriver {
 
     /// Lists the `user` values of `iterate_attrs` for every entry `iterate_filter` finds.
     public func iterateUsers() async throws(UserdbIterationError) -> [String] {
-        let variables = LDAPVariables(request: UserdbRequest(user: "", service: "doveadm"), process: processValues)
+        let variables = UserdbVariables(request: UserdbRequest(user: "", service: "doveadm"))
         let base: String
         let filter: String
         do {

@@ -128,22 +128,17 @@ struct PostgresConnectString: Sendable, Hashable {
         }
     }
 
-    /// `5`, `5s`, `2500ms` → a duration above zero and at most an hour; nil otherwise.
+    /// `5`, `5s`, `2500ms` → a duration above zero and at most an hour; nil otherwise. Only
+    /// seconds and milliseconds: in a libpq string `5m` would read as minutes to some and
+    /// milliseconds to others.
     static func parseTimeout(_ text: String) -> Duration? {
-        var digits = Substring(text)
-        var unitMilliseconds: Int64 = 1000
-        if digits.hasSuffix("ms") {
-            digits = digits.dropLast(2)
-            unitMilliseconds = 1
-        } else if digits.hasSuffix("s") {
-            digits = digits.dropLast()
+        let unit = text.drop { ("0"..."9").contains($0) }
+        guard unit.isEmpty || unit == "s" || unit == "ms", let duration = try? DovecotInterval.parse(text),
+            duration > .zero, duration <= .seconds(3600)
+        else {
+            return nil
         }
-        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-            let number = Int64(digits)
-        else { return nil }
-        let milliseconds = number * unitMilliseconds
-        guard milliseconds > 0, milliseconds <= 3_600_000 else { return nil }
-        return .milliseconds(milliseconds)
+        return duration
     }
 }
 

@@ -1,4 +1,5 @@
 import HomingConfig
+import HomingUserdb
 
 /// The settings of a dovecot-sql.conf.ext that the `sql` userdb uses.
 ///
@@ -60,8 +61,7 @@ struct SQLDriverConfig: Sendable, Hashable {
     /// bad `%` is an error at start rather than at the first lookup.
     private static func checkedTemplate(_ entry: ExtConfigEntry) throws(ConfigError) -> SQLQueryTemplate {
         let template = SQLQueryTemplate(entry.value)
-        let sample = SQLUserdbVariables.expander(
-            for: .init(user: "user@example.com", localIP: "127.0.0.1", remoteIP: "127.0.0.1"))
+        let sample = UserdbVariables.sample.expander()
         do {
             // The whole query first, so that positions in messages count from its start.
             _ = try sample.expand(entry.value)

@@ -88,9 +88,9 @@ public struct SQLUserdbDriver: UserdbDriver {
     }
 
     public func lookup(_ request: UserdbRequest) async -> UserdbResult {
-        if SQLUserdbVariables.isUnmatchable(request) { return .notFound }
+        if request.cannotMatchAnyRow { return .notFound }
         let deadline = ContinuousClock.now + config.connect.queryTimeout
-        let expander = SQLUserdbVariables.expander(for: request)
+        let expander = UserdbVariables(request: request).expander()
         switch await run(config.userQuery, name: "user_query", expander: expander, deadline: deadline) {
         case .success(let rows):
             return SQLRowMapper.lookupResult(rows, user: request.user)
@@ -104,7 +104,7 @@ public struct SQLUserdbDriver: UserdbDriver {
     public func iterateUsers() async throws(UserdbIterationError) -> [String] {
         guard let iterateQuery = config.iterateQuery else { throw .unsupported(driver: "sql (no iterate_query)") }
         let deadline = ContinuousClock.now + max(config.connect.queryTimeout, .seconds(60))
-        let expander = SQLUserdbVariables.expander(for: UserdbRequest(user: "", service: "doveadm"))
+        let expander = UserdbVariables(request: UserdbRequest(user: "", service: "doveadm")).expander()
         switch await run(iterateQuery, name: "iterate_query", expander: expander, deadline: deadline) {
         case .success(let rows):
             return try SQLRowMapper.userNames(rows)
@@ -181,5 +181,14 @@ extension String {
         while let first = text.first, first.isWhitespace { text.removeFirst() }
         while let last = text.last, last.isWhitespace { text.removeLast() }
         return String(text)
+    }
+}
+
+extension UserdbRequest {
+    /// Whether the request holds a value no database row can match and that must never reach
+    /// libpq (a NUL byte would cut the C string short and match a different user).
+    var cannotMatchAnyRow: Bool {
+        user.utf8.contains(0) || service.utf8.contains(0) || (localIP?.utf8.contains(0) ?? false)
+            || (remoteIP?.utf8.contains(0) ?? false)
     }
 }

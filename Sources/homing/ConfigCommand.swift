@@ -1,7 +1,7 @@
 import ArgumentParser
+import HomingApp
 import HomingConfig
 import HomingServer
-import Logging
 
 /// `homing config`: the effective non-default settings, like `doveconf -n`; `--check`
 /// validates everything start-up validates.
@@ -16,39 +16,27 @@ struct ConfigCommand: AsyncParsableCommand {
     var check = false
 
     func run() async throws {
-        let loaded = try loadConfiguration(options.config)
+        guard let loaded = CommandRunner.loadConfiguration(options.config) else {
+            throw ExitCode(ExitStatus.configError)
+        }
         for warning in loaded.warnings {
             printError("Warning: \(warning)")
         }
-        if check {
-            let logger = Logger(label: "config") { label in
-                DovecotStyleLogHandler(label: label, logLevel: .warning)
-            }
-            do {
-                let runtime = try HomingRuntime(
-                    configuration: loaded, registry: userdbRegistry(), logger: logger, threads: 1)
-                do {
-                    _ = try PluginSet.make(for: loaded.settings, threadPool: runtime.threadPool, logger: logger)
-                } catch {
-                    await runtime.shutdown()
-                    throw error
-                }
-                await runtime.shutdown()
-            } catch {
-                printError("Fatal: \(error)")
-                throw ExitCode(ExitStatus.configError)
-            }
-            for listener in LMTPListener.listeners(for: loaded.settings) {
-                if case .unix(let path, _, _, _, _) = listener {
-                    let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-                    if !ListenerChecks.directoryExists(directory) {
-                        printError("Warning: \(listener): directory \(directory) does not exist (serve will fail)")
-                    }
-                }
-            }
-            print("\(options.config): configuration OK")
-        } else {
+        guard check else {
             print(loaded.nonDefaultSettingsText(), terminator: "")
+            return
         }
+        // Building the program checks what start-up checks: drivers, their files, plugins.
+        let status = await CommandRunner.withRuntime(loaded, logLevel: .warning, threads: 1) { _ in 0 }
+        try finish(with: status)
+        for listener in LMTPListener.listeners(for: loaded.settings) {
+            if case .unix(let path, _, _, _, _) = listener {
+                let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+                if !ListenerChecks.directoryExists(directory) {
+                    printError("Warning: \(listener): directory \(directory) does not exist (serve will fail)")
+                }
+            }
+        }
+        print("\(options.config): configuration OK")
     }
 }

@@ -1,9 +1,5 @@
 import ArgumentParser
-import HomingConfig
-import HomingServer
-import HomingUserdb
-import HomingUserdbLDAP
-import HomingUserdbSQL
+import HomingApp
 
 /// `homing`: the LMTP delivery agent and its administration commands.
 @main
@@ -26,35 +22,7 @@ struct ConfigOption: ParsableArguments {
     var config: String = ConfigOption.defaultPath
 }
 
-/// sysexits.h codes used by the commands.
-enum ExitStatus {
-    /// EX_NOUSER: the user does not exist.
-    static let noUser: Int32 = 67
-    /// EX_TEMPFAIL: try again later (userdb down).
-    static let temporaryFailure: Int32 = 75
-    /// EX_CONFIG: the configuration is wrong.
-    static let configError: Int32 = 78
-}
-
-/// The userdb drivers this build knows: the file-based ones, sql and ldap.
-func userdbRegistry() -> UserdbDriverRegistry {
-    var registry = UserdbDriverRegistry.builtIn
-    SQLUserdb.register(in: &registry)
-    LDAPUserdb.register(in: &registry)
-    return registry
-}
-
-/// Loads the configuration or explains what is wrong and exits with EX_CONFIG.
-func loadConfiguration(_ path: String) throws -> LoadedConfiguration {
-    do {
-        return try ConfigurationLoader.load(path: path)
-    } catch {
-        printError("Fatal: \(error)")
-        throw ExitCode(ExitStatus.configError)
-    }
-}
-
-/// Writes a line to standard error.
-func printError(_ line: String) {
-    DovecotStyleLogHandler.Output.standardError.write(line)
+/// Ends the command with `status` unless it is 0.
+func finish(with status: Int32) throws {
+    if status != 0 { throw ExitCode(status) }
 }

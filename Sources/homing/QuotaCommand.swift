@@ -1,9 +1,9 @@
 import ArgumentParser
+import HomingApp
 import HomingConfig
 import HomingDelivery
 import HomingQuota
-import HomingServer
-import Logging
+import HomingQuotaPlugin
 
 /// `homing quota get|recalc ADDRESS`: a user's quota as the LMTP server sees it, like
 /// `doveadm quota get|recalc`.
@@ -34,13 +34,13 @@ struct QuotaGetCommand: AsyncParsableCommand {
     var address: String
 
     func run() async throws {
-        let status = try await withQuotaUser(options.config, address) { user, plugin, config, runtime in
+        let status = await withQuotaUser(options.config, address) { user, plugin, config, runtime in
             let contents = try await runtime.threadPool.runIfActive {
                 try QuotaPlugin.status(of: user, config: config)
             }
             print(QuotaReport(name: plugin.root.name, contents: contents, config: config, bytes: bytes).text, terminator: "")
         }
-        if status != 0 { throw ExitCode(status) }
+        try finish(with: status)
     }
 }
 
@@ -56,12 +56,12 @@ struct QuotaRecalcCommand: AsyncParsableCommand {
     var address: String
 
     func run() async throws {
-        let status = try await withQuotaUser(options.config, address) { user, _, config, runtime in
+        let status = await withQuotaUser(options.config, address) { user, _, config, runtime in
             _ = try await runtime.threadPool.runIfActive {
                 try QuotaPlugin.recalculate(user, config: config)
             }
         }
-        if status != 0 { throw ExitCode(status) }
+        try finish(with: status)
     }
 }
 
@@ -110,53 +110,42 @@ struct QuotaReport {
 private func withQuotaUser(
     _ configPath: String, _ address: String,
     _ body: (DeliveryUser, QuotaPlugin, QuotaConfiguration, HomingRuntime) async throws -> Void
-) async throws -> Int32 {
-    let loaded = try loadConfiguration(configPath)
-    let logger = Logger(label: "homing") { label in
-        DovecotStyleLogHandler(label: label, logLevel: .error)
-    }
-    let runtime: HomingRuntime
-    do {
-        runtime = try HomingRuntime(configuration: loaded, registry: userdbRegistry(), logger: logger, threads: 2)
-    } catch {
-        printError("Fatal: \(error)")
-        throw ExitCode(ExitStatus.configError)
-    }
-    let plugin: QuotaPlugin
-    do {
-        plugin = try QuotaPlugin(settings: loaded.settings, threadPool: runtime.threadPool, logger: logger)
-    } catch {
-        printError("Fatal: plugin { }: \(error)")
-        await runtime.shutdown()
-        throw ExitCode(ExitStatus.configError)
-    }
-    var status: Int32 = 0
-    do {
-        let user = try await runtime.resolver.resolve(address: address)
+) async -> Int32 {
+    await CommandRunner.withRuntime(configuration: configPath, threads: 2) { runtime in
+        let plugin: QuotaPlugin
+        do {
+            plugin = try runtime.quota ?? QuotaPlugin(
+                settings: runtime.settings, threadPool: runtime.threadPool, logger: runtime.logger)
+        } catch {
+            printError("Fatal: plugin { }: \(error)")
+            return ExitStatus.configError
+        }
+        let user: DeliveryUser
+        do throws(RecipientResolver.Failure) {
+            user = try await runtime.resolver.resolve(address: address)
+        } catch {
+            switch error {
+            case .notFound(let name), .invalidAddress(let name, _):
+                printError("Error: userdb lookup: user \(name) doesn't exist")
+                return ExitStatus.noUser
+            case .userdbUnavailable(let reason), .unusable(let reason):
+                printError("Error: userdb lookup(\(address)): temporary failure: \(reason)")
+                return ExitStatus.temporaryFailure
+            }
+        }
         let config: QuotaConfiguration
         do {
             config = try plugin.configuration(for: user)
         } catch {
             printError("Error: user \(user.user): invalid userdb value: \(error)")
-            await runtime.shutdown()
             return ExitStatus.temporaryFailure
         }
         do {
             try await body(user, plugin, config, runtime)
+            return 0
         } catch {
             printError("Error: \(user.user): \(error)")
-            status = ExitStatus.temporaryFailure
-        }
-    } catch {
-        switch error {
-        case .notFound(let name), .invalidAddress(let name, _):
-            printError("Error: userdb lookup: user \(name) doesn't exist")
-            status = ExitStatus.noUser
-        case .temporary(let reason):
-            printError("Error: userdb lookup(\(address)): temporary failure: \(reason)")
-            status = ExitStatus.temporaryFailure
+            return ExitStatus.temporaryFailure
         }
     }
-    await runtime.shutdown()
-    return status
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
+import HomingApp
 import HomingConfig
-import HomingDelivery
-import HomingServer
 import Logging
 import ServiceLifecycle
 
@@ -13,7 +12,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let loaded = try loadConfiguration(options.config)
+        guard let loaded = CommandRunner.loadConfiguration(options.config) else {
+            throw ExitCode(ExitStatus.configError)
+        }
         let settings = loaded.settings
         let output: DovecotStyleLogHandler.Output
         do {
@@ -31,23 +32,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let runtime: HomingRuntime
         do {
-            runtime = try HomingRuntime(configuration: loaded, registry: userdbRegistry(), logger: logger)
+            runtime = try HomingRuntime(configuration: loaded, logger: logger)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(ExitStatus.configError)
         }
-        let plugins: [any DeliveryPlugin]
-        do {
-            plugins = try PluginSet.make(for: settings, threadPool: runtime.threadPool, logger: logger)
-        } catch {
-            logger.critical("\(error)")
-            await runtime.shutdown()
-            throw ExitCode(ExitStatus.configError)
-        }
-        let server = LMTPServer(runtime: runtime, plugins: plugins)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)],
+                services: [.init(service: runtime.makeServer())],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger))

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import HomingDelivery
+import HomingApp
 import HomingSieve
+import HomingSievePlugin
 
 /// `homing sieve-test`: what a script would do with a message, without doing it (modelled on
 /// Pigeonhole's `sieve-test`).

@@ -1,10 +1,9 @@
 import ArgumentParser
 import Glibc
+import HomingApp
 import HomingConfig
 import HomingDelivery
-import HomingServer
-import HomingUserdb
-import Logging
+import HomingSievePlugin
 
 /// `homing user`: what the LMTP server would use for a user, in the layout of `doveadm user`.
 struct UserCommand: AsyncParsableCommand {
@@ -35,20 +34,7 @@ struct UserCommand: AsyncParsableCommand {
     var addresses: [String]
 
     func run() async throws {
-        let loaded = try loadConfiguration(options.config)
-        let logger = Logger(label: "homing") { label in
-            DovecotStyleLogHandler(label: label, logLevel: .error)
-        }
-        let runtime: HomingRuntime
-        do {
-            runtime = try HomingRuntime(configuration: loaded, registry: userdbRegistry(), logger: logger, threads: 4)
-        } catch {
-            printError("Fatal: \(error)")
-            throw ExitCode(ExitStatus.configError)
-        }
-        let status = await lookUp(runtime)
-        await runtime.shutdown()
-        if status != 0 { throw ExitCode(status) }
+        try finish(with: await CommandRunner.withRuntime(configuration: options.config) { runtime in await lookUp(runtime) })
     }
 
     private func lookUp(_ runtime: HomingRuntime) async -> Int32 {
@@ -86,8 +72,8 @@ struct UserCommand: AsyncParsableCommand {
                         let user = try runtime.resolver.prepare(record, detail: nil, service: "doveadm")
                         rows.append(("mail_path", try user.mailLocation.directory(forMailbox: "INBOX")))
                         rows.append(("delivers_as", user.identity.map(\.description) ?? "the homing process (uid \(geteuid()))"))
-                        if runtime.configuration.settings.mailPlugins.contains("sieve") {
-                            rows.append(("sieve_scripts", Self.sieveScripts(for: user, settings: runtime.configuration.settings)))
+                        if let sieve = runtime.sieve {
+                            rows.append(("sieve_scripts", Self.sieveScripts(for: user, plugin: sieve)))
                         }
                     } catch {
                         rows.append(("delivery_error", Self.describe(error)))
@@ -99,7 +85,7 @@ struct UserCommand: AsyncParsableCommand {
                 case .notFound(let name), .invalidAddress(let name, _):
                     printer.missing("userdb lookup: user \(name) doesn't exist")
                     if status == 0 { status = ExitStatus.noUser }
-                case .temporary(let reason):
+                case .userdbUnavailable(let reason), .unusable(let reason):
                     printError("Error: userdb lookup(\(address)): temporary failure: \(reason)")
                     status = ExitStatus.temporaryFailure
                 }
@@ -109,25 +95,18 @@ struct UserCommand: AsyncParsableCommand {
         return status
     }
 
-    /// The Sieve scripts a delivery to `user` would run, in order, as the plugin finds them.
-    static func sieveScripts(for user: DeliveryUser, settings: HomingSettings) -> String {
+    /// The Sieve scripts a delivery to `user` would run, in order, as the plugin picks them.
+    static func sieveScripts(for user: DeliveryUser, plugin: SievePlugin) -> String {
         do {
-            let sieve = try SieveUserSettings.resolve(for: user, settings: settings)
-            var scripts = SievePlugin.expandScriptList(sieve.before)
-            if let personal = sieve.personalScript, access(personal, R_OK) == 0 {
-                scripts.append(personal)
-            } else if let fallback = sieve.defaultScript {
-                scripts.append(fallback + " (sieve_default: no \(sieve.personalScript ?? "personal script"))")
-            }
-            scripts += SievePlugin.expandScriptList(sieve.after)
-            return scripts.isEmpty ? "none (every message is kept)" : scripts.joined(separator: ", ")
+            let scripts = try plugin.scripts(for: user)
+            return scripts.isEmpty ? "none (every message is kept)" : scripts.map(\.description).joined(separator: ", ")
         } catch {
             return "error: \(error)"
         }
     }
 
     private static func describe(_ error: any Error) -> String {
-        if let failure = error as? RecipientResolver.Failure, case .temporary(let reason) = failure { return reason }
+        if let failure = error as? RecipientResolver.Failure, let reason = failure.temporaryReason { return reason }
         return "\(error)"
     }
 }

@@ -1,11 +1,12 @@
 import Testing
 @testable import HomingConfig
+import HomingTestSupport
 
 @Suite("!include, !include_try and <file values")
 struct ConfigIncludeTests {
     @Test("globs are relative to the including file and read in sorted order")
     func globs() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", "!include conf.d/*.conf\nmail_plugins = $mail_plugins last\n")
         try directory.write("conf.d/20-b.conf", "mail_plugins = $mail_plugins b\n!include ../extra/x.inc\n")
@@ -19,7 +20,7 @@ struct ConfigIncludeTests {
 
     @Test("a missing !include target is an error at the !include line")
     func missing() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", minimalConfiguration + "!include conf.d/x.conf\n")
         #expect(throws: ConfigError("!include conf.d/x.conf: No such file or directory", at: ConfigLocation(file: top, line: 2))) {
@@ -29,7 +30,7 @@ struct ConfigIncludeTests {
 
     @Test("a glob matching nothing is an error for !include")
     func emptyGlob() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", minimalConfiguration + "!include conf.d/*.conf\n")
         #expect(throws: ConfigError("!include conf.d/*.conf: no files match", at: ConfigLocation(file: top, line: 2))) {
@@ -39,7 +40,7 @@ struct ConfigIncludeTests {
 
     @Test("!include_try skips missing files and empty globs silently")
     func includeTry() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", minimalConfiguration + "!include_try local.conf\n!include_try none/*.conf\n")
         let loaded = try ConfigurationLoader.load(path: top)
@@ -49,7 +50,7 @@ struct ConfigIncludeTests {
 
     @Test("an include loop is an error")
     func loop() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", minimalConfiguration + "!include conf.d/*.conf\n")
         let inner = try directory.write("conf.d/a.conf", "\n!include ../dovecot.conf\n")
@@ -61,7 +62,7 @@ struct ConfigIncludeTests {
 
     @Test("the same file may be included twice when not nested")
     func twice() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", minimalConfiguration + "!include p.inc\n!include p.inc\n")
         try directory.write("p.inc", "mail_plugins = $mail_plugins p\n")
@@ -70,7 +71,7 @@ struct ConfigIncludeTests {
 
     @Test("errors in included files name the included file")
     func errorInInclude() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", minimalConfiguration + "!include conf.d/*.conf\n")
         let inner = try directory.write("conf.d/10-mail.conf", "# comment\n\nmail_fsync = later\n")
@@ -81,7 +82,7 @@ struct ConfigIncludeTests {
 
     @Test("sections may span an include")
     func sectionAcrossInclude() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", minimalConfiguration + "userdb {\n!include userdb.inc\n}\n")
         try directory.write("userdb.inc", "driver = static\nargs = uid=1\n")
@@ -92,7 +93,7 @@ struct ConfigIncludeTests {
 
     @Test("key = <file reads the value from a file relative to the including file, without the trailing newline")
     func fileValue() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let top = try directory.write("dovecot.conf", "!include conf.d/*.conf\n")
         try directory.write("conf.d/a.conf", "postmaster_address = <postmaster.txt\nprotocol lmtp {\n  hostname = < /nonexistent-homing/h\n}\n")

@@ -1,5 +1,6 @@
 import Testing
 @testable import HomingConfig
+import HomingTestSupport
 
 @Suite("dovecot-*.conf.ext files")
 struct ExtConfigFileTests {
@@ -69,7 +70,7 @@ struct ExtConfigFileTests {
 
     @Test("!include and !include_try read files relative to the including file")
     func includes() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         try directory.write("dovecot-sql.conf.ext", """
             driver = pgsql
@@ -88,7 +89,7 @@ struct ExtConfigFileTests {
 
     @Test("a missing !include target is an error at the !include line")
     func missingInclude() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let path = try directory.write("f.ext", "a = 1\n!include other.ext\n")
         #expect(throws: ConfigError("!include other.ext: No such file or directory", at: ConfigLocation(file: path, line: 2))) {
@@ -98,7 +99,7 @@ struct ExtConfigFileTests {
 
     @Test("an include loop is an error")
     func includeLoop() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let first = try directory.write("a.ext", "!include b.ext\n")
         let second = try directory.write("b.ext", "x = 1\n!include a.ext\n")

@@ -1,11 +1,12 @@
 import Testing
 @testable import HomingConfig
+import HomingTestSupport
 
 @Suite("homing config output")
 struct NonDefaultSettingsPrinterTests {
     @Test("the seed prints like doveconf -n")
     func seed() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let path = try SeedTree.write(into: directory)
         let text = try ConfigurationLoader.load(path: path).nonDefaultSettingsText()

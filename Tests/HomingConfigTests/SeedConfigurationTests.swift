@@ -1,5 +1,6 @@
 import Testing
 @testable import HomingConfig
+import HomingTestSupport
 
 /// The Dovecot setup Homing replaces (shared/seed: "Postfix and Dovecot LMTP"), file by file, verbatim.
 enum SeedTree {
@@ -27,7 +28,7 @@ enum SeedTree {
         """
 
     /// Writes the tree into `directory` and returns the path of dovecot.conf.
-    static func write(into directory: TemporaryDirectory) throws -> String {
+    static func write(into directory: ScratchDirectory) throws -> String {
         try directory.write("conf.d/10-master.conf", masterConf)
         try directory.write("conf.d/20-lmtp.conf", lmtpConf)
         return try directory.write("dovecot.conf", dovecotConf)
@@ -38,7 +39,7 @@ enum SeedTree {
 struct SeedConfigurationTests {
     @Test("the seed's dovecot.conf, 10-master.conf and 20-lmtp.conf load as Dovecot reads them")
     func seed() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchDirectory("homing-config-test")
         defer { directory.remove() }
         let path = try SeedTree.write(into: directory)
         let loaded = try ConfigurationLoader.load(path: path)

@@ -1,4 +1,5 @@
 import Glibc
+import HomingConfig
 import NIOCore
 import NIOPosix
 import Testing
@@ -49,7 +50,7 @@ struct MessageSpoolTests {
     @Test("a spool directory that does not exist is an error naming it")
     func missingDirectory() async throws {
         let pool = NIOThreadPool.singleton
-        await #expect(throws: SpoolError.self) {
+        await #expect(throws: SystemCallError.self) {
             _ = try await MessageSpool.create(in: "/nonexistent/dir", threadPool: pool)
         }
         do {

@@ -61,7 +61,7 @@ struct RecipientResolverTests {
             do {
                 _ = try await resolver.resolve(address: name)
             } catch {
-                guard case .temporary(let reason) = error else {
+                guard case .unusable(let reason) = error else {
                     Issue.record("\(name): expected a temporary failure, got \(error)")
                     continue
                 }
@@ -77,7 +77,7 @@ struct RecipientResolverTests {
         ])
         let resolver = try RecipientResolver(settings: settings(), users: users, processUID: 1234)
         #expect(try await resolver.resolve(address: "me@x").identity == nil)
-        await #expect(throws: RecipientResolver.Failure.temporary(
+        await #expect(throws: RecipientResolver.Failure.unusable(
             reason: "user other@x: cannot deliver as uid 5000: Homing runs as uid 1234, not root")) {
             _ = try await resolver.resolve(address: "other@x")
         }
@@ -120,7 +120,7 @@ struct RecipientResolverTests {
                 _ = try await resolver.resolve(address: name)
                 Issue.record("\(name) resolved")
             } catch {
-                guard case .temporary = error else {
+                guard case .unusable = error else {
                     Issue.record("\(name): \(error)")
                     continue
                 }

@@ -52,10 +52,7 @@ struct LDAPUserdbIntegrationTests {
         }
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO x")
-        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "sender@example.org")
         #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
         #expect(
             try await client.command("RCPT TO:<nosuch@example.com>")

@@ -97,10 +97,7 @@ struct LMTPSessionIntegrationTests {
         defer { fixture.dir.remove() }
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO x")
-        _ = try await client.command("MAIL FROM:<a@b>")
+        let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "a@b")
         #expect(
             try await client.command("RCPT TO:<broken@example.com>")
                 == ["451 4.3.0 <broken@example.com> Temporary internal error"])
@@ -125,10 +122,7 @@ struct LMTPSessionIntegrationTests {
         try conf.write(toFile: fixture.configPath, atomically: false, encoding: .utf8)
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO x")
-        _ = try await client.command("MAIL FROM:<a@b>")
+        let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "a@b")
         #expect(try await client.command("RCPT TO:<..@example.com>") == ["550 5.1.1 <..@example.com> User doesn't exist: ..@example.com"])
         #expect(try await client.command("RCPT TO:<\"a/b\"@example.com>").first?.hasPrefix("550 5.1.1") == true)
         #expect(try await client.command("RCPT TO:<alice@..>").first?.hasPrefix("5") == true)

@@ -73,9 +73,7 @@ struct QuotaIntegrationTests {
     }
 
     static func connect(_ fixture: IntegrationFixture) async throws -> LMTPTestClient {
-        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO client")
+        let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, lhlo: "client")
         return client
     }
 

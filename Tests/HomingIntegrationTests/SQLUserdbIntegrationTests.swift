@@ -49,10 +49,7 @@ struct SQLUserdbIntegrationTests {
         defer { fixture.dir.remove() }
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO x")
-        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "sender@example.org")
         #expect(try await client.command("RCPT TO:<carol@example.org>") == ["250 2.1.5 OK"])
         #expect(
             try await client.command("RCPT TO:<\"x'; DROP TABLE users; --\"@example.com>").first?.hasPrefix("550 5.1.1") == true)
@@ -72,10 +69,7 @@ struct SQLUserdbIntegrationTests {
         defer { fixture.dir.remove() }
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        let client = try await LMTPTestClient.connect(unixPath: fixture.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO x")
-        _ = try await client.command("MAIL FROM:<a@b>")
+        let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "a@b")
         #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
         _ = try await client.command("RSET")
 

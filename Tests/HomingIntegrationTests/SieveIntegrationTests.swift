@@ -91,10 +91,7 @@ struct SieveIntegrationTests {
         _ fixture: SieveFixture, to recipients: [String], from sender: String = "sender@example.org",
         _ message: String
     ) async throws -> [String] {
-        let client = try await LMTPTestClient.connect(unixPath: fixture.base.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO client")
-        _ = try await client.command("MAIL FROM:<\(sender)>")
+        let client = try await LMTPTestClient.session(unixPath: fixture.base.socketPath, lhlo: "client", from: "\(sender)")
         for recipient in recipients {
             #expect(try await client.command("RCPT TO:<\(recipient)>") == ["250 2.1.5 OK"])
         }
@@ -527,10 +524,7 @@ struct SieveIntegrationTests {
         while !FileManager.default.fileExists(atPath: fixture.outbox + "/started") && Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let client = try await LMTPTestClient.connect(unixPath: fixture.base.socketPath)
-        _ = try await client.readReply()
-        _ = try await client.command("LHLO client")
-        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        let client = try await LMTPTestClient.session(unixPath: fixture.base.socketPath, lhlo: "client", from: "sender@example.org")
         #expect(
             try await client.command("RCPT TO:<bob@example.com>")
                 == ["451 4.3.0 <bob@example.com> Too many concurrent deliveries for user"], "\(server.log)")
@@ -540,6 +534,33 @@ struct SieveIntegrationTests {
         _ = try await client.command("RSET")
         _ = try await client.command("MAIL FROM:<sender@example.org>")
         #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+    }
+
+    @Test("SIGTERM during a delivery: the delivery finishes and is answered 250, then 421; an idle session is closed at once")
+    func shutdownDuringDelivery() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        // bob's delivery stays in progress while sendmail (his redirect) takes its time.
+        try fixture.base.dir.write(
+            "sendmail.sh", "touch \(fixture.outbox)/started\nsleep 3\ncat > /dev/null\n")
+        try fixture.install(#"redirect "carol@example.org";"#, for: "bob")
+        let server = try await fixture.base.startServer()
+        let idle = try await LMTPTestClient.session(unixPath: fixture.base.socketPath, lhlo: "client")
+        let busy = try await LMTPTestClient.session(unixPath: fixture.base.socketPath, lhlo: "client", from: "sender@example.org")
+        #expect(try await busy.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await busy.command("DATA") == ["354 OK"])
+        try await busy.send(Self.message("slow", id: "sd1").replacingOccurrences(of: "\n", with: "\r\n") + ".\r\n")
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: fixture.outbox + "/started") && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        async let stopped = server.stop()
+        #expect(try await idle.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
+        #expect(try await busy.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true, "\(server.log)")
+        #expect(try await busy.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
+        #expect(await stopped == 0)
+        // The redirect was carried out before the 250 (redirect alone stores nothing for bob).
+        #expect(server.log.contains("redirect action: forwarded to <carol@example.org>"), "\(server.log)")
     }
 
     @Test("Sieve settings that do not parse stop start-up and fail homing config --check, naming the setting")

@@ -16,12 +16,22 @@ struct LMTPChannelServingTests {
         return text.components(separatedBy: "\r\n").dropLast().map { $0 }
     }
 
-    @Test("serveLMTP answers over the channel and closes it after QUIT")
-    func serveOverChannel() async throws {
+    /// A testing channel with the connection handler and the async channel the session runs on.
+    func makeChannel(idleTimeout: TimeAmount = .minutes(5)) async throws -> (
+        NIOAsyncTestingChannel, NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>
+    ) {
         let channel = NIOAsyncTestingChannel()
         let asyncChannel = try await channel.testingEventLoop.executeInContext {
-            try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            try channel.pipeline.syncOperations.addHandler(
+                LMTPConnectionHandler(hostname: "mx.example.com", idleTimeout: idleTimeout, logger: Logger(label: "test")))
+            return try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel)
         }
+        return (channel, asyncChannel)
+    }
+
+    @Test("serveLMTP answers over the channel and closes it after QUIT")
+    func serveOverChannel() async throws {
+        let (channel, asyncChannel) = try await makeChannel()
         let backend = TestBackend()
         async let served: Void = serveLMTP(
             channel: asyncChannel, backend: backend, connection: LMTPConnectionInfo(), logger: Logger(label: "test"),
@@ -40,28 +50,19 @@ struct LMTPChannelServingTests {
         try await channel.closeFuture.get()
     }
 
-    @Test("the idle handler closes a waiting session with 421 and the session discards its message")
+    @Test("the connection handler closes a waiting session with 421 and the session discards its message")
     func idleTimeoutWithSession() async throws {
-        let channel = NIOAsyncTestingChannel()
-        let activity = LMTPConnectionActivity()
-        let asyncChannel = try await channel.testingEventLoop.executeInContext {
-            try channel.pipeline.syncOperations.addHandler(
-                LMTPIdleTimeoutHandler(activity: activity, hostname: "mx.example.com", logger: Logger(label: "test")))
-            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-        }
+        let (channel, asyncChannel) = try await makeChannel()
         let backend = TestBackend()
         async let served: Void = serveLMTP(
             channel: asyncChannel, backend: backend, connection: LMTPConnectionInfo(), logger: Logger(label: "test"),
-            activity: activity, sessionID: testSessionID)
+            sessionID: testSessionID)
         _ = try await readLines(channel, count: 1)
         try await channel.writeInbound(
             ByteBuffer(string: "MAIL FROM:<a@b>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\npart"))
+        // The replies come with the session's mark that it now waits: the idle timer runs.
         _ = try await readLines(channel, count: 3)
-        // The session flushed its replies; wait until it waits for input.
-        while !activity.isAwaitingClientInput { await Task.yield() }
-        try await channel.testingEventLoop.executeInContext {
-            channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
-        }
+        await channel.testingEventLoop.advanceTime(by: .minutes(5))
         #expect(try await readLines(channel, count: 1) == ["421 4.4.2 mx.example.com Disconnected for inactivity"])
         try await served
         #expect(backend.record.current.delivered.isEmpty)

@@ -147,7 +147,7 @@ struct LMTPCommandParserTests {
                 == .rcpt(LMTPRcptCommand(path: "alice@[127.0.0.1]", address: "alice@[127.0.0.1]")))
         #expect(
             command("RCPT TO:<bob@example.com> ORCPT=rfc822;bob@example.com")
-                == .rcpt(LMTPRcptCommand(path: "bob@example.com", address: "bob@example.com", originalRecipient: "rfc822;bob@example.com")))
+                == .rcpt(LMTPRcptCommand(path: "bob@example.com", address: "bob@example.com", originalRecipient: LMTPOriginalRecipient(addressType: "rfc822", address: "bob@example.com", encoded: "rfc822;bob@example.com"))))
         #expect(command("RCPT TO:<jörg@exämple.de>") == .rcpt(LMTPRcptCommand(path: "jörg@exämple.de", address: "jörg@exämple.de")))
         #expect(refusal("RCPT TO:<a@b> ORCPT=nosemicolon") == "501 5.5.4 Invalid ORCPT parameter")
     }
@@ -178,5 +178,44 @@ struct LMTPCommandParserTests {
             return
         }
         #expect(error.reply == .invalidCommandSyntax)
+    }
+}
+
+@Suite("ORCPT decoding")
+struct LMTPOriginalRecipientTests {
+    @Test("rfc822 xtext is decoded; the value as sent is kept")
+    func xtext() throws {
+        let value = try #require(LMTPOriginalRecipient(parsing: "RFC822;alice+2Bnews@example.com"))
+        #expect(value.addressType == "rfc822")
+        #expect(value.address == "alice+news@example.com")
+        #expect(value.encoded == "RFC822;alice+2Bnews@example.com")
+        #expect(value.mailAddress == "alice+news@example.com")
+    }
+
+    @Test("utf-8 addresses (RFC 6533) decode \\x{HEX} and carry UTF-8 as is")
+    func utf8() throws {
+        #expect(LMTPOriginalRecipient(parsing: "utf-8;j\\x{F6}rg@example.de")?.address == "jörg@example.de")
+        #expect(LMTPOriginalRecipient(parsing: "utf-8;jörg@exämple.de")?.address == "jörg@exämple.de")
+    }
+
+    @Test("other address types are not mail addresses")
+    func otherType() {
+        #expect(LMTPOriginalRecipient(parsing: "x400;c=de")?.mailAddress == nil)
+    }
+
+    @Test("malformed values are refused with 501", arguments: [
+        "nosemicolon", ";a@b", "rfc822;", "rfc822;a+G1@b", "rfc822;a+4", "rfc822;a=b", "utf-8;a\\x{110000}@b",
+        "utf-8;a\\xF6@b", "utf-8;a+b@c", "rf c;a@b",
+    ])
+    func malformed(value: String) {
+        #expect(LMTPOriginalRecipient(parsing: value) == nil)
+        guard !value.contains(" ") else { return }
+        guard case .failure(let error) = LMTPCommandParser.parse("RCPT TO:<a@b> ORCPT=\(value)") else {
+            Issue.record("ORCPT=\(value) accepted")
+            return
+        }
+        // `=` cannot be in an ESMTP value at all: that is the generic 501.
+        let expected = value.contains("=") ? "Invalid parameters" : "Invalid ORCPT parameter"
+        #expect(error.reply == LMTPReply(501, "5.5.4", expected))
     }
 }

@@ -4,23 +4,6 @@ import HomingTestSupport
 import Logging
 import NIOCore
 
-/// A value behind a lock, for test doubles shared with the session task.
-final class Locked<Value>: @unchecked Sendable {
-    // Safe: `value` is only touched while holding `lock`.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withValue<Result>(_ body: (inout Value) -> Result) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-
-    var current: Value { withValue { $0 } }
-}
-
 struct TestError: Error, CustomStringConvertible {
     var description: String
 }
@@ -122,7 +105,8 @@ struct TestBackend: LMTPBackend {
 final class CollectingWriter: LMTPReplyWriter, Sendable {
     let batches = Locked<[[LMTPReply]]>([])
 
-    func write(_ replies: [LMTPReply]) async throws {
+    func write(_ replies: [LMTPReply], waitingAfterReads: Int?) async throws {
+        guard !replies.isEmpty else { return }
         batches.withValue { $0.append(replies) }
     }
 

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import HomingMaildir
+import HomingTestSupport
 
 @Suite("acting as the user on the filesystem")
 struct FilesystemIdentityTests {

@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import HomingMaildir
+import HomingTestSupport
 
 @Suite("storing messages in maildir")
 struct MaildirWriterTests {

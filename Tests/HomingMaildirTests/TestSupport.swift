@@ -1,23 +1,7 @@
 import Foundation
 import Glibc
 @testable import HomingMaildir
-
-/// A unique temporary directory, removed when dropped.
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ label: String = #function) throws {
-        let base = FileManager.default.temporaryDirectory.path
-        let safeLabel = label.filter { $0.isLetter || $0.isNumber }.prefix(40)
-        var template = Array("\(base)/homing-maildir-\(safeLabel)-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw TestFailure("mkdtemp failed: errno \(errno)") }
-        path = String(cString: made)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
+import HomingTestSupport
 
 struct TestFailure: Error, CustomStringConvertible {
     var description: String

@@ -1,4 +1,5 @@
 import Foundation
+import HomingTestSupport
 import Testing
 @testable import HomingQuota
 
@@ -106,17 +107,17 @@ struct MaildirSizeFileTests {
         try maildir.write("0S\n0 0\n", to: "maildirsize")
         let file = MaildirSizeFile(maildir: maildir.path)
         let perThread = 50
-        let failures = Failures()
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 20) { thread in
             for index in 0..<perThread {
                 do {
                     _ = try file.append(bytes: Int64(thread * 1000 + index), messages: 1)
                 } catch {
-                    failures.add("\(error)")
+                    failures.append("\(error)")
                 }
             }
         }
-        #expect(failures.all.isEmpty)
+        #expect(failures.current.isEmpty)
         let expectedBytes = (0..<20).reduce(Int64(0)) { sum, thread in
             sum + (0..<perThread).reduce(Int64(0)) { $0 + Int64(thread * 1000 + $1) }
         }
@@ -132,7 +133,7 @@ struct MaildirSizeFileTests {
         let file = MaildirSizeFile(maildir: maildir.path)
         let limits = QuotaLimits(bytes: 1 << 30, messages: 0)
         try file.recalculate(limits: limits)
-        let failures = Failures()
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 20) { thread in
             for index in 0..<10 {
                 do {
@@ -144,11 +145,11 @@ struct MaildirSizeFileTests {
                     if result == .missing { try file.recalculate(limits: limits) }
                     if index == 5 { try file.recalculate(limits: limits) }
                 } catch {
-                    failures.add("\(error)")
+                    failures.append("\(error)")
                 }
             }
         }
-        #expect(failures.all.isEmpty)
+        #expect(failures.current.isEmpty)
         let onDisk = try MaildirUsageScanner(maildir: maildir.path).scan()
         #expect(onDisk.messages == 200)
         #expect(try file.read()?.usage == onDisk)
@@ -160,7 +161,7 @@ struct MaildirSizeFileTests {
         let file = MaildirSizeFile(maildir: maildir.path)
         let config = try QuotaConfiguration(plugin: ["quota_rule": "*:bytes=1000", "quota_grace": "0"])
         let limits = config.rules.userLimits
-        let failures = Failures()
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 20) { thread in
             do {
                 _ = try file.updateChecked(configured: limits) { contents in
@@ -169,10 +170,10 @@ struct MaildirSizeFileTests {
                     return QuotaUsage(bytes: 100, messages: 1)
                 }
             } catch {
-                failures.add("\(error)")
+                failures.append("\(error)")
             }
         }
-        #expect(failures.all.isEmpty)
+        #expect(failures.current.isEmpty)
         #expect(try MaildirUsageScanner(maildir: maildir.path).scan() == QuotaUsage(bytes: 1000, messages: 10))
         #expect(try file.read()?.usage == QuotaUsage(bytes: 1000, messages: 10))
     }
@@ -186,24 +187,5 @@ struct MaildirSizeFileTests {
         #expect(!MaildirSizeFile.needsRecalculation(contents: over, fileSize: 13, configured: limits, ageSeconds: 900))
         #expect(!MaildirSizeFile.needsRecalculation(contents: under, fileSize: 12, configured: limits, ageSeconds: 5000))
         #expect(MaildirSizeFile.needsRecalculation(contents: nil, fileSize: 0, configured: limits))
-    }
-}
-
-/// Errors collected from worker threads.
-final class Failures: @unchecked Sendable {
-    // Safe: every access to `items` holds `lock`.
-    private let lock = NSLock()
-    private var items: [String] = []
-
-    func add(_ item: String) {
-        lock.lock()
-        items.append(item)
-        lock.unlock()
-    }
-
-    var all: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return items
     }
 }

@@ -1,21 +1,17 @@
 import Foundation
 import Glibc
+import HomingTestSupport
 
 /// A unique temporary maildir (`cur/ new/ tmp/`), removed when dropped.
 final class TemporaryMaildir: Sendable {
-    let path: String
+    private let directory: TemporaryDirectory
 
     init(_ label: String = #function) throws {
-        let safeLabel = label.filter { $0.isLetter || $0.isNumber }.prefix(40)
-        var template = Array("\(NSTemporaryDirectory())/homing-quota-\(safeLabel)-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw QuotaTestFailure("mkdtemp failed: errno \(errno)") }
-        path = String(cString: made)
+        directory = try TemporaryDirectory("quota-" + label)
         for sub in ["cur", "new", "tmp"] { try makeDirectory(path + "/" + sub) }
     }
 
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
+    var path: String { directory.path }
 
     /// Creates `folder` (a Maildir++ `.name`, or "" for INBOX) with cur/ new/ tmp/.
     func makeFolder(_ name: String) throws {

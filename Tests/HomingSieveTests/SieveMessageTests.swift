@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HomingSieve
+import HomingTestSupport
 
 @Suite("SieveMessage: header, size and body of a stored message")
 struct SieveMessageTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HomingSieve
+import HomingTestSupport
 
 private let envelope = SieveEnvelope(from: "sender@example.org", to: "bob@example.com")
 private let fields = [

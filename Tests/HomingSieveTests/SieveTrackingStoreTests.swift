@@ -1,4 +1,5 @@
 import Foundation
+import HomingTestSupport
 import Testing
 
 @testable import HomingSieve
@@ -9,26 +10,17 @@ import Testing
 
 /// A unique temporary directory for one test, removed afterwards.
 private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
-    let path = NSTemporaryDirectory() + "sieve-tracking-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    try body(path)
+    let directory = try ScratchDirectory("sieve-tracking")
+    defer { directory.remove() }
+    try body(directory.path)
 }
 
 /// Collects the problems a store reports.
 private final class Reports: Sendable {
     // Mutex-protected list; the store calls `append` from the test's own thread.
-    private let storage = LockedList()
+    private let storage = Locked<[String]>([])
     func append(_ line: String) { storage.append(line) }
-    var lines: [String] { storage.items }
-}
-
-private final class LockedList: @unchecked Sendable {
-    // Safe: every access to `values` holds `lock`.
-    private let lock = NSLock()
-    private var values: [String] = []
-    func append(_ value: String) { lock.withLock { values.append(value) } }
-    var items: [String] { lock.withLock { values } }
+    var lines: [String] { storage.current }
 }
 
 @Suite("Sieve tracking store")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HomingSieve
+import HomingTestSupport
 
 private let envelope = SieveEnvelope(from: "sender@example.org", to: "bob@example.com")
 private let request = SieveVacationRequest(reason: "I am away.", period: 7 * 86_400)

@@ -1,5 +1,6 @@
 import Foundation
 import HomingSubmission
+import HomingTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,12 +9,9 @@ import Testing
 
 /// A one-connection SMTP server on 127.0.0.1 (port chosen by the system), run on its own
 /// thread, answering from a table and recording the dialogue.
-private final class TestSMTPServer: @unchecked Sendable {
-    // Safe: `lines` and `data` are only touched while holding `lock`; the other stored
-    // properties are immutable after init.
-    private let lock = NSLock()
-    private var lines: [String] = []
-    private var data = ""
+private final class TestSMTPServer: Sendable {
+    private let lines = Locked<[String]>([])
+    private let data = Locked("")
     private let listener: Int32
     let port: Int
     private let finished = DispatchSemaphore(value: 0)
@@ -68,14 +66,14 @@ private final class TestSMTPServer: @unchecked Sendable {
         }
         send(greeting)
         while let line = readLine() {
-            lock.withLock { lines.append(line) }
+            lines.append(line)
             let answer = reply(line)
             if line == "DATA" {
                 send(answer ?? "354 go ahead")
                 if answer != nil && !(answer ?? "").hasPrefix("354") { continue }
                 var text = ""
                 while let dataLine = readLine(), dataLine != "." { text += dataLine + "\n" }
-                lock.withLock { data = text }
+                data.withValue { $0 = text }
                 send(reply(".") ?? "250 2.0.0 queued")
             } else if line == "QUIT" {
                 send(answer ?? "221 bye")
@@ -89,11 +87,11 @@ private final class TestSMTPServer: @unchecked Sendable {
     /// Waits for the connection to end; the dialogue's command lines.
     func dialogue() -> [String] {
         _ = finished.wait(timeout: .now() + 10)
-        return lock.withLock { lines }
+        return lines.current
     }
 
     /// The DATA content as received (dot-stuffing not undone), lines joined with LF.
-    var receivedData: String { lock.withLock { data } }
+    var receivedData: String { data.current }
 }
 
 private let message = OutgoingMessage(prefix: Array("Subject: hi\n\n.leading dot\nline\r\n..two\n".utf8))

@@ -5,8 +5,11 @@ import Testing
 
 @Suite("user_attrs parsing and mapping")
 struct LDAPAttributeMapTests {
-    let variables = LDAPVariables(
-        request: UserdbRequest(user: "alice@example.com"), process: ["pid": "1", "hostname": "mx"])
+    var variables: UserdbVariables {
+        var variables = UserdbVariables(request: UserdbRequest(user: "alice@example.com"))
+        variables.values["hostname"] = "mx"
+        return variables
+    }
 
     @Test("The old attr=field form, a bare attribute and spaces around entries are read as Dovecot reads them")
     func oldForm() throws {

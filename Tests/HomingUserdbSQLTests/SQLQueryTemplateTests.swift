@@ -6,7 +6,7 @@ import Testing
 
 @Suite("user_query templates: quoted variables become bound parameters")
 struct SQLQueryTemplateTests {
-    let expander = SQLUserdbVariables.expander(for: UserdbRequest(user: "Al'ice@example.com"))
+    let expander = UserdbVariables(request: UserdbRequest(user: "Al'ice@example.com")).expander()
 
     func render(_ query: String) throws -> (sql: String, parameters: [String]) {
         try SQLQueryTemplate(query).render(with: expander, escape: SQLQueryTemplate.doublingQuotes)
@@ -60,7 +60,7 @@ struct SQLQueryTemplateTests {
         #expect(typed.parameters == [])
         let escaped = try render("SELECT 1 WHERE u = E'%n'")
         #expect(escaped.sql == "SELECT 1 WHERE u = E'Al''ice'")
-        let backslash = SQLUserdbVariables.expander(for: UserdbRequest(user: #"x\'y@d"#))
+        let backslash = UserdbVariables(request: UserdbRequest(user: #"x\'y@d"#)).expander()
         let rendered = try SQLQueryTemplate("SELECT 1 WHERE u = E'%n' AND v = e'a'")
             .render(with: backslash, escape: SQLQueryTemplate.doublingQuotes)
         #expect(rendered.sql == #"SELECT 1 WHERE u = E'x\\''y' AND v = e'a'"#)

@@ -3,14 +3,15 @@ import HomingConfig
 import Testing
 
 @testable import HomingUserdb
+import HomingTestSupport
 
 @Suite("PasswdFileUserdbDriver")
 struct PasswdFileUserdbDriverTests {
     @Test("a user's uid, gid, home and userdb_ extra fields, % variables expanded")
     func fields() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
             let file = try directory.write(
                 "users",
                 """
@@ -18,7 +19,7 @@ struct PasswdFileUserdbDriverTests {
                 alice@example.com:{PLAIN}x:5000:5000::/var/vmail/example.com/alice::userdb_quota_rule=*:storage=1G userdb_mail=maildir:%h/Maildir nodelay=yes
                 bob@example.com:{PLAIN}y:5000:5000::/var/vmail/example.com/bob
 
-                """)
+                """, atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: file), context: environment.context)
             #expect(
@@ -38,9 +39,9 @@ struct PasswdFileUserdbDriverTests {
     @Test("a user missing from the file is not found; names match exactly")
     func missingUser() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let file = try directory.write("users", "alice@example.com::1:1\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            let file = try directory.write("users", "alice@example.com::1:1\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: file), context: environment.context)
             #expect(await driver.lookup(UserdbRequest(user: "nosuch@example.com")) == .notFound)
@@ -51,9 +52,9 @@ struct PasswdFileUserdbDriverTests {
     @Test("username_format=%n matches the local part")
     func usernameFormat() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let file = try directory.write("users", "alice::1:1::/home/alice\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            let file = try directory.write("users", "alice::1:1::/home/alice\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: "username_format=%n scheme=CRYPT \(file)"),
                 context: environment.context)
@@ -66,9 +67,9 @@ struct PasswdFileUserdbDriverTests {
     @Test("username_format=%Lu lowercases the name before matching")
     func lowercaseFormat() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let file = try directory.write("users", "alice@example.com::1:1\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            let file = try directory.write("users", "alice@example.com::1:1\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: "username_format=%Lu \(file)"),
                 context: environment.context)
@@ -81,14 +82,14 @@ struct PasswdFileUserdbDriverTests {
     @Test("a changed file is re-read by the next lookup, within the same second")
     func reload() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let file = try directory.write("users", "alice::1:1\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            let file = try directory.write("users", "alice::1:1\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: file), context: environment.context)
             #expect(await driver.lookup(UserdbRequest(user: "bob")) == .notFound)
             // Replaced atomically (a new inode), as editors and config tools do.
-            try directory.write("users", "alice::1:1\nbob::2:2\n")
+            try directory.write("users", "alice::1:1\nbob::2:2\n", atomically: true)
             #expect(
                 HomingUserdbTests.fields(await driver.lookup(UserdbRequest(user: "bob")))?["uid"] == "2")
             // Rewritten in place (same inode, new size).
@@ -106,9 +107,9 @@ struct PasswdFileUserdbDriverTests {
         "a malformed line fails its user temporarily, is logged with file and line, and others work")
     func malformedLine() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let file = try directory.write("users", "alice::1:1\nbroken::12x:1\nbob::2:2\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            let file = try directory.write("users", "alice::1:1\nbroken::12x:1\nbob::2:2\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: file), context: environment.context)
             #expect(
@@ -132,9 +133,9 @@ struct PasswdFileUserdbDriverTests {
     @Test("a duplicate name is logged as a warning and the first line wins")
     func duplicate() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let file = try directory.write("users", "alice::1:1\nalice::2:2\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            let file = try directory.write("users", "alice::1:1\nalice::2:2\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: file), context: environment.context)
             #expect(
@@ -149,10 +150,10 @@ struct PasswdFileUserdbDriverTests {
     @Test("a per-domain %d file: each domain reads its own file, a missing file means not found")
     func perDomainFiles() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            try directory.write("users.example.com", "alice::1:1::/home/example.com/alice\n")
-            try directory.write("users.example.org", "alice::2:2::/home/example.org/alice\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            try directory.write("users.example.com", "alice::1:1::/home/example.com/alice\n", atomically: true)
+            try directory.write("users.example.org", "alice::2:2::/home/example.org/alice\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: "username_format=%n \(directory.path)/users.%d"),
                 context: environment.context)
@@ -173,11 +174,11 @@ struct PasswdFileUserdbDriverTests {
     @Test("a domain cannot point a per-domain path outside its directory")
     func pathTraversal() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
             try FileManager.default.createDirectory(
                 atPath: directory.path + "/domains", withIntermediateDirectories: true)
-            try directory.write("users", "alice::1:1\n")
+            try directory.write("users", "alice::1:1\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb(
                     "passwd-file", args: "username_format=%n \(directory.path)/domains/%d/../users"),
@@ -195,8 +196,8 @@ struct PasswdFileUserdbDriverTests {
         "a fixed path that does not exist stops start-up; one that disappears later fails temporarily")
     func missingFixedFile() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
             let context = environment.context
             let error = #expect(throws: ConfigError.self) {
                 try PasswdFileUserdbDriver(
@@ -207,7 +208,7 @@ struct PasswdFileUserdbDriverTests {
                 error?.description
                     == "/etc/homing/homing.conf:3: passwd-file userdb: \(directory.path)/nofile does not exist"
             )
-            let file = try directory.write("users", "alice::1:1\n")
+            let file = try directory.write("users", "alice::1:1\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: file), context: context)
             #expect(
@@ -241,9 +242,9 @@ struct PasswdFileUserdbDriverTests {
     @Test("iteration lists the users in file order")
     func iteration() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let file = try directory.write("users", "zed::1:1\n# c\namy::2:2\nzed::3:3\nbob::4:4\n")
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
+            let file = try directory.write("users", "zed::1:1\n# c\namy::2:2\nzed::3:3\nbob::4:4\n", atomically: true)
             let driver = try PasswdFileUserdbDriver(
                 settings: userdb("passwd-file", args: file), context: environment.context)
             #expect(try await driver.iterateUsers() == ["zed", "amy", "bob"])
@@ -253,10 +254,10 @@ struct PasswdFileUserdbDriverTests {
     @Test("in a chain, uid/gid names from the file become numbers and default_fields fill the gaps")
     func inChain() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
             let file = try directory.write(
-                "users", "alice@example.com::daemon:\nbob@example.com::nosuchuser-x:1\n")
+                "users", "alice@example.com::daemon:\nbob@example.com::nosuchuser-x:1\n", atomically: true)
             var settings = environment.settings
             settings.userdbs = [
                 userdb("passwd-file", args: file, defaultFields: "gid=nogroup home=/var/vmail/%d/%n")

@@ -2,6 +2,7 @@ import HomingConfig
 import Testing
 
 @testable import HomingUserdb
+import HomingTestSupport
 
 @Suite("UserdbChain")
 struct UserdbChainTests {
@@ -430,13 +431,13 @@ struct UserdbChainTests {
     @Test("100 concurrent lookups all get their own answer")
     func concurrentLookups() async throws {
         try await withEnvironment { environment in
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
+            let directory = try ScratchDirectory("homing-userdb-test")
+            defer { directory.remove() }
             var lines = ""
             for index in 0..<100 {
                 lines += "user\(index)@example.com::\(1000 + index):daemon::/home/u\(index)\n"
             }
-            let file = try directory.write("users", lines)
+            let file = try directory.write("users", lines, atomically: true)
             let chain = try Self.chain(environment, [], blocks: [userdb("passwd-file", args: file)])
             let results = await withTaskGroup(of: (Int, UserdbResult).self) { group in
                 for index in 0..<100 {

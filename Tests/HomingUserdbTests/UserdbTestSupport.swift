@@ -33,28 +33,6 @@ func withEnvironment<T>(_ body: (inout TestEnvironment) async throws -> T) async
     }
 }
 
-/// A unique temporary directory, removed by `cleanup()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "homing-userdb-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    /// Writes a file atomically (new inode) and returns its path.
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = path + "/" + name
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-
-    func cleanup() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
 /// A userdb block for tests.
 func userdb(
     _ driver: String, args: String = "", defaultFields: String = "", overrideFields: String = "",

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HomingDelivery
 import HomingMaildir
 
 /// The user's Sieve log (`sieve_user_log`, by default next to the active script:

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HomingDelivery
+@testable import HomingSievePlugin
 
 @Suite("Sieve script locations and settings per user")
 struct SieveUserSettingsTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import HomingConfig
-import HomingLMTP
+import HomingDelivery
 import HomingMaildir
 import HomingSieve
 import HomingSubmission
@@ -35,7 +35,7 @@ public final class SievePlugin: DeliveryPlugin {
     }
 
     /// Reads the configuration.
-    /// - Throws: `SieveUserSettings.Error` for settings that do not parse (checked for a
+    /// - Throws: `ConfigError` for settings that do not parse (checked for a
     ///   sample user, since paths depend on the user).
     public init(
         settings: HomingSettings, hostname: String, threads: Int = 8, logger: Logger,
@@ -62,7 +62,7 @@ public final class SievePlugin: DeliveryPlugin {
     }
 
     public func plan(
-        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: EnvelopeRecipient, message: DeliveryMessage
     ) async -> DeliveryPlan {
         do {
             return try await threadPool.runIfActive {
@@ -76,12 +76,12 @@ public final class SievePlugin: DeliveryPlugin {
     // MARK: - Running the scripts (blocking, on a delivery thread)
 
     private func evaluate(
-        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: LMTPRecipient, message: DeliveryMessage
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: EnvelopeRecipient, message: DeliveryMessage
     ) -> DeliveryPlan {
         let actions = plan.actions
         var log = logger
         log[metadataKey: "user"] = "\(user.user)"
-        log[metadataKey: "session"] = "\(recipient.replyID)"
+        log[metadataKey: "session"] = "\(recipient.logID)"
         let msgid = message.headers["message-id"] ?? "unspecified"
         let keepInInbox = DeliveryPlan(actions: [StoreAction(mailbox: "INBOX", create: true)])
 
@@ -95,35 +95,35 @@ public final class SievePlugin: DeliveryPlugin {
 
         // The scripts, read as the user.
         let userLog = SieveUserLog(path: userSettings.userLog, identity: user.identity)
+        let selection: [SieveScriptChoice]
+        do {
+            selection = try scripts(for: user, settings: userSettings)
+        } catch {
+            log.error("sieve: \(error); keeping the message")
+            return plan
+        }
         var sequence: [SieveCompiledScript] = []
-        // Everything is read as the user, administrator scripts too (as Pigeonhole, which runs
-        // as the user): a path from the userdb can never make Homing read a file as root.
-        let before = (try? asUser(user) { Self.expandScriptList(userSettings.before) }) ?? []
-        let after = (try? asUser(user) { Self.expandScriptList(userSettings.after) }) ?? []
-        for path in before {
-            if let script = loadAdministratorScript(path, user, userSettings, log) { sequence.append(script) }
-        }
-        var personal: SieveCompiledScript?
         var personalPath: String?
-        if let path = userSettings.personalScript {
-            do {
-                personal = try asUser(user) { () throws -> SieveCompiledScript? in
-                    try cache.load(path, maxSize: userSettings.maxScriptSize)
+        for choice in selection {
+            switch choice.role {
+            case .personal:
+                // The user's own script: an error in it is theirs (written to their log), and the
+                // message is kept in INBOX.
+                do {
+                    let script = try asUser(user) { () throws -> SieveCompiledScript? in
+                        try cache.load(choice.path, maxSize: userSettings.maxScriptSize)
+                    }
+                    if let script { sequence.append(script) }
+                    personalPath = choice.path
+                } catch {
+                    log.error("sieve: msgid=\(msgid): \(error); keeping the message in INBOX")
+                    userLog.write("\(error)")
+                    return keepInInbox
                 }
-                personalPath = path
-            } catch {
-                log.error("sieve: msgid=\(msgid): \(error); keeping the message in INBOX")
-                userLog.write("\(error)")
-                return keepInInbox
+            case .before, .defaultScript, .after:
+                if choice.role == .defaultScript { personalPath = choice.path }
+                if let script = loadAdministratorScript(choice.path, user, userSettings, log) { sequence.append(script) }
             }
-        }
-        if personal == nil, let path = userSettings.defaultScript {
-            personal = loadAdministratorScript(path, user, userSettings, log)
-            personalPath = path
-        }
-        if let personal { sequence.append(personal) }
-        for path in after {
-            if let script = loadAdministratorScript(path, user, userSettings, log) { sequence.append(script) }
         }
         if sequence.isEmpty { return plan }
 
@@ -137,8 +137,7 @@ public final class SievePlugin: DeliveryPlugin {
             return plan
         }
         let envelope = SieveEnvelope(
-            from: message.transaction.mailFrom, to: recipient.address,
-            originalRecipient: LocalDelivery.originalAddress(recipient))
+            from: message.envelope.sender, to: recipient.address, originalRecipient: recipient.originalAddress)
         let trackingLog = log
         let tracking = user.home.map { home in
             SieveTrackingStore(home: home) { problem in trackingLog.warning("sieve: \(problem)") }
@@ -148,7 +147,7 @@ public final class SievePlugin: DeliveryPlugin {
         let location = user.mailLocation
         let environment = SieveDeliveryEnvironment(
             items: SieveDeliveryEnvironment.standardItems(
-                hostname: hostname, remoteIP: message.transaction.connection.remoteIP),
+                hostname: hostname, remoteIP: message.envelope.remoteIP),
             now: now,
             mailboxExists: { name in
                 guard let path = try? location.mailbox(named: name).path else { return false }
@@ -187,10 +186,10 @@ public final class SievePlugin: DeliveryPlugin {
             userLog.write("\(script): \(error)")
             return keepInInbox
         }
-        if let refusal = Self.protocolRejection(result, recipient: recipient) {
+        if let rejection = Self.protocolRejection(result) {
             log.info("sieve: msgid=\(msgid): ereject action: rejected message from <\(envelope.from)> at protocol level (ereject)")
             var refused = DeliveryPlan(actions: [])
-            refused.refusal = refusal
+            refused.rejection = rejection
             return refused
         }
         let (stores, marks) = carryOut(
@@ -214,6 +213,38 @@ public final class SievePlugin: DeliveryPlugin {
             }
         }
         return planned
+    }
+
+    // MARK: - Which scripts run
+
+    /// The scripts a delivery to `user` runs, in order, as this plugin picks them: the
+    /// `sieve_before` scripts (directories expanded), the user's own script if it exists, else
+    /// `sieve_default`, then the `sieve_after` scripts. Everything is looked at as the user.
+    /// `homing user -v` shows this list.
+    public func scripts(for user: DeliveryUser) throws -> [SieveScriptChoice] {
+        try scripts(for: user, settings: SieveUserSettings.resolve(for: user, settings: settings))
+    }
+
+    private func scripts(for user: DeliveryUser, settings userSettings: SieveUserSettings) throws -> [SieveScriptChoice] {
+        try asUser(user) { () -> [SieveScriptChoice] in
+            var choices = Self.expandScriptList(userSettings.before).map { SieveScriptChoice(path: $0, role: .before) }
+            if let personal = userSettings.personalScript, Self.exists(personal) {
+                choices.append(SieveScriptChoice(path: personal, role: .personal))
+            } else if let fallback = userSettings.defaultScript {
+                choices.append(
+                    SieveScriptChoice(path: fallback, role: .defaultScript, missingPersonal: userSettings.personalScript))
+            }
+            choices += Self.expandScriptList(userSettings.after).map { SieveScriptChoice(path: $0, role: .after) }
+            return choices
+        }
+    }
+
+    /// Whether there is something at `path`; anything but "no such file" counts, so that an
+    /// unreadable script is reported as such instead of being passed over.
+    private static func exists(_ path: String) -> Bool {
+        var info = stat()
+        if stat(path, &info) == 0 { return true }
+        return errno != ENOENT && errno != ENOTDIR
     }
 
     // MARK: - Pieces

@@ -1,4 +1,5 @@
 import Glibc
+import HomingDelivery
 import HomingSieve
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Glibc
 import HomingConfig
+import HomingDelivery
 import HomingSieve
 
 /// Pigeonhole's `plugin { sieve... }` settings for one user: the configured values with the
@@ -41,14 +42,9 @@ public struct SieveUserSettings: Sendable, Hashable {
     /// recipient as envelope sender instead of `<>`.
     public var vacationSendFromRecipient: Bool
 
-    /// A setting that does not parse.
-    public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
-        public var description: String
-    }
-
     /// Reads the settings for a resolved recipient: `plugin { }` with the userdb's `sieve*`
     /// fields on top, paths expanded for the user's name and home.
-    public static func resolve(for user: DeliveryUser, settings: HomingSettings) throws(Error) -> SieveUserSettings {
+    public static func resolve(for user: DeliveryUser, settings: HomingSettings) throws(ConfigError) -> SieveUserSettings {
         var fields: [String: String] = [:]
         for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
         return try resolve(
@@ -61,13 +57,13 @@ public struct SieveUserSettings: Sendable, Hashable {
     public static func resolve(
         plugin: [String: String], fields: [String: String], user: String, home: String?,
         recipientDelimiter: String
-    ) throws(Error) -> SieveUserSettings {
+    ) throws(ConfigError) -> SieveUserSettings {
         func value(_ name: String) -> String? {
             let raw = fields[name] ?? plugin[name]
             guard let raw, !raw.isEmpty else { return nil }
             return raw
         }
-        func path(_ name: String, _ raw: String) throws(Error) -> String {
+        func path(_ name: String, _ raw: String) throws(ConfigError) -> String {
             try expand(raw, setting: name, user: user, home: home)
         }
         var settings = SieveUserSettings(
@@ -99,10 +95,10 @@ public struct SieveUserSettings: Sendable, Hashable {
         if let location = value("sieve_default") {
             settings.defaultScript = try path("sieve_default", try parseLocation(location, setting: "sieve_default").path)
         }
-        settings.before = try numbered("sieve_before", value: value).map { name, raw throws(Error) in
+        settings.before = try numbered("sieve_before", value: value).map { name, raw throws(ConfigError) in
             try path(name, try parseLocation(raw, setting: name).path)
         }
-        settings.after = try numbered("sieve_after", value: value).map { name, raw throws(Error) in
+        settings.after = try numbered("sieve_after", value: value).map { name, raw throws(ConfigError) in
             try path(name, try parseLocation(raw, setting: name).path)
         }
         if let global = value("sieve_global") ?? value("sieve_global_dir") {
@@ -134,8 +130,8 @@ public struct SieveUserSettings: Sendable, Hashable {
         if let from = value("sieve_redirect_envelope_from") {
             let allowed = ["sender", "recipient", "orig_recipient", "user_email"]
             guard allowed.contains(from) || (from.hasPrefix("<") && from.hasSuffix(">")) else {
-                throw Error(
-                    description: "sieve_redirect_envelope_from: '\(from)' is not one of sender, recipient, orig_recipient, user_email or <address>")
+                throw ConfigError(
+                    "sieve_redirect_envelope_from: '\(from)' is not one of sender, recipient, orig_recipient, user_email or <address>")
             }
             settings.redirectEnvelopeFrom = from
         }
@@ -144,7 +140,7 @@ public struct SieveUserSettings: Sendable, Hashable {
             case "yes", "true", "1": settings.vacationSendFromRecipient = true
             case "no", "false", "0": settings.vacationSendFromRecipient = false
             default:
-                throw Error(description: "sieve_vacation_send_from_recipient: invalid boolean value '\(flag)' (use yes or no)")
+                throw ConfigError("sieve_vacation_send_from_recipient: invalid boolean value '\(flag)' (use yes or no)")
             }
         }
         return settings
@@ -153,17 +149,17 @@ public struct SieveUserSettings: Sendable, Hashable {
     // MARK: - Pieces
 
     /// `[file:]path[;option=value]...` (Pigeonhole's script location syntax).
-    static func parseLocation(_ text: String, setting: String) throws(Error) -> (path: String, options: [String: String]) {
+    static func parseLocation(_ text: String, setting: String) throws(ConfigError) -> (path: String, options: [String: String]) {
         var parts = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
         var path = parts.removeFirst()
         if let colon = path.firstIndex(of: ":"), !path.hasPrefix("/"), !path.hasPrefix("~") {
             let driver = String(path[..<colon])
             guard driver == "file" else {
-                throw Error(description: "\(setting): the '\(driver)' script storage is not supported (use file:)")
+                throw ConfigError("\(setting): the '\(driver)' script storage is not supported (use file:)")
             }
             path = String(path[path.index(after: colon)...])
         }
-        guard !path.isEmpty else { throw Error(description: "\(setting): empty script location in '\(text)'") }
+        guard !path.isEmpty else { throw ConfigError("\(setting): empty script location in '\(text)'") }
         var options: [String: String] = [:]
         for part in parts where !part.isEmpty {
             let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
@@ -173,10 +169,10 @@ public struct SieveUserSettings: Sendable, Hashable {
     }
 
     /// `~/` and `%` variables; the result must be an absolute path without `..`.
-    static func expand(_ raw: String, setting: String, user: String, home: String?) throws(Error) -> String {
+    static func expand(_ raw: String, setting: String, user: String, home: String?) throws(ConfigError) -> String {
         var text = raw
         if text == "~" || text.hasPrefix("~/") {
-            guard let home else { throw Error(description: "\(setting): '\(raw)' uses ~ but the user has no home") }
+            guard let home else { throw ConfigError("\(setting): '\(raw)' uses ~ but the user has no home") }
             text = home + text.dropFirst()
         }
         let expanded: String
@@ -185,13 +181,13 @@ public struct SieveUserSettings: Sendable, Hashable {
             if let home { values["home"] = home }
             expanded = try VariableExpander(values: values).expand(text)
         } catch {
-            throw Error(description: "\(setting): \(error)")
+            throw ConfigError("\(setting): \(error)")
         }
         guard expanded.hasPrefix("/") else {
-            throw Error(description: "\(setting): '\(expanded)' is not an absolute path")
+            throw ConfigError("\(setting): '\(expanded)' is not an absolute path")
         }
         if expanded.split(separator: "/").contains("..") {
-            throw Error(description: "\(setting): '\(expanded)' contains '..'")
+            throw ConfigError("\(setting): '\(expanded)' contains '..'")
         }
         return expanded
     }
@@ -209,49 +205,31 @@ public struct SieveUserSettings: Sendable, Hashable {
         return result
     }
 
-    static func number(_ text: String, setting: String) throws(Error) -> Int {
+    static func number(_ text: String, setting: String) throws(ConfigError) -> Int {
         guard let value = Int(text), value >= 0 else {
-            throw Error(description: "\(setting): '\(text)' is not a number")
+            throw ConfigError("\(setting): '\(text)' is not a number")
         }
         return value
     }
 
-    /// A size with an optional `k`/`M`/`G` unit (`1M`).
-    static func sizeValue(_ text: String, setting: String) throws(Error) -> Int {
-        var digits = Substring(text.trimmingCharacters(in: " "))
-        var multiplier = 1
-        switch digits.last?.lowercased() {
-        case "k": multiplier = 1024
-        case "m": multiplier = 1024 * 1024
-        case "g": multiplier = 1024 * 1024 * 1024
-        case "b": multiplier = 1
-        default: break
+    /// A size with an optional unit (`1M`).
+    static func sizeValue(_ text: String, setting: String) throws(ConfigError) -> Int {
+        do {
+            let bytes = try DovecotSize.parse(text.trimmingCharacters(in: " "))
+            guard bytes <= Int64(Int.max) else { throw DovecotValueError("size '\(text)' is too large") }
+            return Int(bytes)
+        } catch {
+            throw ConfigError("\(setting): \(error)")
         }
-        if multiplier != 1 || digits.last?.lowercased() == "b" { digits = digits.dropLast() }
-        guard let value = Int(digits.trimmingCharacters(in: " ")), value >= 0 else {
-            throw Error(description: "\(setting): '\(text)' is not a size (such as 1M)")
-        }
-        return value * multiplier
     }
 
-    /// A Dovecot time interval: `7d`, `1 day`, `12h`, `90 days`, or seconds.
-    static func interval(_ text: String, setting: String) throws(Error) -> Int {
-        let trimmed = text.trimmingCharacters(in: " ").lowercased()
-        let digits = trimmed.prefix { $0.isNumber }
-        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: " ")
-        guard let value = Int(digits) else {
-            throw Error(description: "\(setting): '\(text)' is not a time interval (such as 1d)")
+    /// A Dovecot time interval (`7d`, `1 day`, `12h`, `90 days`, or seconds), in seconds.
+    static func interval(_ text: String, setting: String) throws(ConfigError) -> Int {
+        do {
+            return try DovecotInterval.seconds(text)
+        } catch {
+            throw ConfigError("\(setting): \(error)")
         }
-        let seconds: Int
-        switch unit {
-        case "", "s", "sec", "secs", "second", "seconds": seconds = 1
-        case "m", "min", "mins", "minute", "minutes": seconds = 60
-        case "h", "hour", "hours": seconds = 3600
-        case "d", "day", "days": seconds = 86_400
-        case "w", "week", "weeks": seconds = 7 * 86_400
-        default: throw Error(description: "\(setting): unknown time unit '\(unit)' in '\(text)'")
-        }
-        return value * seconds
     }
 
     static func isDirectory(_ path: String) -> Bool {

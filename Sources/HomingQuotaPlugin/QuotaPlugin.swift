@@ -1,6 +1,6 @@
 import Glibc
 import HomingConfig
-import HomingLMTP
+import HomingDelivery
 import HomingMaildir
 import HomingQuota
 import Logging
@@ -53,45 +53,44 @@ public struct QuotaPlugin: DeliveryPlugin {
 
     // MARK: - RCPT
 
-    public func checkRecipient(_ recipient: LMTPRecipient, user: DeliveryUser) async -> LMTPReply? {
+    public func checkRecipient(_ recipient: EnvelopeRecipient, user: DeliveryUser) async -> DeliveryFailure? {
         let config: QuotaConfiguration
         do {
             config = try configuration(for: user)
         } catch {
             logInvalidRule(error, user: user)
-            return LocalDelivery.temporaryFailure(recipient)
+            return .deferred(.unusableUser)
         }
         guard rcptCheck, root.enforcing, !config.rules.userLimits.isUnlimited else { return nil }
         do {
             let status = try await threadPool.runIfActive { try Self.status(of: user, config: config) }
             if config.rcptCheck(usage: status.usage, mailbox: user.mailbox).isAllowed { return nil }
-            return overQuotaReply(recipient, config)
+            return overQuota(config)
         } catch {
             var log = logger
             log[metadataKey: "user"] = "\(user.user)"
             log.error("quota: reading the usage failed: \(error)")
-            return LocalDelivery.temporaryFailure(recipient)
+            return .deferred(.internalError)
         }
     }
 
     // MARK: - Storing
 
     public func storeCopy(
-        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: LMTPRecipient,
-        store: () throws(MaildirStoreFailure) -> StoreCopyOutcome
-    ) throws(MaildirStoreFailure) -> StoreCopyOutcome {
+        _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: EnvelopeRecipient,
+        store: () throws(StoreFailure) -> StoreCopyOutcome
+    ) throws(StoreFailure) -> StoreCopyOutcome {
         let config: QuotaConfiguration
         do {
             config = try configuration(for: user)
         } catch {
             logInvalidRule(error, user: user)
-            throw MaildirStoreFailure(
-                description: "quota: invalid userdb value: \(error)", isMissingMailbox: false, isDiskFull: false)
+            throw .failed("quota: invalid userdb value: \(error)")
         }
         if config.rules.userLimits.ignored {
             // No quota for this user: only quota_max_mail_size applies, nothing is counted.
             if root.enforcing, case .overMaxMailSize = config.decide(messageSize: Int64(size), usage: .zero) {
-                return refusal(.overMaxMailSize(limit: config.maxMailSize), recipient, config)
+                return refusal(.overMaxMailSize(limit: config.maxMailSize), config)
             }
             return try store()
         }
@@ -116,7 +115,7 @@ public struct QuotaPlugin: DeliveryPlugin {
                         messageSize: Int64(size), usage: contents.usage, limits: limits,
                         graceBytes: config.graceBytes, maxMailSize: config.maxMailSize)
                     if root.enforcing, !decision.isAllowed {
-                        result = refusal(decision, recipient, config)
+                        result = refusal(decision, config)
                         return nil
                     }
                     let stored = try store()
@@ -124,20 +123,16 @@ public struct QuotaPlugin: DeliveryPlugin {
                     guard case .stored(let mail) = stored, counted(mailbox) else { return nil }
                     return QuotaUsage(bytes: Int64(mail.size), messages: 1)
                 }
-                guard let result else {
-                    throw MaildirStoreFailure(
-                        description: "quota: no outcome for the copy", isMissingMailbox: false, isDiskFull: false)
-                }
+                guard let result else { throw StoreFailure.failed("quota: no outcome for the copy") }
                 return result
             }
         } catch {
-            throw MaildirStoreFailure(description: "quota: \(error)", isMissingMailbox: false, isDiskFull: false)
+            throw .failed("quota: \(error)")
         }
         switch outcome {
         case .success(let result): return result
-        case .failure(let error as MaildirStoreFailure): throw error
-        case .failure(let error):
-            throw MaildirStoreFailure(description: "quota: \(error)", isMissingMailbox: false, isDiskFull: false)
+        case .failure(let error as StoreFailure): throw error
+        case .failure(let error): throw .failed("quota: \(error)")
         }
     }
 
@@ -199,25 +194,21 @@ public struct QuotaPlugin: DeliveryPlugin {
         mailbox.uppercased() == "INBOX" ? "INBOX" : mailbox.replacingSlashes()
     }
 
-    private func refusal(_ decision: QuotaDecision, _ recipient: LMTPRecipient, _ config: QuotaConfiguration)
-        -> StoreCopyOutcome
-    {
+    private func refusal(_ decision: QuotaDecision, _ config: QuotaConfiguration) -> StoreCopyOutcome {
         switch decision {
         case .overMaxMailSize:
-            return .refused(
-                LMTPReply(552, "5.2.3", "<\(recipient.path)> \(Self.maxMailSizeMessage)"),
-                reason: Self.maxMailSizeMessage)
+            return .notStored(.refused(.messageTooLarge(message: Self.maxMailSizeMessage)), reason: Self.maxMailSizeMessage)
         default:
-            return .refused(overQuotaReply(recipient, config), reason: config.exceededMessage)
+            return .notStored(overQuota(config), reason: config.exceededMessage)
         }
     }
 
-    /// `552 5.2.2 <rcpt> Quota exceeded (mailbox for user is full)`, or `452 4.2.2` with
-    /// `quota_full_tempfail = yes`.
-    private func overQuotaReply(_ recipient: LMTPRecipient, _ config: QuotaConfiguration) -> LMTPReply {
+    /// The user's mailbox is full: refused (LMTP `552 5.2.2`), or deferred with
+    /// `quota_full_tempfail = yes` (`452 4.2.2`), with `quota_exceeded_message`.
+    private func overQuota(_ config: QuotaConfiguration) -> DeliveryFailure {
         tempfail
-            ? LMTPReply(452, "4.2.2", "<\(recipient.path)> \(config.exceededMessage)")
-            : LMTPReply(552, "5.2.2", "<\(recipient.path)> \(config.exceededMessage)")
+            ? .deferred(.mailboxFull(message: config.exceededMessage))
+            : .refused(.mailboxFull(message: config.exceededMessage))
     }
 
     private func logInvalidRule(_ error: QuotaRuleError, user: DeliveryUser) {

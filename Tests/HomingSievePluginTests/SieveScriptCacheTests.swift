@@ -4,7 +4,7 @@ import HomingSieve
 import HomingTestSupport
 import Testing
 
-@testable import HomingDelivery
+@testable import HomingSievePlugin
 
 @Suite("compiled Sieve scripts: cached, recompiled when the file changes")
 struct SieveScriptCacheTests {

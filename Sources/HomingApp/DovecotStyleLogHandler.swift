@@ -1,4 +1,5 @@
 import Foundation
+import HomingConfig
 import Logging
 import Synchronization
 
@@ -22,7 +23,7 @@ public struct DovecotStyleLogHandler: LogHandler {
             if path.isEmpty || path == "syslog" || path == "/dev/stderr" { return .standardError }
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             if fd < 0 {
-                throw LogPathError(path: path, reason: String(cString: strerror(errno)))
+                throw ConfigError("log_path \(path): \(String(cString: strerror(errno)))")
             }
             return Output(fileDescriptor: fd)
         }
@@ -91,11 +92,4 @@ public struct DovecotStyleLogHandler: LogHandler {
         let n = strftime(&buffer, buffer.count, "%b %d %H:%M:%S", &tm)
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-}
-
-/// `log_path` cannot be opened.
-public struct LogPathError: Error, CustomStringConvertible {
-    public var path: String
-    public var reason: String
-    public var description: String { "log_path \(path): \(reason)" }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import HomingLMTP
+import HomingDelivery
 import HomingMaildir
 import HomingSieve
 import HomingSubmission
@@ -7,9 +7,10 @@ import Logging
 
 /// Carrying out a script's result: the copies to store, the mail to send, the refusal.
 extension SievePlugin {
-    /// `ereject` during an LMTP transaction rejects at protocol level (RFC 5429 section 2.2):
-    /// `550 5.7.1 <rcpt> <reason>`, the reason on one line of printable ASCII.
-    static func protocolRejection(_ result: SieveResult, recipient: LMTPRecipient) -> DeliveryRefusal? {
+    /// `ereject` during a protocol transaction rejects at protocol level (RFC 5429 section 2.2):
+    /// the recipient is refused with the reason, on one line of printable ASCII (LMTP answers
+    /// `550 5.7.1 <rcpt> <reason>`).
+    static func protocolRejection(_ result: SieveResult) -> DeliveryPlan.Rejection? {
         for action in result.actions {
             guard case .reject(let reason, true) = action else { continue }
             var text = ""
@@ -26,7 +27,7 @@ extension SievePlugin {
             while text.hasSuffix(" ") { text.removeLast() }
             if text.count > 400 { text = String(text.prefix(400)) + "..." }
             if text.isEmpty { text = "Message rejected" }
-            return DeliveryRefusal(reply: LMTPReply(550, "5.7.1", "<\(recipient.path)> \(text)"), reason: "ereject: \(text)")
+            return DeliveryPlan.Rejection(failure: .refused(.rejected(reason: text)), reason: "ereject: \(text)")
         }
         return nil
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HomingDelivery
 import HomingSieve
 
 /// What a running script may ask of the world, for delivery and for `homing sieve-test`:

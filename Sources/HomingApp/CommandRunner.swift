@@ -1,0 +1,63 @@
+import HomingConfig
+import Logging
+
+/// Exit statuses of the commands (sysexits.h, as Dovecot's tools use them).
+public enum ExitStatus {
+    /// EX_NOUSER: the user does not exist.
+    public static let noUser: Int32 = 67
+    /// EX_TEMPFAIL: try again later (userdb down).
+    public static let temporaryFailure: Int32 = 75
+    /// EX_CONFIG: the configuration is wrong.
+    public static let configError: Int32 = 78
+}
+
+/// Writes a line to standard error.
+public func printError(_ line: String) {
+    DovecotStyleLogHandler.Output.standardError.write(line)
+}
+
+/// The pattern every administration command shares: load the configuration, build the
+/// program, do the work, shut down; configuration problems are printed as `Fatal: ...` and
+/// give EX_CONFIG.
+public enum CommandRunner {
+    /// Loads the configuration at `path`, or prints what is wrong.
+    public static func loadConfiguration(_ path: String) -> LoadedConfiguration? {
+        do {
+            return try ConfigurationLoader.load(path: path)
+        } catch {
+            printError("Fatal: \(error)")
+            return nil
+        }
+    }
+
+    /// Runs `body` on the program `path` configures and returns its exit status (EX_CONFIG when
+    /// the configuration cannot be loaded or built). Log lines of `logLevel` and above go to
+    /// standard error.
+    public static func withRuntime(
+        configuration path: String, logLevel: Logger.Level = .error, threads: Int = 4, sieveThreads: Int = 1,
+        _ body: (HomingRuntime) async -> Int32
+    ) async -> Int32 {
+        guard let loaded = loadConfiguration(path) else { return ExitStatus.configError }
+        return await withRuntime(loaded, logLevel: logLevel, threads: threads, sieveThreads: sieveThreads, body)
+    }
+
+    /// Runs `body` on the program a loaded configuration describes.
+    public static func withRuntime(
+        _ loaded: LoadedConfiguration, logLevel: Logger.Level = .error, threads: Int = 4, sieveThreads: Int = 1,
+        _ body: (HomingRuntime) async -> Int32
+    ) async -> Int32 {
+        let logger = Logger(label: "homing") { label in
+            DovecotStyleLogHandler(label: label, logLevel: logLevel)
+        }
+        let runtime: HomingRuntime
+        do {
+            runtime = try HomingRuntime(configuration: loaded, logger: logger, threads: threads, sieveThreads: sieveThreads)
+        } catch {
+            printError("Fatal: \(error)")
+            return ExitStatus.configError
+        }
+        let status = await body(runtime)
+        await runtime.shutdown()
+        return status
+    }
+}

@@ -1,0 +1,97 @@
+import HomingConfig
+import HomingDelivery
+import HomingQuotaPlugin
+import HomingServer
+import HomingSievePlugin
+import HomingUserdb
+import HomingUserdbLDAP
+import HomingUserdbSQL
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The program a loaded configuration describes, built once and used by `serve` and by every
+/// CLI command: the thread pool for blocking work, the userdb chain and the recipient
+/// resolver on it, the `mail_plugins`, and the delivery core. This is the only place where
+/// these pieces are wired together.
+public final class HomingRuntime: Sendable {
+    /// What was loaded.
+    public let configuration: LoadedConfiguration
+    /// The host name Homing introduces itself with (``HomingSettings/effectiveHostname``).
+    public let hostname: String
+    /// The pool blocking work (userdb drivers, storage) runs on.
+    public let threadPool: NIOThreadPool
+    /// The `userdb { }` blocks.
+    public let userdb: UserdbChain
+    /// Recipient addresses to users.
+    public let resolver: RecipientResolver
+    /// The `mail_plugins`, in order.
+    public let plugins: [any DeliveryPlugin]
+    /// The delivery core.
+    public let delivery: LocalDelivery
+    public let logger: Logger
+
+    /// The effective settings.
+    public var settings: HomingSettings { configuration.settings }
+
+    /// Starts the thread pool and builds the userdbs and plugins. A configuration problem (an
+    /// unknown driver, an unreadable dovecot-sql.conf.ext, an unknown `mail_uid`, a plugin
+    /// setting that does not parse) throws, with nothing left running.
+    /// - Parameters:
+    ///   - threads: the blocking-work pool's size (at least 4).
+    ///   - sieveThreads: the Sieve plugin's own pool.
+    public init(configuration: LoadedConfiguration, logger: Logger, threads: Int = 16, sieveThreads: Int = 8)
+        throws(ConfigError)
+    {
+        self.configuration = configuration
+        self.logger = logger
+        let settings = configuration.settings
+        let hostname = settings.effectiveHostname
+        self.hostname = hostname
+        let pool = NIOThreadPool(numberOfThreads: max(4, threads))
+        pool.start()
+        let context = UserdbDriverContext(threadPool: pool, logger: logger, settings: settings)
+        do {
+            let chain = try UserdbChain(settings: settings, registry: Self.userdbDrivers, context: context)
+            let resolver = try RecipientResolver(settings: settings, users: chain)
+            let plugins = try PluginSet.make(
+                for: settings, hostname: hostname, threadPool: pool, sieveThreads: sieveThreads, logger: logger)
+            self.userdb = chain
+            self.resolver = resolver
+            self.plugins = plugins
+            self.delivery = LocalDelivery(
+                settings: settings, hostname: hostname, resolver: resolver, threadPool: pool, plugins: plugins,
+                logger: logger)
+        } catch {
+            try? pool.syncShutdownGracefully()
+            throw error
+        }
+        self.threadPool = pool
+    }
+
+    /// The userdb drivers this build knows: the file-based ones, sql and ldap.
+    public static var userdbDrivers: UserdbDriverRegistry {
+        var registry = UserdbDriverRegistry.builtIn
+        SQLUserdb.register(in: &registry)
+        LDAPUserdb.register(in: &registry)
+        return registry
+    }
+
+    /// The Sieve plugin, when `mail_plugins` has `sieve`.
+    public var sieve: SievePlugin? { plugins.lazy.compactMap { $0 as? SievePlugin }.first }
+
+    /// The quota plugin, when `mail_plugins` has `quota`.
+    public var quota: QuotaPlugin? { plugins.lazy.compactMap { $0 as? QuotaPlugin }.first }
+
+    /// The LMTP service for `serve`, on this runtime's delivery core.
+    public func makeServer(idleTimeout: TimeAmount = .minutes(5)) -> LMTPServer {
+        LMTPServer(delivery: delivery, settings: settings, logger: logger, idleTimeout: idleTimeout)
+    }
+
+    /// Closes userdb connections and stops the thread pool (the Sieve plugin's own pool stops
+    /// when the plugin goes).
+    public func shutdown() async {
+        await userdb.shutdown()
+        try? await threadPool.shutdownGracefully()
+    }
+}
