@@ -9,11 +9,13 @@ public enum ExitStatus {
     public static let temporaryFailure: Int32 = 75
     /// EX_CONFIG: the configuration is wrong.
     public static let configError: Int32 = 78
+    /// Dovecot's status for a fatal start-up error (another instance running).
+    public static let fatal: Int32 = 89
 }
 
 /// Writes a line to standard error.
 public func printError(_ line: String) {
-    DovecotStyleLogHandler.Output.standardError.write(line)
+    LogOutput.standardError.write(line)
 }
 
 /// The pattern every administration command shares: load the configuration, build the

@@ -83,9 +83,14 @@ public final class HomingRuntime: Sendable {
     /// The quota plugin, when `mail_plugins` has `quota`.
     public var quota: QuotaPlugin? { plugins.lazy.compactMap { $0 as? QuotaPlugin }.first }
 
-    /// The LMTP service for `serve`, on this runtime's delivery core.
-    public func makeServer(idleTimeout: TimeAmount = .minutes(5)) -> LMTPServer {
-        LMTPServer(delivery: delivery, settings: settings, logger: logger, idleTimeout: idleTimeout)
+    /// The LMTP service for `serve`, on this runtime's delivery core (see ``LMTPServer``).
+    public func makeServer(
+        idleTimeout: TimeAmount = .minutes(5), onListening: @escaping @Sendable () -> Void = {},
+        onRetire: @escaping @Sendable () async -> Void = {}
+    ) -> LMTPServer {
+        LMTPServer(
+            delivery: delivery, settings: settings, logger: logger, idleTimeout: idleTimeout, onListening: onListening,
+            onRetire: onRetire)
     }
 
     /// Closes userdb connections and stops the thread pool (the Sieve plugin's own pool stops

@@ -298,6 +298,8 @@ public final class LocalDelivery: Sendable {
     private func logLine(
         _ log: Logger, _ message: DeliveryMessage, status: String, stored: StoredMail?, error: Bool = false
     ) {
+        var log = log
+        if let messageID = message.headers["message-id"] { log[metadataKey: "msgid"] = "\(messageID)" }
         let text = logFormat.render(
             .init(
                 status: status, messageID: message.headers["message-id"], subject: message.headers["subject"],

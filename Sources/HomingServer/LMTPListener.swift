@@ -21,11 +21,12 @@ public enum LMTPListener: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The listeners a configuration asks for: relative unix paths are inside `base_dir`,
-    /// inet listeners with port 0 are disabled (as in Dovecot), `*` means every IPv4 address
+    /// unix listeners with `mode = 0` and inet listeners with port 0 are disabled (as in Dovecot), `*` means every IPv4 address
     /// and `::` every IPv6 address.
     public static func listeners(for settings: HomingSettings) -> [LMTPListener] {
         var result: [LMTPListener] = []
-        for unix in settings.lmtpService.unixListeners where !unix.path.isEmpty {
+        // `mode = 0` switches a unix listener off, as in Dovecot (the built-in `lmtp` one too).
+        for unix in settings.lmtpService.unixListeners where !unix.path.isEmpty && unix.mode != 0 {
             let path = unix.path.hasPrefix("/") ? unix.path : settings.baseDir + "/" + unix.path
             result.append(.unix(path: path, user: unix.user, group: unix.group, mode: unix.mode, location: unix.location))
         }
@@ -61,43 +62,66 @@ public struct ListenerError: Error, Sendable, CustomStringConvertible {
 }
 
 extension LMTPListener {
-    /// Binds the socket. A unix socket's directory must exist; a stale socket file is
-    /// replaced; the socket gets the configured owner, group and mode before the first
-    /// client can be served.
-    func bind(group: any EventLoopGroup, idle: LMTPIdleSettings) async throws -> NIOAsyncChannel<AcceptedConnection, Never> {
+    /// What identifies the socket, whatever its owner and mode: a reload keeps a listener whose
+    /// address has not changed.
+    var address: String { description }
+
+    /// Binds the socket. A unix socket's directory must exist; a socket file that another
+    /// process answers on (a running Homing or Dovecot) is never touched: binding fails; a stale
+    /// one (nobody answers) is replaced. The socket gets the configured owner, group and mode
+    /// before the first client can be served. `idle` is asked for each accepted connection.
+    func bind(
+        group: any EventLoopGroup, idle: @escaping @Sendable () -> LMTPIdleSettings
+    ) async throws -> BoundListener {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
         do {
             switch self {
-            case .unix(let path, let user, let groupName, let mode, _):
+            case .unix(let path, _, _, _, _):
                 let directory = (path as NSString).deletingLastPathComponent
                 guard ListenerChecks.directoryExists(directory) else {
                     throw ListenerError(listener: self, message: "directory \(directory) does not exist: create it or change the unix_listener path")
                 }
-                let owner = try ownership(user: user, group: groupName)
-                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle) }
+                try UnixSocketFile.prepare(path, for: self)
+                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { child in
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle()) }
                 }
-                if chmod(path, mode_t(mode)) != 0 {
-                    throw ListenerError(listener: self, message: "chmod \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
+                let bound = BoundListener(listener: self, channel: channel, socketFile: UnixSocketFile.identity(of: path))
+                do {
+                    try applyOwnership()
+                } catch {
+                    try? await channel.channel.close()
+                    bound.removeSocketFile()
+                    throw error
                 }
-                if owner.uid != nil || owner.gid != nil {
-                    if chown(path, owner.uid ?? UInt32.max, owner.gid ?? UInt32.max) != 0 {
-                        throw ListenerError(listener: self, message: "chown \(user):\(groupName): \(String(cString: strerror(errno)))")
-                    }
-                }
-                return channel
+                return bound
             case .inet(let host, let port, _):
-                return try await bootstrap.bind(host: host, port: port) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle) }
+                let channel = try await bootstrap.bind(host: host, port: port) { child in
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle()) }
                 }
+                return BoundListener(listener: self, channel: channel, socketFile: nil)
             }
         } catch let error as ListenerError {
             throw error
         } catch {
             throw ListenerError(listener: self, message: "\(error)")
+        }
+    }
+
+    /// Gives a unix socket its configured mode, owner and group (also after a reload that only
+    /// changed those).
+    func applyOwnership() throws {
+        guard case .unix(let path, let user, let groupName, let mode, _) = self else { return }
+        let owner = try ownership(user: user, group: groupName)
+        if chmod(path, mode_t(mode)) != 0 {
+            throw ListenerError(listener: self, message: "chmod \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
+        }
+        if owner.uid != nil || owner.gid != nil {
+            if chown(path, owner.uid ?? UInt32.max, owner.gid ?? UInt32.max) != 0 {
+                throw ListenerError(listener: self, message: "chown \(user):\(groupName): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -124,6 +148,20 @@ extension LMTPListener {
             LMTPConnectionHandler(hostname: idle.hostname, idleTimeout: idle.timeout, logger: idle.logger))
         return AcceptedConnection(
             channel: try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel))
+    }
+}
+
+/// A listening socket, with the identity of its socket file so that only that file is ever
+/// removed.
+struct BoundListener: Sendable {
+    var listener: LMTPListener
+    var channel: NIOAsyncChannel<AcceptedConnection, Never>
+    var socketFile: UnixSocketFile.Identity?
+
+    /// Removes the unix socket file, if it is still the one this listener created.
+    func removeSocketFile() {
+        guard case .unix(let path, _, _, _, _) = listener, let socketFile else { return }
+        if UnixSocketFile.identity(of: path) == socketFile { unlink(path) }
     }
 }
 

@@ -6,75 +6,120 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The LMTP service: binds every configured listener, serves each connection in its own
 /// task with the local delivery backend, and on shutdown stops accepting and lets the
 /// sessions in progress finish.
+///
+/// ``reconfigure(delivery:settings:onRetire:)`` swaps in a new configuration while it runs
+/// (`SIGHUP`): new connections get the new delivery core and listeners, sessions in progress
+/// finish on the old ones, and the old core is retired once its last session is done.
 public final class LMTPServer: Service {
-    public let backend: LMTPLocalBackend
-    public let listeners: [LMTPListener]
-    private let baseDir: String
-    private let sessionConfiguration: LMTPSessionConfiguration
+    /// What one configuration serves connections with.
+    private struct Generation: Sendable {
+        var number: Int
+        var backend: LMTPLocalBackend
+        var sessionConfiguration: LMTPSessionConfiguration
+        var idle: LMTPIdleSettings
+        var baseDir: String
+        var onRetire: @Sendable () async -> Void
+    }
+
+    private struct State {
+        var current: Generation
+        /// Sessions in progress per generation number.
+        var sessions: [Int: Int] = [:]
+        /// Replaced generations still serving sessions.
+        var retired: [Int: Generation] = [:]
+        var listeners: [String: BoundListener] = [:]
+        var listening = false
+        var shuttingDown = false
+    }
+
+    private let state: Mutex<State>
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let idleTimeout: TimeAmount
     private let connections = ConnectionTracker()
+    private let newListeners: AsyncStream<BoundListener>
+    private let newListenersContinuation: AsyncStream<BoundListener>.Continuation
+    private let onListening: @Sendable () -> Void
     /// How long shutdown waits for busy sessions (a delivery in progress) before closing them.
     private let shutdownGrace: TimeAmount = .seconds(30)
+    private let idleTimeout: TimeAmount
 
     /// - Parameters:
     ///   - delivery: the delivery core every session hands its recipients and messages to.
     ///   - settings: the listeners (`service lmtp { }`) and `base_dir`.
     ///   - idleTimeout: how long a client may stay silent while the server waits for it.
+    ///   - onListening: called once every listener is bound.
+    ///   - onRetire: called when `delivery` is no longer used (after a reconfiguration, once its
+    ///     last session ends).
     public init(
         delivery: LocalDelivery, settings: HomingSettings, logger: Logger, idleTimeout: TimeAmount = .minutes(5),
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onListening: @escaping @Sendable () -> Void = {}, onRetire: @escaping @Sendable () async -> Void = {}
     ) {
         self.idleTimeout = idleTimeout
-        self.backend = LMTPLocalBackend(delivery: delivery)
         self.logger = logger
-        self.baseDir = settings.baseDir
-        self.listeners = LMTPListener.listeners(for: settings)
-        self.sessionConfiguration = LMTPSessionConfiguration(hostname: delivery.hostname)
         self.group = group
+        self.onListening = onListening
+        (newListeners, newListenersContinuation) = AsyncStream.makeStream()
+        state = Mutex(State(current: Self.generation(1, delivery, settings, logger, idleTimeout, onRetire)))
     }
 
-    private var hostname: String { backend.hostname }
+    private static func generation(
+        _ number: Int, _ delivery: LocalDelivery, _ settings: HomingSettings, _ logger: Logger,
+        _ idleTimeout: TimeAmount, _ onRetire: @escaping @Sendable () async -> Void
+    ) -> Generation {
+        Generation(
+            number: number, backend: LMTPLocalBackend(delivery: delivery),
+            sessionConfiguration: LMTPSessionConfiguration(hostname: delivery.hostname),
+            idle: LMTPIdleSettings(timeout: idleTimeout, hostname: delivery.hostname, logger: logger),
+            baseDir: settings.baseDir, onRetire: onRetire)
+    }
+
+    /// The listeners of the configuration in force.
+    public var listeners: [LMTPListener] {
+        state.withLock { state in state.listeners.values.map(\.listener) }
+    }
+
+    private var current: Generation { state.withLock { $0.current } }
 
     public func run() async throws {
-        var channels: [NIOAsyncChannel<AcceptedConnection, Never>] = []
-        try createBaseDirectory()
-        let idle = LMTPIdleSettings(timeout: idleTimeout, hostname: hostname, logger: logger)
-        do {
-            for listener in listeners {
-                channels.append(try await listener.bind(group: group, idle: idle))
-            }
-        } catch {
-            for channel in channels { try? await channel.channel.close() }
-            throw error
+        let first = current
+        let wanted = LMTPListener.listeners(for: first.backend.delivery.settings)
+        try Self.createBaseDirectory(first.baseDir, for: wanted)
+        let bound = try await bind(wanted)
+        state.withLock { state in
+            for listener in bound { state.listeners[listener.listener.address] = listener }
+            state.listening = true
         }
-        if listeners.isEmpty {
+        if wanted.isEmpty {
             logger.warning("service lmtp has no listeners: nothing to serve")
         }
-        logger.info("Homing started, listening on \(listeners.map(\.description).joined(separator: ", "))")
-        let serverChannels = channels
+        logger.info("Homing started, listening on \(wanted.map(\.description).joined(separator: ", "))")
+        onListening()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                for channel in serverChannels {
-                    group.addTask {
-                        try await channel.executeThenClose { inbound in
-                            try await withThrowingDiscardingTaskGroup { connections in
-                                for try await connection in inbound {
-                                    connections.addTask { await self.serve(connection) }
-                                }
-                            }
-                        }
-                    }
+                for listener in bound {
+                    group.addTask { try await self.accept(on: listener) }
+                }
+                // Listeners a reconfiguration adds.
+                for await listener in newListeners {
+                    group.addTask { try await self.accept(on: listener) }
                 }
             }
         } onGracefulShutdown: {
             self.logger.info("shutting down: no new connections, finishing sessions in progress")
-            for channel in serverChannels { channel.channel.close(promise: nil) }
+            let listeners = self.state.withLock { state -> [BoundListener] in
+                state.shuttingDown = true
+                return Array(state.listeners.values)
+            }
+            self.newListenersContinuation.finish()
+            for listener in listeners {
+                listener.channel.channel.close(promise: nil)
+            }
             // Waiting sessions close at once, busy ones once their reply is written; whatever is
             // still open after the grace period is closed.
             if self.connections.quiesceAll() > 0 {
@@ -82,11 +127,86 @@ public final class LMTPServer: Service {
                 self.group.next().scheduleTask(in: self.shutdownGrace) { connections.closeAll() }
             }
         }
+        for listener in state.withLock({ Array($0.listeners.values) }) { listener.removeSocketFile() }
         logger.info("Homing stopped")
     }
 
+    // MARK: - Reconfiguration
+
+    /// Serves new connections with `delivery` and the listeners `settings` asks for. New
+    /// listeners are bound first: if one cannot be bound, nothing changes and the error is
+    /// thrown. Listeners no longer configured stop accepting; sessions in progress finish with
+    /// the delivery core they started with, whose `onRetire` runs once the last one ends.
+    public func reconfigure(
+        delivery: LocalDelivery, settings: HomingSettings, onRetire: @escaping @Sendable () async -> Void
+    ) async throws {
+        let wanted = LMTPListener.listeners(for: settings)
+        let (existing, number) = state.withLock { state in (state.listeners, state.current.number) }
+        let added = wanted.filter { existing[$0.address] == nil }
+        try Self.createBaseDirectory(settings.baseDir, for: added)
+        let bound = try await bind(added)
+        for listener in wanted where existing[listener.address] != nil {
+            do {
+                try listener.applyOwnership()
+            } catch {
+                logger.error("\(error)")
+            }
+        }
+        let next = Self.generation(number + 1, delivery, settings, logger, idleTimeout, onRetire)
+        let wantedAddresses = Set(wanted.map(\.address))
+        let (removed, retiredNow) = state.withLock { state -> ([BoundListener], Generation?) in
+            let old = state.current
+            state.current = next
+            for listener in bound { state.listeners[listener.listener.address] = listener }
+            for listener in wanted { state.listeners[listener.address]?.listener = listener }
+            let removed = state.listeners.values.filter { !wantedAddresses.contains($0.listener.address) }
+            for listener in removed { state.listeners[listener.listener.address] = nil }
+            if (state.sessions[old.number] ?? 0) == 0 { return (removed, old) }
+            state.retired[old.number] = old
+            return (removed, nil)
+        }
+        for listener in bound { newListenersContinuation.yield(listener) }
+        for listener in removed {
+            try? await listener.channel.channel.close()
+            listener.removeSocketFile()
+        }
+        logger.info(
+            "configuration reloaded, listening on \(wanted.map(\.description).joined(separator: ", "))")
+        if let retiredNow { await retiredNow.onRetire() }
+    }
+
+    // MARK: - Pieces
+
+    private func bind(_ listeners: [LMTPListener]) async throws -> [BoundListener] {
+        var bound: [BoundListener] = []
+        do {
+            for listener in listeners {
+                bound.append(try await listener.bind(group: group) { [weak self] in
+                    self?.current.idle ?? LMTPIdleSettings(timeout: .minutes(5), hostname: "localhost", logger: Logger(label: "lmtp"))
+                })
+            }
+        } catch {
+            for listener in bound {
+                try? await listener.channel.channel.close()
+                listener.removeSocketFile()
+            }
+            throw error
+        }
+        return bound
+    }
+
+    private func accept(on listener: BoundListener) async throws {
+        try await listener.channel.executeThenClose { inbound in
+            try await withThrowingDiscardingTaskGroup { connections in
+                for try await connection in inbound {
+                    connections.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
     /// `base_dir` is created when missing, as Dovecot does; other socket directories must exist.
-    private func createBaseDirectory() throws {
+    private static func createBaseDirectory(_ baseDir: String, for listeners: [LMTPListener]) throws {
         let usesBaseDir = listeners.contains {
             if case .unix(let path, _, _, _, _) = $0 { return path.hasPrefix(baseDir + "/") }
             return false
@@ -100,11 +220,15 @@ public final class LMTPServer: Service {
     private func serve(_ connection: AcceptedConnection) async {
         let channel = connection.channel.channel
         let info = LMTPConnectionInfo(remoteIP: channel.remoteAddress?.ipAddress, localIP: channel.localAddress?.ipAddress)
+        let generation = state.withLock { state -> Generation in
+            state.sessions[state.current.number, default: 0] += 1
+            return state.current
+        }
         let served = await connections.serving(channel) {
             do {
                 try await serveLMTP(
-                    channel: connection.channel, backend: backend, connection: info,
-                    configuration: sessionConfiguration, logger: logger)
+                    channel: connection.channel, backend: generation.backend, connection: info,
+                    configuration: generation.sessionConfiguration, logger: logger)
             } catch {
                 logger.debug("connection ended: \(error)")
             }
@@ -112,10 +236,17 @@ public final class LMTPServer: Service {
         if !served {
             // Accepted just as shutdown began: say so and close (an NIOAsyncChannel must be
             // finished through executeThenClose).
-            let reply = [LMTPReply.shuttingDown(hostname: hostname)].wireBuffer()
+            let reply = [LMTPReply.shuttingDown(hostname: generation.idle.hostname)].wireBuffer()
             try? await connection.channel.executeThenClose { _, outbound in
                 try await outbound.write(LMTPSessionOutput(bytes: reply, waitingAfterReads: nil))
             }
         }
+        let retire = state.withLock { state -> Generation? in
+            let left = (state.sessions[generation.number] ?? 1) - 1
+            state.sessions[generation.number] = left > 0 ? left : nil
+            guard left <= 0, let retired = state.retired.removeValue(forKey: generation.number) else { return nil }
+            return retired
+        }
+        if let retire { await retire.onRetire() }
     }
 }

@@ -54,12 +54,17 @@ public final class HomingServerProcess: Sendable {
 
     /// Starts `homing serve -c config` and waits until the unix socket and/or the port accept
     /// connections, or the process exits.
-    public init(config: String, logPath: String, waitForUnixSocket socket: String? = nil, waitForPort port: Int? = nil)
-        async throws
-    {
+    /// `environment` adds variables to the test process's own.
+    public init(
+        config: String, logPath: String, waitForUnixSocket socket: String? = nil, waitForPort port: Int? = nil,
+        environment: [String: String] = [:]
+    ) async throws {
         self.logPath = logPath
+        var variables = ProcessInfo.processInfo.environment
+        variables.merge(environment) { _, new in new }
         pid = try TestProcess.spawn(
-            HomingBinary.path, ["serve", "-c", config], standardOutput: logPath + ".out", standardError: logPath)
+            HomingBinary.path, ["serve", "-c", config], standardOutput: logPath + ".out", standardError: logPath,
+            environment: environment.isEmpty ? nil : variables)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let status = exited() {

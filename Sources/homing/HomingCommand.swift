@@ -7,6 +7,7 @@ struct HomingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "homing",
         abstract: "A mail delivery agent: LMTP in, maildir out, configured like Dovecot.",
+        version: HomingDaemon.versionLine,
         subcommands: [
             ServeCommand.self, ConfigCommand.self, UserCommand.self, QuotaCommand.self, SieveTestCommand.self,
             SieveCheckCommand.self,

@@ -68,14 +68,16 @@ struct IntegrationFixture {
               }
             }
             \(userdbBlock)
+            log_path = /dev/stderr
 
             """)
     }
 
     /// Starts `homing serve` on this configuration.
-    func startServer() async throws -> HomingServerProcess {
+    func startServer(environment: [String: String] = [:]) async throws -> HomingServerProcess {
         try await HomingServerProcess(
-            config: configPath, logPath: dir.file("homing.log"), waitForUnixSocket: socketPath, waitForPort: port)
+            config: configPath, logPath: dir.file("homing.log"), waitForUnixSocket: socketPath, waitForPort: port,
+            environment: environment)
     }
 
     /// Files in a maildir subdirectory (`new`, `cur`), sorted.

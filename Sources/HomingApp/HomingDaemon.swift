@@ -1,0 +1,169 @@
+import HomingConfig
+import HomingServer
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// `homing serve`: the LMTP server as a system daemon.
+///
+/// - One instance per `base_dir` (``InstanceLock``).
+/// - `SIGTERM`/`SIGINT`: stop accepting, finish the sessions in progress, exit 0.
+/// - `SIGHUP`: read the configuration again; new sessions get the new listeners, userdbs and
+///   plugin settings, sessions in progress finish on the old ones; a configuration that does
+///   not load is logged and the running one stays in force.
+/// - `SIGUSR1`: reopen the log file (after logrotate renamed it).
+/// - Under systemd (`Type=notify`): READY, RELOADING and STOPPING as they happen.
+public enum HomingDaemon {
+    /// The version line: `homing 0.3.0 (commit 1a2b3c4d5e6f)`.
+    public static var versionLine: String { "homing \(BuildInfo.version) (commit \(BuildInfo.commit))" }
+
+    /// Runs the server on the configuration at `path` until it is stopped; returns the exit
+    /// status (0 after a clean stop).
+    public static func run(configuration path: String, idleTimeout: TimeAmount = .minutes(5)) async -> Int32 {
+        guard let loaded = CommandRunner.loadConfiguration(path) else { return ExitStatus.configError }
+        let settings = loaded.settings
+        let output: LogOutput
+        do {
+            output = try LogOutput.forLogPath(settings.logPath)
+        } catch {
+            printError("Fatal: \(error)")
+            return ExitStatus.configError
+        }
+        let logger = makeLogger(output: output, debug: settings.mailDebug)
+        logger.info("\(versionLine) starting up (configuration \(path), logging to \(output.description))")
+        for warning in loaded.warnings {
+            logger.warning("\(warning)")
+        }
+        let lock: InstanceLock
+        do {
+            lock = try InstanceLock(baseDir: settings.baseDir)
+        } catch {
+            logger.critical("\(error)")
+            if !output.isStandardError { printError("Fatal: \(error)") }
+            return ExitStatus.fatal
+        }
+        defer { lock.release() }
+        let runtime: HomingRuntime
+        do {
+            runtime = try HomingRuntime(configuration: loaded, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            if !output.isStandardError { printError("Fatal: \(error)") }
+            return ExitStatus.configError
+        }
+        let notifier = ServiceNotifier()
+        let current = CurrentRuntime(runtime)
+        let server = runtime.makeServer(
+            idleTimeout: idleTimeout,
+            onListening: { notifier.ready("serving LMTP") },
+            onRetire: { await runtime.shutdown() })
+        let signals = SignalHandler(
+            configurationPath: path, server: server, output: output, logger: logger, notifier: notifier,
+            running: settings, current: current)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: signals),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: logger))
+        var status: Int32 = 0
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("\(error)")
+            if !output.isStandardError { printError("Fatal: \(error)") }
+            status = ExitStatus.configError
+        }
+        notifier.stopping()
+        await current.runtime.shutdown()
+        return status
+    }
+
+    static func makeLogger(output: LogOutput, debug: Bool) -> Logger {
+        let level: Logger.Level = debug ? .debug : .info
+        return Logger(label: "lmtp") { label in
+            DovecotStyleLogHandler(label: label, output: output, logLevel: level)
+        }
+    }
+}
+
+/// Handles `SIGHUP` (reload) and `SIGUSR1` (reopen logs) while the server runs.
+private struct SignalHandler: Service {
+    let configurationPath: String
+    let server: LMTPServer
+    let output: LogOutput
+    let logger: Logger
+    let notifier: ServiceNotifier
+    /// The settings in force at start: what a reload cannot change without a restart.
+    let running: HomingSettings
+    let current: CurrentRuntime
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1)
+        for await signal in signals.cancelOnGracefulShutdown() {
+            if signal == .sigusr1 {
+                do {
+                    try output.reopen()
+                    logger.info("SIGUSR1: log file reopened")
+                } catch {
+                    logger.error("SIGUSR1: cannot reopen the log: \(error)")
+                }
+            } else {
+                await reload()
+            }
+        }
+    }
+
+    private func reload() async {
+        notifier.reloading()
+        defer { notifier.ready("serving LMTP") }
+        logger.info("SIGHUP received - reloading configuration \(configurationPath)")
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigurationLoader.load(path: configurationPath)
+        } catch {
+            logger.error("reload failed, the running configuration stays in force: \(error)")
+            return
+        }
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        let settings = loaded.settings
+        if settings.baseDir != running.baseDir {
+            logger.warning("base_dir changed to \(settings.baseDir): this takes effect at the next restart")
+        }
+        if settings.logPath != running.logPath || settings.mailDebug != running.mailDebug {
+            logger.warning("log_path and mail_debug changes take effect at the next restart")
+        }
+        let runtime: HomingRuntime
+        do {
+            runtime = try HomingRuntime(configuration: loaded, logger: logger)
+        } catch {
+            logger.error("reload failed, the running configuration stays in force: \(error)")
+            return
+        }
+        do {
+            try await server.reconfigure(delivery: runtime.delivery, settings: settings) { await runtime.shutdown() }
+        } catch {
+            logger.error("reload failed, the running configuration stays in force: \(error)")
+            await runtime.shutdown()
+            return
+        }
+        current.runtime = runtime
+    }
+}
+
+/// The runtime serving new connections (the latest that loaded).
+private final class CurrentRuntime: Sendable {
+    private let value: Mutex<HomingRuntime>
+
+    init(_ runtime: HomingRuntime) { value = Mutex(runtime) }
+
+    var runtime: HomingRuntime {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
