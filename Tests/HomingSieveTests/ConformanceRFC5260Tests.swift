@@ -90,7 +90,10 @@ struct ConformanceRFC5260Tests {
 
     @Test("currentdate parts at 2024-03-01 12:00:00 UTC with :zone")
     func currentdateParts() throws {
-        #expect(try holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"iso8601\" \"2024-03-01T12:00:00+00:00\""))
+        // RFC 5260 section 4.2: "a time zone offset of zero MUST be represented by Z".
+        #expect(try holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"iso8601\" \"2024-03-01T12:00:00Z\""))
+        #expect(try !holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"iso8601\" \"2024-03-01T12:00:00+00:00\""))
+        #expect(try holdsOn("\"date\"", "currentdate :zone \"-0500\" :is \"iso8601\" \"2024-03-01T07:00:00-05:00\""))
         #expect(try holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"julian\" \"60370\""))
         #expect(try holdsOn("\"date\"", "currentdate :zone \"+1300\" :is \"date\" \"2024-03-02\""))
         #expect(try holdsOn("\"date\"", "currentdate :zone \"+1300\" :is \"weekday\" \"6\""))
