@@ -74,20 +74,16 @@ extension SieveExecution {
     }
 
     /// `notify_method_capability`: for `mailto`, the "online" capability is "maybe" (RFC 5436
-    /// section 2.2); other capabilities and invalid URIs have no value (the test is false).
+    /// section 2.2); other capabilities have no value. An invalid URI or an unsupported method
+    /// makes the test false without an error (RFC 5435 section 5; Pigeonhole raises an error).
     func evaluateNotifyMethodCapability(_ arguments: SieveParsedArguments, at location: SieveSourceLocation)
         throws(SieveRuntimeError) -> Bool
     {
         let uri = try expand(arguments.positionalString(0) ?? "", at: location)
         let capability = try expand(arguments.positionalString(1) ?? "", at: location)
-        guard let (scheme, body) = SieveMailtoURI.scheme(of: uri) else {
-            throw SieveRuntimeError(
-                at: location, "invalid scheme part for method URI '\(SieveText.sanitized(uri, maxOctets: 80))'")
-        }
-        guard scheme.lowercased() == "mailto" else {
-            throw SieveRuntimeError(at: location, "invalid notify method '\(scheme)'")
-        }
-        guard (try? SieveMailtoURI.parse(body)) != nil, capability.lowercased() == "online" else { return false }
+        guard let (scheme, body) = SieveMailtoURI.scheme(of: uri), scheme.lowercased() == "mailto",
+            (try? SieveMailtoURI.parse(body)) != nil, capability.lowercased() == "online"
+        else { return false }
         return try match(["maybe"], arguments, keyIndex: 2, at: location)
     }
 }

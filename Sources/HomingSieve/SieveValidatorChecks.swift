@@ -197,7 +197,7 @@ extension SieveValidator {
                 try checkHeaderNames(header, owner: owner)
             }
         case "ihave":
-            return checkIHave(parsed)
+            return try checkIHave(parsed)
         default:
             break
         }

@@ -21,7 +21,12 @@ extension SieveValidator {
                 "notify command: invalid scheme part for method URI '\(SieveText.sanitized(uri, maxOctets: 80))'")
         }
         guard scheme.lowercased() == "mailto" else {
-            throw SieveError(.invalidValue, at: method.location, "notify command: invalid method '\(scheme)'")
+            // RFC 5435 section 3.2: an unsupported method is an error at run time (scripts
+            // guard it with valid_notify_method); Pigeonhole refuses it here.
+            warn(
+                method.location,
+                "notify command: notification method '\(scheme)' is not supported; the notify action fails if it runs")
+            return
         }
         do throws(SieveMailtoURI.Problem) {
             for warning in try SieveMailtoURI.parse(body).warnings {
@@ -164,8 +169,14 @@ extension SieveValidator {
     /// available, or `variables` or `encoded-character` (section 4: they change how the script
     /// itself is read), makes it constant false: the block it guards is never run, and not
     /// checked.
-    mutating func checkIHave(_ parsed: SieveParsedArguments) -> Constant {
-        guard let names = parsed.positional.first?.strings else { return nil }
+    mutating func checkIHave(_ parsed: SieveParsedArguments) throws(SieveError) -> Constant {
+        guard let argument = parsed.positional.first, let names = argument.strings else { return nil }
+        // RFC 5463 section 4: "It is an error to pass a non-constant string".
+        for name in names where containsVariables(name) {
+            throw SieveError(
+                .invalidValue, at: argument.location,
+                "ihave test: the capabilities must be constant strings, but '\(name)' contains variables")
+        }
         var found: [SieveExtension] = []
         for name in names {
             if Self.builtInComparatorCapabilities.contains(name) { continue }
