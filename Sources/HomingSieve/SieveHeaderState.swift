@@ -10,6 +10,9 @@ struct SieveHeaderState: Sendable {
     private(set) var fields: [SieveHeaderField]
     /// Whether a field was added or deleted.
     private(set) var isEdited = false
+    /// How many fields were added, and their size (names and values, in octets).
+    private(set) var addedCount = 0
+    private(set) var addedOctets = 0
 
     init(original: [SieveHeaderField]) {
         self.original = original
@@ -25,6 +28,8 @@ struct SieveHeaderState: Sendable {
     /// `addheader`: at the top, or with `last` at the bottom (RFC 5293 section 4).
     mutating func add(_ field: SieveHeaderField, last: Bool) {
         isEdited = true
+        addedCount += 1
+        addedOctets += field.name.utf8.count + field.rawValue.utf8.count
         if last {
             entries.append(.added(field))
             fields.append(field)

@@ -25,7 +25,30 @@ extension SieveExecution {
                 at: location,
                 "addheader action: specified header value `\(shownValue)' is too large (\(value.utf8.count) bytes)")
         }
+        // A hostile script (a loop over many parts, a long script) cannot grow the header
+        // without bound: every copy a store or redirect keeps would hold it.
+        if state.headers.addedCount >= Self.maxAddedFields || state.headers.addedOctets + value.utf8.count > Self.maxAddedOctets {
+            throw SieveRuntimeError(
+                at: location,
+                "addheader action: too many header fields added (at most \(Self.maxAddedFields) fields or \(Self.maxAddedOctets) octets per message)"
+            )
+        }
+        try spend(1 + state.headers.fields.count / SieveMatcher.stepsPerWorkUnit, at: location)
         state.headers.add(SieveHeaderField(name: name, rawValue: Self.unfolded(value)), last: arguments.has("last"))
+    }
+
+    /// The most fields `addheader` may add to one message.
+    static let maxAddedFields = 1000
+    /// The most octets (names and values) `addheader` may add to one message.
+    static let maxAddedOctets = 1 << 20
+
+    /// Charges `units` to the work budget.
+    func spend(_ units: Int, at location: SieveSourceLocation) throws(SieveRuntimeError) {
+        do {
+            try state.budget.spend(units)
+        } catch {
+            throw runtime(error, at: location)
+        }
     }
 
     /// `deleteheader [:index n [:last]] [COMPARATOR] [MATCH-TYPE] <field-name> [<value-patterns>]`.
@@ -49,6 +72,7 @@ extension SieveExecution {
         if let number = arguments.number("index"), number > 0 { index = Int(min(number, UInt64(Int32.max))) }
         let fromLast = arguments.has("last")
         let hasPatterns = arguments.positional.count > 1
+        try spend(1 + state.headers.fields.count / SieveMatcher.stepsPerWorkUnit, at: location)
         var headers = state.headers
         try headers.delete(name, index: index, fromLast: fromLast) { (raw: String) throws(SieveRuntimeError) -> Bool in
             guard hasPatterns else { return true }

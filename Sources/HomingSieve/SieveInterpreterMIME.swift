@@ -27,6 +27,7 @@ extension SieveExecution {
             range = 0..<parts.parts.count
         }
         for index in range {
+            try spend(1, at: command.location)
             loops.append(Loop(name: name, part: index))
             let flow = try execute(command.block ?? [])
             loops.removeLast()

@@ -37,6 +37,8 @@ public struct SieveValidator: Sendable {
     var warnings: [SieveWarning] = []
     /// Unknown command and test names already reported (Pigeonhole reports each once).
     private var reportedUnknown: Set<String> = []
+    /// Unknown tags already reported, as `owner:tag`.
+    var reportedUnknownTags: Set<String> = []
     /// The `:name`s of the enclosing `foreverypart` loops, innermost last (`nil` when unnamed).
     var loops: [String?] = []
 

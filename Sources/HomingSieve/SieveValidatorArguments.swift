@@ -3,7 +3,7 @@
 extension SieveValidator {
     /// Checks tags (order, known, extension required, not repeated, parameters) and positional
     /// arguments (count and types) of `parsed`; returns `parsed`.
-    func validateArguments(
+    mutating func validateArguments(
         _ parsed: SieveParsedArguments, spec: SieveArgumentSpec, owner: String, location: SieveSourceLocation
     ) throws(SieveError) -> SieveParsedArguments {
         var seenGroups: [String: String] = [:]
@@ -16,8 +16,13 @@ extension SieveValidator {
                 )
             }
             guard let tagSpec = spec.tags[tagName] else {
+                // Reported once per command or test and tag, as Pigeonhole does.
+                let key = "\(owner):\(tagName)"
+                if reportedUnknownTags.contains(key) { throw Self.alreadyReported }
+                reportedUnknownTags.insert(key)
                 throw SieveError(
-                    .invalidArguments, at: tag.location, "unknown tagged argument ':\(tagName)' for the \(owner)")
+                    .invalidArguments, at: tag.location,
+                    "unknown tagged argument ':\(tagName)' for the \(owner) (reported only once at first occurrence)")
             }
             if let needed = tagSpec.requires, !extensions.contains(needed) {
                 if tagName == "percent" {

@@ -267,6 +267,28 @@ struct ConformanceRFC5293Tests {
         #expect(compileErrorText("require \"editheader\";\naddheader \"X-A\nBcc\" \"x\";")?.contains("is invalid") == true)
     }
 
+    @Test("a loop cannot grow the header without bound: adding is capped per message")
+    func addedFieldsBounded() throws {
+        let many = "Content-Type: multipart/mixed; boundary=z\n\n"
+            + String(repeating: "--z\nContent-Type: text/plain\n\nx\n", count: 1500) + "--z--\n"
+        let script = """
+            require ["editheader", "foreverypart", "mime"];
+            foreverypart { addheader "X-Part" "seen"; }
+            """
+        let compiled = try SieveCompiledScript.compile(script)
+        #expect(throws: SieveRuntimeError.self) {
+            try SieveInterpreter.run(
+                compiled, message: SieveMessage(text: "Subject: many\n" + many), envelope: conformanceEnvelope,
+                environment: ConformanceEnvironment())
+        }
+        let few = "Content-Type: multipart/mixed; boundary=z\n\n"
+            + String(repeating: "--z\nContent-Type: text/plain\n\nx\n", count: 5) + "--z--\n"
+        let result = try SieveInterpreter.run(
+            compiled, message: SieveMessage(text: "Subject: few\n" + few), envelope: conformanceEnvelope,
+            environment: ConformanceEnvironment())
+        #expect(result.implicitKeepHeader?.fields.count == 2 + 6)
+    }
+
     @Test("header edits carry from one script of a sequence to the next")
     func sequence() throws {
         let before = try SieveCompiledScript.compile("require \"editheader\";\naddheader \"X-Before\" \"1\";")

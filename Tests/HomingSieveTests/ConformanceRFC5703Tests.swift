@@ -213,7 +213,7 @@ struct ConformanceRFC5703Tests {
             ),
             (
                 "require [\"mime\"];\nif address :mime :type \"from\" \"text\" { keep; }",
-                "line 2: error: unknown tagged argument ':type' for the address test."
+                "line 2: error: unknown tagged argument ':type' for the address test (reported only once at first occurrence)."
             ),
             (
                 "require [\"mime\",\"foreverypart\"];\nbreak;",

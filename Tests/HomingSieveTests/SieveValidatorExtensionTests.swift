@@ -137,7 +137,7 @@ struct SieveValidatorExtensionTests {
         ("require \"duplicate\";\nif duplicate :header \"a\" :uniqueid \"b\" { keep; }",
          "line 2: error: encountered duplicate unique id argument (:uniqueid) for the duplicate test."),
         ("require \"duplicate\";\nif duplicate :days 1 { keep; }",
-         "line 2: error: unknown tagged argument ':days' for the duplicate test."),
+         "line 2: error: unknown tagged argument ':days' for the duplicate test (reported only once at first occurrence)."),
         // comparators, relational, match types
         ("if header :comparator \"i;ascii-numeric\" \"a\" \"1\" { keep; }",
          "line 1: error: unknown comparator 'i;ascii-numeric' (only available after require :comparator-i;ascii-numeric)."),

@@ -245,7 +245,7 @@ struct SieveValidatorTests {
         )
         #expect(
             message("keep :copy;")
-                == "line 1: error: unknown tagged argument ':copy' for the keep command.")
+                == "line 1: error: unknown tagged argument ':copy' for the keep command (reported only once at first occurrence).")
         #expect(
             message("require \"reject\";\nreject;")
                 == "line 2: error: the reject command requires 1 positional argument(s), but 0 is/are specified."
@@ -290,7 +290,7 @@ struct SieveValidatorTests {
         )
         #expect(
             message("if header :over \"a\" \"b\" {}")
-                == "line 1: error: unknown tagged argument ':over' for the header test.")
+                == "line 1: error: unknown tagged argument ':over' for the header test (reported only once at first occurrence).")
         #expect(
             message("if size 100 {}")
                 == "line 1: error: the size test requires one of the tags :over or :under.")
