@@ -50,6 +50,11 @@ public struct SieveVacationRequest: Sendable, Hashable {
 }
 
 /// The outcome of running a script.
+///
+/// Delivery carries it out: `storeActions()` are the copies to store (flags split into system
+/// flags and keywords, `editheader` changes attached), `actions` also holds the redirects,
+/// rejections and vacation requests in script order, `notifications` the `notify` messages to
+/// submit, and `duplicateMarks` what to record once all that was done.
 public struct SieveResult: Sendable, Hashable {
     /// The actions, in order, duplicates merged as RFC 5228 section 2.10.3 says.
     public var actions: [SieveAction]
@@ -60,16 +65,34 @@ public struct SieveResult: Sendable, Hashable {
     public var implicitKeepFlags: [String]
     /// Duplicate-tracking entries (RFC 7352) to record once the actions were carried out.
     public var duplicateMarks: [SieveDuplicateMark]
+    /// The `notify` actions (RFC 5435), in order, each with its message composed.
+    public var notifications: [SieveNotification]
+    /// `editheader` (RFC 5293): the header a `keep`, `fileinto` or `redirect` in `actions`
+    /// stores or sends, by index into `actions`: the script's edits as they were when that
+    /// action ran. No entry means the header as received.
+    public var editedHeaders: [Int: SieveEditedHeader]
+    /// `editheader`: the header the implicit keep stores (the edits at the end of the script),
+    /// `nil` when unchanged. (After a runtime error the message is kept as received.)
+    public var implicitKeepHeader: SieveEditedHeader?
+    /// Warnings raised while running (an unknown date part, a denied header edit...), for
+    /// the user's log.
+    public var warnings: [SieveWarning]
 
     /// Creates a result.
     public init(
         actions: [SieveAction] = [], implicitKeep: Bool = true, implicitKeepFlags: [String] = [],
-        duplicateMarks: [SieveDuplicateMark] = []
+        duplicateMarks: [SieveDuplicateMark] = [], notifications: [SieveNotification] = [],
+        editedHeaders: [Int: SieveEditedHeader] = [:], implicitKeepHeader: SieveEditedHeader? = nil,
+        warnings: [SieveWarning] = []
     ) {
         self.actions = actions
         self.implicitKeep = implicitKeep
         self.implicitKeepFlags = implicitKeepFlags
         self.duplicateMarks = duplicateMarks
+        self.notifications = notifications
+        self.editedHeaders = editedHeaders
+        self.implicitKeepHeader = implicitKeepHeader
+        self.warnings = warnings
     }
 }
 

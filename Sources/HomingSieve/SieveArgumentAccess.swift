@@ -7,12 +7,17 @@ public struct SieveTaggedArgument: Sendable, Hashable {
     public var parameter: SieveArgument?
     /// Where the tag starts.
     public var location: SieveSourceLocation
+    /// Whether a positional argument came before the tag (an error: tags come first).
+    public var followsPositional: Bool
 
     /// Creates a tagged argument.
-    public init(name: String, parameter: SieveArgument?, location: SieveSourceLocation) {
+    public init(
+        name: String, parameter: SieveArgument?, location: SieveSourceLocation, followsPositional: Bool = false
+    ) {
         self.name = name
         self.parameter = parameter
         self.location = location
+        self.followsPositional = followsPositional
     }
 }
 
@@ -35,10 +40,15 @@ public struct SieveParsedArguments: Sendable, Hashable {
     }
 
     /// Splits `arguments` of the command or test `name` (`isTest` tells which) into tags and
-    /// positional arguments. A tag consumes the next argument as its parameter when the
-    /// specification says it takes one; unknown tags take none.
+    /// positional arguments (see `init(arguments:spec:)`).
     public init(arguments: [SieveArgument], ofCommandOrTest name: String, isTest: Bool) {
-        let spec = isTest ? SieveArgumentSpec.test(name) : SieveArgumentSpec.command(name)
+        self.init(arguments: arguments, spec: isTest ? SieveArgumentSpec.test(name) : SieveArgumentSpec.command(name))
+    }
+
+    /// The one pass that splits arguments, shared by the validator (which checks the result
+    /// against `spec`) and the interpreter: a tag takes the next argument, whatever it is, as
+    /// its parameter when `spec` says it has one; unknown tags take none.
+    init(arguments: [SieveArgument], spec: SieveArgumentSpec?) {
         var tagged: [SieveTaggedArgument] = []
         var positional: [SieveArgument] = []
         var position = 0
@@ -51,13 +61,13 @@ public struct SieveParsedArguments: Sendable, Hashable {
             }
             var parameter: SieveArgument?
             if spec?.tags[tagName]?.parameter != nil, position < arguments.count {
-                if case .tag = arguments[position].value {
-                } else {
-                    parameter = arguments[position]
-                    position += 1
-                }
+                parameter = arguments[position]
+                position += 1
             }
-            tagged.append(SieveTaggedArgument(name: tagName, parameter: parameter, location: argument.location))
+            tagged.append(
+                SieveTaggedArgument(
+                    name: tagName, parameter: parameter, location: argument.location,
+                    followsPositional: !positional.isEmpty))
         }
         self.init(tagged: tagged, positional: positional)
     }

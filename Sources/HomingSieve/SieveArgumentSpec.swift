@@ -47,6 +47,9 @@ struct SieveArgumentSpec: Sendable {
     /// How many leading positional arguments may be left out (`setflag ["\\Seen"]` without the
     /// variable name, `hasflag` without the variable list).
     var optionalLeadingPositional = 0
+    /// How many trailing positional arguments may be left out (`deleteheader` without value
+    /// patterns).
+    var optionalTrailingPositional = 0
 
     // MARK: - Shared tag sets
 
@@ -78,6 +81,20 @@ struct SieveArgumentSpec: Sendable {
         "last": Tag(group: "last", requires: .index),
     ]
 
+    /// RFC 5703 section 4: `:mime` and `:anychild` (on `header`, `address` and `exists`).
+    static let mime: [String: Tag] = [
+        "mime": Tag(group: "mime", requires: .mime),
+        "anychild": Tag(group: "anychild", requires: .mime),
+    ]
+
+    /// RFC 5703 section 4.2: the options of `header :mime`, one at most.
+    static let mimeOptions: [String: Tag] = [
+        "type": Tag(group: "mime option", requires: .mime),
+        "subtype": Tag(group: "mime option", requires: .mime),
+        "contenttype": Tag(group: "mime option", requires: .mime),
+        "param": Tag(group: "mime option", parameter: (.stringList, "param list"), requires: .mime),
+    ]
+
     static let zone: [String: Tag] = [
         "zone": Tag(group: "zone", parameter: (.string, "time zone offset")),
         "originalzone": Tag(group: "zone"),
@@ -87,6 +104,18 @@ struct SieveArgumentSpec: Sendable {
     static let setModifiers = [
         "lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "quoteregex", "encodeurl", "length",
     ]
+
+    /// The `set` modifiers as tags (for `set` and `extracttext`).
+    static let modifierTags: [String: Tag] = Dictionary(
+        uniqueKeysWithValues: setModifiers.map { name in
+            let needed: SieveExtension? =
+                switch name {
+                case "quoteregex": .regex
+                case "encodeurl": .enotify
+                default: nil
+                }
+            return (name, Tag(group: name, requires: needed))
+        })
 
     static func merged(_ sets: [String: Tag]...) -> [String: Tag] {
         sets.reduce(into: [:]) { result, set in result.merge(set) { first, _ in first } }
@@ -126,10 +155,7 @@ struct SieveArgumentSpec: Sendable {
             return SieveArgumentSpec(positional: [Positional(type: .string, name: "reason")])
         case "set":
             return SieveArgumentSpec(
-                tags: Dictionary(
-                    uniqueKeysWithValues: SieveArgumentSpec.setModifiers.map {
-                        ($0, Tag(group: $0, requires: $0 == "quoteregex" ? .regex : nil))
-                    }),
+                tags: modifierTags,
                 positional: [
                     Positional(type: .string, name: "name"), Positional(type: .string, name: "value"),
                 ])
@@ -167,6 +193,45 @@ struct SieveArgumentSpec: Sendable {
             return SieveArgumentSpec()
         case "global":
             return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "value list")])
+        case "notify":
+            return SieveArgumentSpec(
+                tags: [
+                    "from": Tag(group: "from", parameter: (.string, "from address")),
+                    "importance": Tag(group: "importance", parameter: (.string, "importance")),
+                    "options": Tag(group: "options", parameter: (.stringList, "options")),
+                    "message": Tag(group: "message", parameter: (.string, "message")),
+                ],
+                positional: [Positional(type: .string, name: "method")])
+        case "addheader":
+            return SieveArgumentSpec(
+                tags: ["last": Tag(group: "last")],
+                positional: [
+                    Positional(type: .string, name: "field-name"), Positional(type: .string, name: "value"),
+                ])
+        case "deleteheader":
+            return SieveArgumentSpec(
+                tags: merged(
+                    comparator, matchType,
+                    [
+                        "index": Tag(group: "index", parameter: (.number, "field index")),
+                        "last": Tag(group: "last"),
+                    ]),
+                positional: [
+                    Positional(type: .string, name: "field name"),
+                    Positional(type: .stringList, name: "value patterns"),
+                ],
+                optionalTrailingPositional: 1)
+        case "foreverypart":
+            return SieveArgumentSpec(
+                tags: ["name": Tag(group: "name", parameter: (.string, "name"))], block: true)
+        case "break":
+            return SieveArgumentSpec(tags: ["name": Tag(group: "name", parameter: (.string, "name"))])
+        case "extracttext":
+            return SieveArgumentSpec(
+                tags: merged(modifierTags, ["first": Tag(group: "first", parameter: (.number, "number"))]),
+                positional: [Positional(type: .string, name: "varname")])
+        case "error":
+            return SieveArgumentSpec(positional: [Positional(type: .string, name: "message")])
         default:
             return nil
         }
@@ -177,7 +242,7 @@ struct SieveArgumentSpec: Sendable {
         switch name {
         case "address":
             return SieveArgumentSpec(
-                tags: merged(comparator, matchType, addressPart, index),
+                tags: merged(comparator, matchType, addressPart, index, mime),
                 positional: [
                     Positional(type: .stringList, name: "header list"),
                     Positional(type: .stringList, name: "key list"),
@@ -191,13 +256,14 @@ struct SieveArgumentSpec: Sendable {
                 ])
         case "header":
             return SieveArgumentSpec(
-                tags: merged(comparator, matchType, index),
+                tags: merged(comparator, matchType, index, mime, mimeOptions),
                 positional: [
                     Positional(type: .stringList, name: "header names"),
                     Positional(type: .stringList, name: "key list"),
                 ])
         case "exists":
-            return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "header names")])
+            return SieveArgumentSpec(
+                tags: mime, positional: [Positional(type: .stringList, name: "header names")])
         case "size":
             return SieveArgumentSpec(
                 tags: ["over": Tag(group: "size"), "under": Tag(group: "size")],
@@ -268,16 +334,44 @@ struct SieveArgumentSpec: Sendable {
                 "seconds": Tag(group: "seconds", parameter: (.number, "seconds")),
                 "last": Tag(group: "last"),
             ])
+        case "valid_notify_method":
+            return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "notification-uris")])
+        case "notify_method_capability":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType),
+                positional: [
+                    Positional(type: .string, name: "notification-uri"),
+                    Positional(type: .string, name: "notification-capability"),
+                    Positional(type: .stringList, name: "key-list"),
+                ])
+        case "ihave":
+            return SieveArgumentSpec(positional: [Positional(type: .stringList, name: "capabilities")])
+        case "spamtest":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType, ["percent": Tag(group: "percent", requires: .spamtestplus)]),
+                positional: [Positional(type: .string, name: "value")])
+        case "virustest":
+            return SieveArgumentSpec(
+                tags: merged(comparator, matchType), positional: [Positional(type: .string, name: "value")])
         default:
             return nil
         }
     }
 
+    /// The commands of RFC 5228 itself (for `require` of a name that needs no capability).
+    static let coreCommands: Set<String> = ["require", "if", "elsif", "else", "stop", "keep", "discard", "redirect"]
+
+    /// The tests of RFC 5228 itself.
+    static let coreTests: Set<String> = [
+        "address", "header", "exists", "size", "allof", "anyof", "not", "true", "false",
+    ]
+
     /// Every command name known, core or extension.
     static let knownCommands: Set<String> = [
         "require", "if", "elsif", "else", "stop", "keep", "discard", "redirect", "fileinto", "reject",
         "ereject",
-        "set", "setflag", "addflag", "removeflag", "vacation", "include", "return", "global",
+        "set", "setflag", "addflag", "removeflag", "vacation", "include", "return", "global", "notify",
+        "addheader", "deleteheader", "foreverypart", "break", "extracttext", "error",
     ]
 
     /// Every test name known, core or extension.
@@ -285,5 +379,6 @@ struct SieveArgumentSpec: Sendable {
         "address", "header", "exists", "size", "allof", "anyof", "not", "true", "false", "envelope",
         "string",
         "hasflag", "body", "date", "currentdate", "mailboxexists", "environment", "duplicate",
+        "valid_notify_method", "notify_method_capability", "ihave", "spamtest", "virustest",
     ]
 }

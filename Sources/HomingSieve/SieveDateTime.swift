@@ -10,7 +10,7 @@ public struct SieveDateTime: Sendable, Hashable {
     /// The zone offset in seconds east of UTC as written (`+0200` is 7200).
     public var zoneOffset: Int
     /// Whether the zone was written as `-0000` or an unknown/military name (RFC 5322: the
-    /// time is UTC but the local zone is unknown); the `zone` part is then `-0000`.
+    /// time is UTC but the local zone is unknown); the `zone` part is then `+0000`.
     public var isZoneUnknown: Bool
 
     /// Creates a date-time.
@@ -118,7 +118,8 @@ public struct SieveDateTime: Sendable, Hashable {
         case "second": return pad(fields.second, 2)
         case "time": return "\(pad(fields.hour, 2)):\(pad(fields.minute, 2)):\(pad(fields.second, 2))"
         case "iso8601":
-            let zone = zoneText(separator: ":")
+            // RFC 5260 section 4.2: a zero offset is written "Z", not "+00:00".
+            let zone = zoneOffset == 0 ? "Z" : zoneText(separator: ":")
             return "\(part("date") ?? "")T\(part("time") ?? "")\(zone)"
         case "std11":
             let weekday = Self.weekdayNames[fields.weekday].capitalized
@@ -136,9 +137,9 @@ public struct SieveDateTime: Sendable, Hashable {
     static let weekdayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
     static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
-    /// `+hhmm` (or `+hh:mm` with a separator); `-0000` when the zone is unknown.
+    /// `+hhmm` (or `+hh:mm` with a separator). A zero offset, also an unknown zone
+    /// (`-0000`), has a positive sign (RFC 5260 section 4.2; Pigeonhole writes it so too).
     private func zoneText(separator: String) -> String {
-        if isZoneUnknown { return "-00\(separator)00" }
         let sign = zoneOffset < 0 ? "-" : "+"
         let minutes = abs(zoneOffset) / 60
         return "\(sign)\(pad(minutes / 60, 2))\(separator)\(pad(minutes % 60, 2))"

@@ -42,6 +42,24 @@ public enum SieveExtension: String, Sendable, Hashable, CaseIterable {
     case environment
     /// RFC 7352 `duplicate`.
     case duplicate
+    /// RFC 5435 `enotify` (with the `mailto` method of RFC 5436).
+    case enotify
+    /// RFC 5703 `mime` (`:mime` and its options on `header`, `address` and `exists`).
+    case mime
+    /// RFC 5703 `foreverypart` (and `break`).
+    case foreverypart
+    /// RFC 5703 `extracttext`.
+    case extracttext
+    /// RFC 5463 `ihave` (and `error`).
+    case ihave
+    /// RFC 5293 `editheader` (off by default, as in Pigeonhole).
+    case editheader
+    /// RFC 5235 `spamtest` (off by default, as in Pigeonhole).
+    case spamtest
+    /// RFC 5235 `spamtestplus`: `spamtest` with `:percent` (off by default).
+    case spamtestplus
+    /// RFC 5235 `virustest` (off by default).
+    case virustest
 
     /// The extension a command needs, `nil` for core commands and unknown names.
     static func requiredForCommand(_ name: String) -> SieveExtension? {
@@ -53,11 +71,17 @@ public enum SieveExtension: String, Sendable, Hashable, CaseIterable {
         case "setflag", "addflag", "removeflag": return .imap4flags
         case "vacation": return .vacation
         case "include", "return", "global": return .include
+        case "notify": return .enotify
+        case "foreverypart", "break": return .foreverypart
+        case "extracttext": return .extracttext
+        case "error": return .ihave
+        case "addheader", "deleteheader": return .editheader
         default: return nil
         }
     }
 
-    /// The extension a test needs, `nil` for core tests and unknown names.
+    /// The extension a test needs, `nil` for core tests and unknown names. `spamtest` is
+    /// provided by `spamtest` or `spamtestplus` and is handled by the validator.
     static func requiredForTest(_ name: String) -> SieveExtension? {
         switch name {
         case "envelope": return .envelope
@@ -68,6 +92,9 @@ public enum SieveExtension: String, Sendable, Hashable, CaseIterable {
         case "mailboxexists": return .mailbox
         case "environment": return .environment
         case "duplicate": return .duplicate
+        case "valid_notify_method", "notify_method_capability": return .enotify
+        case "ihave": return .ihave
+        case "virustest": return .virustest
         default: return nil
         }
     }

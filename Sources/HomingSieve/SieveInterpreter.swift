@@ -4,7 +4,8 @@ import Foundation
 /// without carrying anything out: storing, sending and duplicate tracking are the caller's.
 ///
 /// Errors while running (too many actions, conflicting actions, a missing `include`, the work
-/// limit) throw `SieveRuntimeError`; the caller then keeps the message in INBOX, as Pigeonhole does.
+/// limit, `error`) throw `SieveRuntimeError`; the caller then keeps the message in INBOX as
+/// received, as Pigeonhole does (RFC 5293 section 7: without header edits).
 public struct SieveInterpreter: Sendable {
     /// Runs `script` on `message`.
     public static func run(
@@ -31,45 +32,58 @@ public struct SieveInterpreter: Sendable {
     ///   only lets the sequence continue, and the keep is decided by the last script that runs
     ///   (its implicit keep, or its explicit keep). Flags given with that earlier `keep` are lost.
     /// - Variables, match variables and the imap4flags internal variable belong to each script;
-    ///   the implicit keep uses the internal flags of the last script that ran.
+    ///   the implicit keep uses the internal flags of the last script that ran. Header edits
+    ///   (`editheader`) carry over from one script to the next.
     ///
     /// An empty sequence gives the plain implicit keep.
     public static func runSequence(
         _ scripts: [SieveCompiledScript], message: any SieveMessageSource, envelope: SieveEnvelope,
         environment: any SieveRuntimeEnvironment, settings: SieveRuntimeSettings = .init()
     ) throws(SieveRuntimeError) -> SieveResult {
-        var builder = SieveResultBuilder(maxActions: settings.maxActions, maxRedirects: settings.maxRedirects)
-        let budget = SieveWorkBudget(limit: settings.maxWork)
+        let shared = SieveRunState(
+            builder: SieveResultBuilder(maxActions: settings.maxActions, maxRedirects: settings.maxRedirects),
+            budget: SieveWorkBudget(limit: settings.maxWork), headers: SieveHeaderState(original: message.headerFields))
+        var state = shared
         var flags: [String] = []
         for (position, script) in scripts.enumerated() {
             let execution = SieveExecution(
-                message: message, envelope: envelope, environment: environment, settings: settings,
-                budget: budget, builder: builder)
+                message: message, envelope: envelope, environment: environment, settings: settings, state: state)
             try execution.runMain(script)
-            builder = execution.builder
+            state = execution.state
             flags = execution.internalFlags
             if position == scripts.count - 1 { break }
             let kept =
-                builder.implicitKeep
-                || builder.actions.contains {
+                state.builder.implicitKeep
+                || state.builder.actions.contains {
                     if case .keep = $0 { return true }
                     return false
                 }
             if !kept { break }
-            builder.carryKeepForward()
+            state.builder.carryKeepForward()
         }
-        return builder.result(implicitKeepFlags: flags)
+        return state.builder.result(implicitKeepFlags: flags, implicitKeepHeader: state.headers.edited)
     }
 }
 
+/// What the scripts of one sequence share: the result so far, the work budget, the header
+/// as edited so far and the message's MIME parts (parsed on first use).
+struct SieveRunState: Sendable {
+    var builder: SieveResultBuilder
+    var budget: SieveWorkBudget
+    var headers: SieveHeaderState
+    var parts: SieveMIMEPartList?
+}
+
 /// What executing a list of commands ended with.
-enum SieveFlow {
+enum SieveFlow: Equatable {
     /// Went through to the end.
     case next
     /// `stop`: ends every script of the include tree.
     case stop
     /// `return`: ends the current (included) script.
     case returned
+    /// `break` (RFC 5703): leaves the innermost `foreverypart` loop, or the one named.
+    case breakLoop(String?)
 }
 
 /// The state of one script run (one script of a sequence with its includes). Used on one
@@ -82,15 +96,22 @@ final class SieveExecution {
         var globalNames: Set<String> = []
         var matchValues: [String] = []
         var name: String
+        /// The script's name for messages (`nil` when the caller gave the main script none).
+        var scriptName: String?
         var location: SieveIncludeLocation?
+    }
+
+    /// One `foreverypart` iteration: the loop's name and the part it is at.
+    struct Loop {
+        var name: String?
+        var part: Int
     }
 
     let message: any SieveMessageSource
     let envelope: SieveEnvelope
     let environment: any SieveRuntimeEnvironment
     let settings: SieveRuntimeSettings
-    let budget: SieveWorkBudget
-    var builder: SieveResultBuilder
+    var state: SieveRunState
     /// The imap4flags internal variable (RFC 5232 section 3), shared with included scripts.
     var internalFlags: [String] = []
     /// The `global` variables (RFC 6609 section 3.3).
@@ -100,6 +121,8 @@ final class SieveExecution {
     var includeStack: [IncludeKey] = []
     /// Scripts included so far (for `:once`).
     var included: Set<IncludeKey> = []
+    /// The `foreverypart` loops running, outermost first (shared with included scripts).
+    var loops: [Loop] = []
 
     struct IncludeKey: Hashable {
         var name: String
@@ -108,21 +131,33 @@ final class SieveExecution {
 
     init(
         message: any SieveMessageSource, envelope: SieveEnvelope, environment: any SieveRuntimeEnvironment,
-        settings: SieveRuntimeSettings, budget: SieveWorkBudget, builder: SieveResultBuilder
+        settings: SieveRuntimeSettings, state: SieveRunState
     ) {
         self.message = message
         self.envelope = envelope
         self.environment = environment
         self.settings = settings
-        self.budget = budget
-        self.builder = builder
+        self.state = state
         self.frame = Frame(extensions: [], name: "main script", location: nil)
     }
 
     /// Runs a top-level script.
     func runMain(_ script: SieveCompiledScript) throws(SieveRuntimeError) {
-        frame = Frame(extensions: script.extensions, name: "main script", location: nil)
+        frame = Frame(extensions: script.extensions, name: "main script", scriptName: script.name, location: nil)
         _ = try execute(script.script.commands)
+    }
+
+    /// The current header fields (as edited so far).
+    var headerFields: [SieveHeaderField] { state.headers.fields }
+
+    /// Where an action is added, for conflict messages.
+    func origin(_ location: SieveSourceLocation) -> SieveActionOrigin {
+        SieveActionOrigin(script: frame.scriptName, location: location)
+    }
+
+    /// Records a runtime warning.
+    func warn(_ location: SieveSourceLocation, _ message: String) {
+        state.builder.warn(SieveWarning(at: location, message))
     }
 
     // MARK: - Control
@@ -149,6 +184,10 @@ final class SieveExecution {
                 }
                 chainTaken = nil
                 if let flow = try runBlock(command), flow != .next { return flow }
+            case "foreverypart":
+                chainTaken = nil
+                let flow = try runForEveryPart(command)
+                if flow != .next { return flow }
             default:
                 chainTaken = nil
                 let flow = try perform(command)

@@ -15,11 +15,13 @@ extension SieveExecution {
             return .returned
         case "keep":
             let flags = try actionFlags(arguments, at: location)
+            let origin = origin(location)
+            let header = state.headers.edited
             try record(at: location) { (builder: inout SieveResultBuilder) throws(SieveResultConflict) in
-                try builder.keep(flags: flags)
+                try builder.keep(flags: flags, at: origin, header: header)
             }
         case "discard":
-            builder.discard()
+            state.builder.discard(at: origin(location))
         case "fileinto":
             let mailbox = try expand(arguments.positionalString(0) ?? "", at: location)
             guard !mailbox.isEmpty else {
@@ -28,8 +30,11 @@ extension SieveExecution {
             let flags = try actionFlags(arguments, at: location)
             let create = arguments.has("create")
             let copy = arguments.has("copy")
+            let origin = origin(location)
+            let header = state.headers.edited
             try record(at: location) { (builder: inout SieveResultBuilder) throws(SieveResultConflict) in
-                try builder.fileInto(mailbox: mailbox, flags: flags, create: create, copy: copy)
+                try builder.fileInto(
+                    mailbox: mailbox, flags: flags, create: create, copy: copy, at: origin, header: header)
             }
         case "redirect":
             let raw = try expand(arguments.positionalString(0) ?? "", at: location)
@@ -37,20 +42,36 @@ extension SieveExecution {
                 throw SieveRuntimeError(at: location, "specified redirect address '\(raw)' is invalid")
             }
             let copy = arguments.has("copy")
+            let origin = origin(location)
+            let header = state.headers.edited
             try record(at: location) { (builder: inout SieveResultBuilder) throws(SieveResultConflict) in
-                try builder.redirect(address: address, copy: copy)
+                try builder.redirect(address: address, copy: copy, at: origin, header: header)
             }
         case "reject", "ereject":
             let reason = try expand(arguments.positionalString(0) ?? "", at: location)
             let extended = command.name == "ereject"
+            let origin = origin(location)
             try record(at: location) { (builder: inout SieveResultBuilder) throws(SieveResultConflict) in
-                try builder.reject(reason: reason, extended: extended)
+                try builder.reject(reason: reason, extended: extended, at: origin)
             }
         case "vacation":
             let request = try vacationRequest(arguments, at: location)
+            let origin = origin(location)
             try record(at: location) { (builder: inout SieveResultBuilder) throws(SieveResultConflict) in
-                try builder.vacation(request)
+                try builder.vacation(request, at: origin)
             }
+        case "notify":
+            try performNotify(arguments, at: location)
+        case "addheader":
+            try performAddHeader(arguments, at: location)
+        case "deleteheader":
+            try performDeleteHeader(arguments, at: location)
+        case "break":
+            return .breakLoop(arguments.string("name"))
+        case "extracttext":
+            try performExtractText(arguments, at: location)
+        case "error":
+            throw SieveRuntimeError(at: location, try expand(arguments.positionalString(0) ?? "", at: location))
         case "set":
             try performSet(arguments, at: location)
         case "setflag", "addflag", "removeflag":
@@ -70,14 +91,14 @@ extension SieveExecution {
         return .next
     }
 
-    private func record(
+    func record(
         at location: SieveSourceLocation,
         _ body: (inout SieveResultBuilder) throws(SieveResultConflict) -> Void
     ) throws(SieveRuntimeError) {
         do {
-            try body(&builder)
+            try body(&state.builder)
         } catch {
-            throw SieveRuntimeError(at: location, error.message)
+            throw SieveRuntimeError(at: error.location ?? location, error.message)
         }
     }
 
@@ -138,7 +159,7 @@ extension SieveExecution {
         } else if let days = arguments.number("days") {
             period = days > UInt64(Int.max / 86_400) ? Int.max : Int(days) * 86_400
         }
-        period = max(settings.vacationMinPeriod, min(settings.vacationMaxPeriod, period))
+        period = settings.clampedVacationPeriod(period)
         let subject = try arguments.string("subject").map { (text) throws(SieveRuntimeError) in
             try expand(text, at: location)
         }
@@ -234,11 +255,12 @@ extension SieveExecution {
         included.insert(key)
         includeStack.append(key)
         let saved = frame
-        frame = Frame(extensions: script.extensions, name: name, location: place)
+        frame = Frame(extensions: script.extensions, name: name, scriptName: name, location: place)
         defer {
             frame = saved
             includeStack.removeLast()
         }
+        // A `break` cannot leave the included script (validation keeps it inside its loops).
         let flow = try execute(script.script.commands)
         return flow == .stop ? .stop : .next
     }

@@ -22,8 +22,9 @@ extension SieveExecution {
             return false
         case "exists":
             let names = try expand(arguments.positionalStrings(0) ?? [], at: location)
+            let sets = try headerSets(arguments, at: location)
             return names.allSatisfy { name in
-                message.headerFields.contains { $0.name.lowercased() == name.lowercased() }
+                sets.contains { fields in fields.contains { $0.name.lowercased() == name.lowercased() } }
             }
         case "size":
             let limit = arguments.positionalNumber(0) ?? 0
@@ -32,17 +33,22 @@ extension SieveExecution {
         case "header":
             let names = try expand(arguments.positionalStrings(0) ?? [], at: location)
             var values: [String] = []
-            for name in names {
-                for raw in headerValues(name, arguments: arguments) {
-                    values.append(Self.trimmedTrailing(SieveHeaderDecoder.decode(raw)))
+            if arguments.has("mime") {
+                values = try mimeHeaderValues(names, arguments, at: location)
+            } else {
+                for name in names {
+                    for raw in headerValues(name, arguments: arguments) {
+                        values.append(Self.trimmedTrailing(SieveHeaderDecoder.decode(raw)))
+                    }
                 }
             }
             return try match(values, arguments, keyIndex: 1, at: location)
         case "address":
             let names = try expand(arguments.positionalStrings(0) ?? [], at: location)
             var values: [String] = []
+            let sets = try headerSets(arguments, at: location)
             for name in names {
-                for raw in headerValues(name, arguments: arguments) {
+                for raw in sets.flatMap({ headerValues(name, in: $0, arguments: arguments) }) {
                     for entry in SieveAddressList.parse(raw) {
                         if let part = addressPart(
                             local: entry.localPart, domain: entry.domain, raw: entry.raw, arguments.addressPart)
@@ -108,6 +114,21 @@ extension SieveExecution {
             return try match([value], arguments, keyIndex: 1, at: location)
         case "duplicate":
             return try evaluateDuplicate(arguments, at: location)
+        case "valid_notify_method":
+            return try evaluateValidNotifyMethod(arguments, at: location)
+        case "notify_method_capability":
+            return try evaluateNotifyMethodCapability(arguments, at: location)
+        case "ihave":
+            // Compile-time: only available capabilities were loaded; variables and
+            // encoded-character never count (RFC 5463 section 4).
+            let names = arguments.positionalStrings(0) ?? []
+            return names.allSatisfy { name in
+                if SieveValidator.builtInComparatorCapabilities.contains(name) { return true }
+                guard let known = SieveExtension(rawValue: name) else { return false }
+                return known != .variables && known != .encodedCharacter && frame.extensions.contains(known)
+            }
+        case "spamtest", "virustest":
+            return try evaluateScoreTest(test.name, arguments, at: location)
         default:
             throw SieveRuntimeError(at: location, "unknown test '\(test.name)'")
         }
@@ -137,7 +158,7 @@ extension SieveExecution {
                 for key in keys {
                     guard
                         let captures = try SieveMatcher.match(
-                            value, key: key, type: type, comparator: comparator, budget: budget,
+                            value, key: key, type: type, comparator: comparator, budget: &state.budget,
                             maxSubjectOctets: settings.maxMatchSubjectSize)
                     else { continue }
                     switch type {
@@ -157,10 +178,15 @@ extension SieveExecution {
 
     // MARK: - Headers and addresses
 
-    /// The raw values of the header fields named `name`, narrowed by `:index`/`:last`.
+    /// The raw values of the current header fields named `name`, narrowed by `:index`/`:last`.
     func headerValues(_ name: String, arguments: SieveParsedArguments) -> [String] {
+        headerValues(name, in: headerFields, arguments: arguments)
+    }
+
+    /// The raw values of the fields of `fields` named `name`, narrowed by `:index`/`:last`.
+    func headerValues(_ name: String, in fields: [SieveHeaderField], arguments: SieveParsedArguments) -> [String] {
         let lowered = name.lowercased()
-        let values = message.headerFields.filter { $0.name.lowercased() == lowered }.map(\.rawValue)
+        let values = fields.filter { $0.name.lowercased() == lowered }.map(\.rawValue)
         guard let index = arguments.index else { return values }
         guard index.number >= 1, index.number <= UInt64(values.count) else { return [] }
         let position = Int(index.number) - 1
@@ -275,6 +301,10 @@ extension SieveExecution {
                 }
             }
         }
+        if !SieveValidator.dateParts.contains(datePart) {
+            warn(location, "specified date part argument `\(datePart)' is not known")
+            return false
+        }
         var values: [String] = []
         for date in dates {
             guard let value = date.part(datePart) else { return false }
@@ -315,7 +345,7 @@ extension SieveExecution {
             period = seconds > UInt64(Int.max) ? Int.max : Int(seconds)
         }
         if !duplicate || arguments.has("last") {
-            builder.mark(SieveDuplicateMark(key: key, period: period))
+            state.builder.mark(SieveDuplicateMark(key: key, period: period))
         }
         return duplicate
     }

@@ -130,8 +130,10 @@ public struct SieveLexer: Sendable {
                     }
                 }
                 if !closed {
+                    // Reported at the end of the script, as Pigeonhole does.
                     throw SieveError(
-                        .unterminatedComment, at: start, "unterminated bracket comment '/* ... */'")
+                        .unterminatedComment, at: location,
+                        "end of file before end of bracket comment ('/* ... */') started at line \(start.line)")
                 }
             default:
                 return
@@ -205,7 +207,8 @@ public struct SieveLexer: Sendable {
 
     // MARK: - Strings
 
-    /// Reads a quoted string; `\"` and `\\` are escapes, any other backslash is dropped.
+    /// Reads a quoted string; `\"` and `\\` are escapes, any other backslash is dropped. An
+    /// unterminated string is reported at the end of the script (where Pigeonhole reports it).
     private mutating func quotedString() throws(SieveError) -> SieveToken {
         let start = location
         advance()
@@ -224,7 +227,8 @@ public struct SieveLexer: Sendable {
             }
         }
         throw SieveError(
-            .unterminatedString, at: start, "unterminated quoted string (missing closing '\"')")
+            .unterminatedString, at: location,
+            "end of file before end of quoted string started at line \(start.line)")
     }
 
     /// Reads a `text:` multi-line string after the `text:` keyword.
@@ -245,8 +249,7 @@ public struct SieveLexer: Sendable {
             advance()
         case nil:
             throw SieveError(
-                .unterminatedMultiLineString, at: start,
-                "unterminated multi-line string (missing terminating '.' line)")
+                .unterminatedMultiLineString, at: location, "end of file before end of multi-line string")
         case let other?:
             throw SieveError(
                 .unexpectedCharacter, at: location,
@@ -279,8 +282,7 @@ public struct SieveLexer: Sendable {
             text.append(contentsOf: lineBreak)
         }
         throw SieveError(
-            .unterminatedMultiLineString, at: start,
-            "unterminated multi-line string (missing terminating '.' line)")
+            .unterminatedMultiLineString, at: location, "end of file before end of multi-line string")
     }
 
     /// Decodes string contents, refusing bytes that are not UTF-8.

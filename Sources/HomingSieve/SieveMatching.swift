@@ -14,8 +14,9 @@ public enum SieveMatchType: Sendable, Hashable {
 }
 
 /// Counts the work a script does so that no script can hang a delivery.
-public final class SieveWorkBudget: @unchecked Sendable {
-    // Safety: used by one interpreter run on one thread only.
+///
+/// A value owned by one run and passed `inout` to the matchers, so it needs no lock.
+public struct SieveWorkBudget: Sendable, Hashable {
     /// What is left.
     public private(set) var remaining: Int
 
@@ -25,7 +26,7 @@ public final class SieveWorkBudget: @unchecked Sendable {
     }
 
     /// Spends `units`; throws once the budget is exhausted.
-    public func spend(_ units: Int) throws(SieveMatchError) {
+    public mutating func spend(_ units: Int) throws(SieveMatchError) {
         remaining -= units
         if remaining < 0 { throw SieveMatchError("the script exceeded its work limit") }
     }
@@ -57,10 +58,10 @@ public enum SieveMatcher {
     /// group for `:regex`; empty for the other types).
     public static func match(
         _ value: String, key: String, type: SieveMatchType, comparator: SieveComparator,
-        budget: SieveWorkBudget
+        budget: inout SieveWorkBudget
     ) throws(SieveMatchError) -> [String]? {
         try match(
-            value, key: key, type: type, comparator: comparator, budget: budget,
+            value, key: key, type: type, comparator: comparator, budget: &budget,
             maxSubjectOctets: defaultMaxSubjectOctets)
     }
 
@@ -69,7 +70,7 @@ public enum SieveMatcher {
     /// match type, or for a regular expression that does not compile.
     public static func match(
         _ value: String, key: String, type: SieveMatchType, comparator: SieveComparator,
-        budget: SieveWorkBudget, maxSubjectOctets: Int
+        budget: inout SieveWorkBudget, maxSubjectOctets: Int
     ) throws(SieveMatchError) -> [String]? {
         try budget.spend(1)
         guard comparator.supports(type) else {
@@ -85,11 +86,11 @@ public enum SieveMatcher {
             try budget.spend(subject.utf8.count / stepsPerWorkUnit)
             return comparator.fold(Array(subject.utf8)) == comparator.fold(Array(key.utf8)) ? [] : nil
         case .contains:
-            return try contains(subject, key, comparator: comparator, budget: budget) ? [] : nil
+            return try contains(subject, key, comparator: comparator, budget: &budget) ? [] : nil
         case .matches:
-            return try SieveWildcardMatcher.match(subject, pattern: key, comparator: comparator, budget: budget)
+            return try SieveWildcardMatcher.match(subject, pattern: key, comparator: comparator, budget: &budget)
         case .regex:
-            return try SieveRegexMatcher.match(subject, pattern: key, comparator: comparator, budget: budget)
+            return try SieveRegexMatcher.match(subject, pattern: key, comparator: comparator, budget: &budget)
         case .value(let relation):
             try budget.spend(subject.utf8.count / stepsPerWorkUnit)
             return relation.holds(forOrdering: comparator.compare(subject, key)) ? [] : nil
@@ -128,7 +129,7 @@ public enum SieveMatcher {
     /// `:contains`: whether `key` occurs in `value` (Knuth-Morris-Pratt over the folded octets,
     /// so the work is linear whatever the input).
     static func contains(
-        _ value: String, _ key: String, comparator: SieveComparator, budget: SieveWorkBudget
+        _ value: String, _ key: String, comparator: SieveComparator, budget: inout SieveWorkBudget
     ) throws(SieveMatchError) -> Bool {
         let needle = comparator.fold(Array(key.utf8))
         if needle.isEmpty { return true }

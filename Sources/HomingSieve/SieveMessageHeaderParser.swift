@@ -70,6 +70,12 @@ public struct SieveMessageHeaderParser: Sendable {
         return Result(fields: fields, bodyOffset: bodyOffset, truncated: truncated)
     }
 
+    /// How many fields `parse(bytes, maxHeaderSize:)` finds.
+    static func fieldCount<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, maxHeaderSize: Int = .max) -> Int
+    where Bytes.Index == Int {
+        parse(bytes, maxHeaderSize: maxHeaderSize).fields.count
+    }
+
     /// A field from one unfolded line, or `nil` when the line is not a field.
     static func makeField(_ line: [UInt8]) -> SieveHeaderField? {
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }

@@ -10,6 +10,17 @@ public protocol SieveMessageSource: Sendable {
     /// The body as the `body` test (RFC 5173) sees it under `transform`: one string per
     /// part that qualifies (`:raw` and `:text` give one string). Bounded in size.
     func bodyTexts(_ transform: SieveBodyTransform) throws(SieveMessageError) -> [String]
+    /// The MIME structure of the (bounded) body, for `foreverypart` and `:mime` (RFC 5703);
+    /// the entity ranges index `body`.
+    func mimeStructure() throws(SieveMessageError) -> (body: [UInt8], root: SieveMIMEEntity)
+}
+
+extension SieveMessageSource {
+    /// The MIME structure parsed from the raw body (`bodyTexts(.raw)`).
+    public func mimeStructure() throws(SieveMessageError) -> (body: [UInt8], root: SieveMIMEEntity) {
+        let body = Array((try bodyTexts(.raw).first ?? "").utf8)
+        return (body, SieveMIMEParser.parse(body: body[...], headerFields: headerFields, headerRange: 0..<0))
+    }
 }
 
 /// One header field, name as written and value unfolded (CRLF/LF before white space removed).

@@ -44,7 +44,7 @@ enum SieveRegexMatcher {
     /// text the whole expression matched) and one string per group, up to `${9}` (an unused
     /// group is the empty string).
     static func match(
-        _ value: String, pattern: String, comparator: SieveComparator, budget: SieveWorkBudget
+        _ value: String, pattern: String, comparator: SieveComparator, budget: inout SieveWorkBudget
     ) throws(SieveMatchError) -> [String]? {
         let size: Int
         switch expandedSize(of: pattern) {

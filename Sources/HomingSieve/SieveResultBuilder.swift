@@ -1,22 +1,46 @@
+/// Where an action was added: for the `(script: line N)` part of Pigeonhole's conflict messages.
+struct SieveActionOrigin: Sendable, Hashable {
+    /// The script's name (`nil` when the caller gave none).
+    var script: String?
+    var location: SieveSourceLocation
+
+    /// `script: line N`, or `line N` without a script name.
+    var description: String {
+        script.map { "\($0): line \(location.line)" } ?? "line \(location.line)"
+    }
+}
+
 /// Collects the actions of a script run and applies RFC 5228 section 2.10 rules as they come:
 /// the implicit keep, duplicate merging, conflicts and the configured limits.
 ///
-/// Rules (each checked when the action is added, so the error names the offending command):
+/// Rules (each checked when the action is added):
 /// - `keep`, `fileinto` and `redirect` without `:copy`, `discard`, `reject`/`ereject` cancel
 ///   the implicit keep; with `:copy` (RFC 3894) they leave it alone.
 /// - A second `keep`, `fileinto` into the same folder, or `redirect` to the same address is
 ///   merged into the first (RFC 5228 section 2.10.3): flags are united, `:create` kept if any
-///   asked for it, and `:copy` only stays when every occurrence had it. `discard` is recorded once.
+///   asked for it, and `:copy` only stays when every occurrence had it; the first keeps the
+///   header it was given (RFC 5293 section 7). `discard` is recorded once.
 /// - `reject`/`ereject` conflict with `keep`, `fileinto`, `redirect` (with or without `:copy`),
 ///   `vacation` and another `reject` (RFC 5429 section 2.1, RFC 5230 section 4.7), in either
-///   order; the conflict is a runtime error, as in Pigeonhole.
+///   order; the conflict is a runtime error, reported as Pigeonhole reports it: at the reject
+///   (or, for a vacation after a reject, at the vacation), naming the other action's line.
 /// - A second `vacation` is a runtime error (RFC 5230 section 4.7 allows one response).
+/// - A `notify` drops the recipients an earlier `notify` already has (RFC 5436 section 2.7),
+///   and is left out when none remain.
 /// - More than `maxActions` actions (after merging; `discard` not counted) or more than
 ///   `maxRedirects` distinct redirects is a runtime error.
 struct SieveResultBuilder: Sendable {
-    private(set) var actions: [SieveAction] = []
+    private struct Entry: Sendable {
+        var action: SieveAction
+        var origin: SieveActionOrigin
+        var header: SieveEditedHeader?
+    }
+
+    private var entries: [Entry] = []
     private(set) var implicitKeep = true
     private(set) var duplicateMarks: [SieveDuplicateMark] = []
+    private(set) var notifications: [SieveNotification] = []
+    private(set) var warnings: [SieveWarning] = []
     let maxActions: Int
     let maxRedirects: Int
 
@@ -25,109 +49,152 @@ struct SieveResultBuilder: Sendable {
         self.maxRedirects = maxRedirects
     }
 
-    /// The finished result; `implicitKeepFlags` are the flags in effect at the end.
-    func result(implicitKeepFlags: [String]) -> SieveResult {
-        SieveResult(
+    var actions: [SieveAction] { entries.map(\.action) }
+
+    /// The finished result; `implicitKeepFlags` are the flags in effect at the end and
+    /// `implicitKeepHeader` the header edits then.
+    func result(implicitKeepFlags: [String], implicitKeepHeader: SieveEditedHeader?) -> SieveResult {
+        var edited: [Int: SieveEditedHeader] = [:]
+        for (index, entry) in entries.enumerated() {
+            if let header = entry.header { edited[index] = header }
+        }
+        return SieveResult(
             actions: actions, implicitKeep: implicitKeep,
-            implicitKeepFlags: implicitKeep ? implicitKeepFlags : [], duplicateMarks: duplicateMarks)
+            implicitKeepFlags: implicitKeep ? implicitKeepFlags : [], duplicateMarks: duplicateMarks,
+            notifications: notifications, editedHeaders: edited,
+            implicitKeepHeader: implicitKeep ? implicitKeepHeader : nil, warnings: warnings)
     }
 
     // MARK: - Adding actions
 
     /// Adds `keep` with `flags`.
-    mutating func keep(flags: [String]) throws(SieveResultConflict) {
-        try checkRejectConflict(with: "keep")
+    mutating func keep(flags: [String], at origin: SieveActionOrigin, header: SieveEditedHeader?)
+        throws(SieveResultConflict)
+    {
+        try checkRejectConflict(deliveringAt: origin)
         implicitKeep = false
-        for (offset, action) in actions.enumerated() {
-            if case .keep(let existing) = action {
-                actions[offset] = .keep(flags: SieveFlags.union(existing, flags))
+        for (offset, entry) in entries.enumerated() {
+            if case .keep(let existing) = entry.action {
+                entries[offset].action = .keep(flags: SieveFlags.union(existing, flags))
                 return
             }
         }
-        try append(.keep(flags: flags))
+        try append(Entry(action: .keep(flags: flags), origin: origin, header: header))
     }
 
     /// Adds `fileinto`.
-    mutating func fileInto(mailbox: String, flags: [String], create: Bool, copy: Bool)
-        throws(SieveResultConflict)
-    {
-        try checkRejectConflict(with: "fileinto")
+    mutating func fileInto(
+        mailbox: String, flags: [String], create: Bool, copy: Bool, at origin: SieveActionOrigin,
+        header: SieveEditedHeader?
+    ) throws(SieveResultConflict) {
+        try checkRejectConflict(deliveringAt: origin)
         if !copy { implicitKeep = false }
-        for (offset, action) in actions.enumerated() {
+        for (offset, entry) in entries.enumerated() {
             if case .fileInto(let existingMailbox, let existingFlags, let existingCreate, let existingCopy) =
-                action, Self.sameMailbox(existingMailbox, mailbox)
+                entry.action, Self.sameMailbox(existingMailbox, mailbox)
             {
-                actions[offset] = .fileInto(
+                entries[offset].action = .fileInto(
                     mailbox: existingMailbox, flags: SieveFlags.union(existingFlags, flags),
                     create: existingCreate || create, copy: existingCopy && copy)
                 return
             }
         }
-        try append(.fileInto(mailbox: mailbox, flags: flags, create: create, copy: copy))
+        try append(
+            Entry(
+                action: .fileInto(mailbox: mailbox, flags: flags, create: create, copy: copy), origin: origin,
+                header: header))
     }
 
     /// Adds `redirect`.
-    mutating func redirect(address: String, copy: Bool) throws(SieveResultConflict) {
-        try checkRejectConflict(with: "redirect")
+    mutating func redirect(address: String, copy: Bool, at origin: SieveActionOrigin, header: SieveEditedHeader?)
+        throws(SieveResultConflict)
+    {
+        try checkRejectConflict(deliveringAt: origin, name: "redirect")
         if !copy { implicitKeep = false }
         var redirects = 0
-        for (offset, action) in actions.enumerated() {
-            guard case .redirect(let existing, let existingCopy) = action else { continue }
+        for (offset, entry) in entries.enumerated() {
+            guard case .redirect(let existing, let existingCopy) = entry.action else { continue }
             if Self.sameAddress(existing, address) {
-                actions[offset] = .redirect(address: existing, copy: existingCopy && copy)
+                entries[offset].action = .redirect(address: existing, copy: existingCopy && copy)
                 return
             }
             redirects += 1
         }
         if redirects >= maxRedirects {
-            throw SieveResultConflict(
-                "total number of redirect actions exceeds the limit of \(maxRedirects)")
+            throw SieveResultConflict("total number of redirect actions exceeds the limit of \(maxRedirects)")
         }
-        try append(.redirect(address: address, copy: copy))
+        try append(Entry(action: .redirect(address: address, copy: copy), origin: origin, header: header))
     }
 
     /// Adds `discard`.
-    mutating func discard() {
+    mutating func discard(at origin: SieveActionOrigin) {
         implicitKeep = false
-        if !actions.contains(.discard) { actions.append(.discard) }
+        if !entries.contains(where: { $0.action == .discard }) {
+            entries.append(Entry(action: .discard, origin: origin, header: nil))
+        }
     }
 
     /// Adds `reject` / `ereject`.
-    mutating func reject(reason: String, extended: Bool) throws(SieveResultConflict) {
-        let name = extended ? "ereject" : "reject"
-        for action in actions {
-            switch action {
+    mutating func reject(reason: String, extended: Bool, at origin: SieveActionOrigin) throws(SieveResultConflict) {
+        for entry in entries {
+            switch entry.action {
             case .keep, .fileInto, .redirect:
                 throw SieveResultConflict(
-                    "\(name) action conflicts with other action: the \(Self.name(of: action)) action tries to deliver the message"
+                    "reject/ereject action conflicts with other action: the \(Self.name(of: entry.action)) action (\(entry.origin.description)) tries to deliver the message"
                 )
-            case .reject, .vacation:
+            case .vacation:
                 throw SieveResultConflict(
-                    "\(name) action conflicts with other action: the \(Self.name(of: action)) action also sends a response to the sender"
+                    "reject/ereject action conflicts with other action: the vacation action (\(entry.origin.description)) also sends a response to the sender"
+                )
+            case .reject:
+                throw SieveResultConflict(
+                    "duplicate reject/ereject action not allowed (previously triggered one was here: \(entry.origin.description))"
                 )
             case .discard:
                 continue
             }
         }
         implicitKeep = false
-        try append(.reject(reason: reason, extended: extended))
+        try append(Entry(action: .reject(reason: reason, extended: extended), origin: origin, header: nil))
     }
 
     /// Adds `vacation`.
-    mutating func vacation(_ request: SieveVacationRequest) throws(SieveResultConflict) {
-        for action in actions {
-            switch action {
+    mutating func vacation(_ request: SieveVacationRequest, at origin: SieveActionOrigin) throws(SieveResultConflict) {
+        for entry in entries {
+            switch entry.action {
             case .vacation:
-                throw SieveResultConflict("duplicate vacation action: only one response is allowed")
-            case .reject(_, let extended):
                 throw SieveResultConflict(
-                    "vacation action conflicts with other action: the \(extended ? "ereject" : "reject") action also sends a response to the sender"
+                    "duplicate vacation action not allowed (previously triggered one was here: \(entry.origin.description))")
+            case .reject:
+                throw SieveResultConflict(
+                    "vacation action conflicts with other action: the reject action (\(entry.origin.description)) also sends a response back to the sender"
                 )
             default:
                 continue
             }
         }
-        try append(.vacation(request))
+        try append(Entry(action: .vacation(request), origin: origin, header: nil))
+    }
+
+    /// The recipients of a new `notify` that no earlier notification has; `nil` when the new
+    /// one is a duplicate and is to be left out (Pigeonhole: every recipient already notified,
+    /// or none at all while an earlier notification exists).
+    func newNotifyRecipients(_ recipients: [SieveMailtoURI.Recipient]) -> [SieveMailtoURI.Recipient]? {
+        guard !notifications.isEmpty else { return recipients }
+        let remaining = recipients.filter { recipient in
+            !notifications.contains { earlier in
+                earlier.recipients.contains { Self.sameAddress($0.address, recipient.address) }
+            }
+        }
+        return remaining.isEmpty ? nil : remaining
+    }
+
+    /// Adds a composed notification (counted as an action).
+    mutating func notify(_ notification: SieveNotification) throws(SieveResultConflict) {
+        if entries.filter({ $0.action != .discard }).count + notifications.count >= maxActions {
+            throw SieveResultConflict("total number of actions exceeds the limit of \(maxActions)")
+        }
+        notifications.append(notification)
     }
 
     /// Records a duplicate-tracking mark (RFC 7352), replacing an earlier one with the same key.
@@ -136,11 +203,16 @@ struct SieveResultBuilder: Sendable {
         duplicateMarks.append(mark)
     }
 
+    /// Records a runtime warning.
+    mutating func warn(_ warning: SieveWarning) {
+        warnings.append(warning)
+    }
+
     /// Re-enables the implicit keep and removes explicit `keep` actions: between scripts of a
     /// sequence an explicit keep only means "go on" (the final keep is decided at the end).
     mutating func carryKeepForward() {
-        actions.removeAll {
-            if case .keep = $0 { return true }
+        entries.removeAll {
+            if case .keep = $0.action { return true }
             return false
         }
         implicitKeep = true
@@ -148,28 +220,32 @@ struct SieveResultBuilder: Sendable {
 
     // MARK: - Helpers
 
-    private func checkRejectConflict(with name: String) throws(SieveResultConflict) {
-        for case .reject(_, let extended) in actions {
+    /// A `keep`, `fileinto` or `redirect` after a `reject`: the error is the reject's.
+    private func checkRejectConflict(deliveringAt origin: SieveActionOrigin, name: String = "store")
+        throws(SieveResultConflict)
+    {
+        for entry in entries {
+            guard case .reject = entry.action else { continue }
             throw SieveResultConflict(
-                "\(name) action conflicts with other action: the \(extended ? "ereject" : "reject") action rejects the message"
-            )
+                "reject/ereject action conflicts with other action: the \(name) action (\(origin.description)) tries to deliver the message",
+                at: entry.origin.location)
         }
     }
 
-    private mutating func append(_ action: SieveAction) throws(SieveResultConflict) {
-        let counted = actions.filter { $0 != .discard }.count
+    private mutating func append(_ entry: Entry) throws(SieveResultConflict) {
+        let counted = entries.filter { $0.action != .discard }.count + notifications.count
         if counted >= maxActions {
             throw SieveResultConflict("total number of actions exceeds the limit of \(maxActions)")
         }
-        actions.append(action)
+        entries.append(entry)
     }
 
+    /// Pigeonhole's action names: `keep` and `fileinto` are both `store`.
     private static func name(of action: SieveAction) -> String {
         switch action {
-        case .keep: return "keep"
-        case .fileInto: return "fileinto"
+        case .keep, .fileInto: return "store"
         case .redirect: return "redirect"
-        case .reject(_, let extended): return extended ? "ereject" : "reject"
+        case .reject: return "reject"
         case .discard: return "discard"
         case .vacation: return "vacation"
         }
@@ -192,8 +268,12 @@ struct SieveResultBuilder: Sendable {
 }
 
 /// A conflict or limit found while adding an action; the interpreter turns it into a
-/// `SieveRuntimeError` at the command's location.
+/// `SieveRuntimeError` at `location` (the adding command's when `nil`).
 struct SieveResultConflict: Error, Sendable {
     var message: String
-    init(_ message: String) { self.message = message }
+    var location: SieveSourceLocation?
+    init(_ message: String, at location: SieveSourceLocation? = nil) {
+        self.message = message
+        self.location = location
+    }
 }

@@ -28,9 +28,10 @@ public struct SieveRuntimeSettings: Sendable, Hashable {
     public var maxRedirects: Int
     /// `recipient_delimiter` characters for `subaddress` (default `+`).
     public var recipientDelimiter: String
-    /// `sieve_vacation_min_period` in seconds (default 1 day).
+    /// `sieve_vacation_min_period` in seconds (default 1 day, as in Pigeonhole).
     public var vacationMinPeriod: Int
-    /// `sieve_vacation_max_period` in seconds (default 90 days).
+    /// `sieve_vacation_max_period` in seconds; 0 (the default, as in Pigeonhole) means no
+    /// upper bound.
     public var vacationMaxPeriod: Int
     /// `sieve_vacation_default_period` in seconds (default 7 days).
     public var vacationDefaultPeriod: Int
@@ -41,13 +42,31 @@ public struct SieveRuntimeSettings: Sendable, Hashable {
     public var maxMatchSubjectSize: Int
     /// Maximum `include` nesting depth (default 10).
     public var maxIncludeDepth: Int
+    /// The host name for generated Message-IDs (notifications).
+    public var hostname: String
+    /// `postmaster_address`: the sender of notifications when neither `:from` nor `userEmail`
+    /// gives one; `nil` for `postmaster@<hostname>`.
+    public var postmasterAddress: String?
+    /// `sieve_user_email`: the user's address for notifications (`From:`, `owner-email`);
+    /// `nil` when not configured.
+    public var userEmail: String?
+    /// The `editheader` settings (`sieve_editheader_*`).
+    public var editHeader: SieveEditHeaderSettings
+    /// How `spamtest` reads the scanner's verdict (`sieve_spamtest_*`); `nil` when not
+    /// configured (the test then always sees "0").
+    public var spamTest: SieveScoreTestSettings?
+    /// How `virustest` reads the scanner's verdict (`sieve_virustest_*`).
+    public var virusTest: SieveScoreTestSettings?
 
     /// Creates settings with Pigeonhole's defaults.
     public init(
         maxActions: Int = 32, maxRedirects: Int = 4, recipientDelimiter: String = "+",
-        vacationMinPeriod: Int = 86_400, vacationMaxPeriod: Int = 90 * 86_400,
+        vacationMinPeriod: Int = 86_400, vacationMaxPeriod: Int = 0,
         vacationDefaultPeriod: Int = 7 * 86_400, maxWork: Int = 2_000_000,
-        maxMatchSubjectSize: Int = 1 << 20, maxIncludeDepth: Int = 10
+        maxMatchSubjectSize: Int = 1 << 20, maxIncludeDepth: Int = 10, hostname: String = "localhost",
+        postmasterAddress: String? = nil, userEmail: String? = nil,
+        editHeader: SieveEditHeaderSettings = SieveEditHeaderSettings(), spamTest: SieveScoreTestSettings? = nil,
+        virusTest: SieveScoreTestSettings? = nil
     ) {
         self.maxActions = maxActions
         self.maxRedirects = maxRedirects
@@ -58,6 +77,20 @@ public struct SieveRuntimeSettings: Sendable, Hashable {
         self.maxWork = maxWork
         self.maxMatchSubjectSize = maxMatchSubjectSize
         self.maxIncludeDepth = maxIncludeDepth
+        self.hostname = hostname
+        self.postmasterAddress = postmasterAddress
+        self.userEmail = userEmail
+        self.editHeader = editHeader
+        self.spamTest = spamTest
+        self.virusTest = virusTest
+    }
+
+    /// A vacation period (seconds) within the configured bounds: at least the minimum, and at
+    /// most the maximum unless it is 0.
+    public func clampedVacationPeriod(_ period: Int) -> Int {
+        var result = max(vacationMinPeriod, period)
+        if vacationMaxPeriod > 0 { result = min(vacationMaxPeriod, result) }
+        return result
     }
 }
 

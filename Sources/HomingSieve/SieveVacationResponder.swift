@@ -150,7 +150,7 @@ public struct SieveVacationResponder: Sendable {
         head += H.field("X-Sieve", H.implementation)
         head += H.field("Message-ID", H.messageID(hostname: hostname, now: now))
         head += H.field("Date", H.date(now))
-        head += H.field("From", H.encodeAddress(request.from ?? envelope.to))
+        head += H.field("From", H.encodeAddress(request.from ?? replyFrom(headerFields: headerFields, envelope: envelope, request: request)))
         head += H.field("To", H.encodeAddress(recipient))
         head += H.field("Subject", H.encodeUnstructured(subject(headerFields: headerFields, request: request)))
         if let messageID = H.first("Message-ID", in: headerFields).flatMap(H.firstMessageID) {
@@ -172,6 +172,33 @@ public struct SieveVacationResponder: Sendable {
             content += Self.textEntity(request.reason)
         }
         return SieveOutgoingMail(sender: "", recipients: [recipient], content: content)
+    }
+
+    /// The reply's `From:` without `:from`, as Pigeonhole chooses it: the first of the user's
+    /// addresses found in the message's recipient fields (`To`, `Cc`, `Bcc`, `Resent-To`,
+    /// `Resent-Cc`, in that order; in each, the envelope recipient, then the original
+    /// recipient, then the `:addresses` in their order). So a message sent to an alias listed
+    /// in `:addresses` is answered from that alias. Without any, the envelope recipient.
+    public func replyFrom(headerFields: [SieveHeaderField], envelope: SieveEnvelope, request: SieveVacationRequest)
+        -> String
+    {
+        var candidates = [envelope.to]
+        if let original = envelope.originalRecipient { candidates.append(original) }
+        candidates += request.addresses
+        for name in Self.recipientHeaders {
+            let listed = headerFields.filter { $0.name.lowercased() == name.lowercased() }
+                .flatMap { SieveAddressList.parse($0.rawValue) }
+                .filter { $0.localPart != nil }
+            guard !listed.isEmpty else { continue }
+            for candidate in candidates {
+                let address = candidate.trimmingCharacters(in: .whitespaces)
+                guard !address.isEmpty else { continue }
+                let mine = myAddresses(
+                    envelope: SieveEnvelope(from: "", to: address), request: SieveVacationRequest(reason: "", period: 0))
+                if listed.contains(where: { isMine($0.address, mine) }) { return address }
+            }
+        }
+        return envelope.to
     }
 
     /// `:subject`, else `Auto: <original subject>` (decoded), else `Automated reply`.

@@ -9,7 +9,7 @@ extension SieveValidator {
 
     // MARK: - Commands
 
-    func checkCommand(_ command: SieveCommand, _ parsed: SieveParsedArguments) throws(SieveError) {
+    mutating func checkCommand(_ command: SieveCommand, _ parsed: SieveParsedArguments) throws(SieveError) {
         switch command.name {
         case "redirect":
             if let argument = parsed.positional.first, let address = constant(argument) {
@@ -63,6 +63,18 @@ extension SieveValidator {
                         "invalid variable name '\(name)' for the global command")
                 }
             }
+        case "notify":
+            try checkNotify(command, parsed)
+        case "addheader":
+            try checkAddHeader(parsed)
+        case "deleteheader":
+            try checkDeleteHeader(parsed, location: command.location)
+        case "foreverypart":
+            try checkForEveryPart(parsed, location: command.location)
+        case "break":
+            try checkBreak(parsed, location: command.location)
+        case "extracttext":
+            try checkExtractText(parsed, location: command.location)
         default:
             break
         }
@@ -72,20 +84,25 @@ extension SieveValidator {
         if let argument = parsed.positional.first {
             try checkVariableNameArgument(argument, owner: "set command")
         }
+        try checkModifiers(parsed, owner: "set command")
+    }
+
+    /// Modifiers of equal precedence cannot be combined (RFC 5229 section 4.1).
+    func checkModifiers(_ parsed: SieveParsedArguments, owner: String) throws(SieveError) {
         var seen: [Int: String] = [:]
         for tag in parsed.tagged {
             guard let precedence = SieveVariableModifier.precedence[tag.name] else { continue }
             if let other = seen[precedence] {
                 throw SieveError(
                     .invalidArguments, at: tag.location,
-                    "modifiers :\(other) and :\(tag.name) specified for the set command conflict having equal precedence"
+                    "modifiers :\(other) and :\(tag.name) specified for the \(owner) conflict having equal precedence"
                 )
             }
             seen[precedence] = tag.name
         }
     }
 
-    private func checkVariableNameArgument(_ argument: SieveArgument, owner: String) throws(SieveError) {
+    func checkVariableNameArgument(_ argument: SieveArgument, owner: String) throws(SieveError) {
         guard case .string(let name) = argument.value else { return }
         if !extensions.contains(.variables) {
             throw SieveError(
@@ -126,7 +143,9 @@ extension SieveValidator {
         }
     }
 
-    func checkTest(_ test: SieveTest, _ parsed: SieveParsedArguments) throws(SieveError) {
+    /// Checks the values of `test`; returns its value when it is known before run time
+    /// (`ihave`).
+    mutating func checkTest(_ test: SieveTest, _ parsed: SieveParsedArguments) throws(SieveError) -> Constant {
         let owner = "\(test.name) test"
         try checkComparatorAndMatchType(parsed, owner: owner, location: test.location)
         if parsed.has("last"), test.name != "duplicate", !parsed.has("index") {
@@ -153,13 +172,12 @@ extension SieveValidator {
                     .invalidValue, at: zone.location,
                     "specified :zone argument '\(text)' is not a valid timezone (expected +hhmm or -hhmm)")
             }
+            // An unknown part is not an error (as in Pigeonhole): the test is then false.
             let partIndex = test.name == "date" ? 1 : 0
             if partIndex < parsed.positional.count, let part = constant(parsed.positional[partIndex]),
                 !Self.dateParts.contains(part.lowercased())
             {
-                throw SieveError(
-                    .invalidValue, at: parsed.positional[partIndex].location,
-                    "the \(owner): unknown date part '\(part)'")
+                warn(parsed.positional[partIndex].location, "specified date part `\(part)' is not known")
             }
         case "hasflag":
             if parsed.positional.count == 2 {
@@ -178,12 +196,15 @@ extension SieveValidator {
             if let header = parsed.parameter("header") {
                 try checkHeaderNames(header, owner: owner)
             }
+        case "ihave":
+            return try checkIHave(parsed)
         default:
             break
         }
+        return nil
     }
 
-    private func checkComparatorAndMatchType(
+    func checkComparatorAndMatchType(
         _ parsed: SieveParsedArguments, owner: String, location: SieveSourceLocation
     ) throws(SieveError) {
         let comparator = parsed.comparator ?? .asciiCasemap
@@ -216,7 +237,7 @@ extension SieveValidator {
         }
     }
 
-    private func checkHeaderNames(_ argument: SieveArgument, owner: String) throws(SieveError) {
+    func checkHeaderNames(_ argument: SieveArgument, owner: String) throws(SieveError) {
         for name in argument.strings ?? [] where !containsVariables(name) {
             if !Self.isHeaderName(name) {
                 throw SieveError(

@@ -43,12 +43,12 @@ enum SieveWildcardMatcher {
     /// Matches `value` against `pattern`; `nil` when it does not match, otherwise `${0}` (the
     /// whole value) followed by one string per wildcard.
     static func match(
-        _ value: String, pattern: String, comparator: SieveComparator, budget: SieveWorkBudget
+        _ value: String, pattern: String, comparator: SieveComparator, budget: inout SieveWorkBudget
     ) throws(SieveMatchError) -> [String]? {
         let tokens = compile(pattern, comparator: comparator)
         let original = Array(value.unicodeScalars)
         let folded = original.map { comparator.fold($0) }
-        guard let ranges = try captureRanges(folded, tokens: tokens, budget: budget) else { return nil }
+        guard let ranges = try captureRanges(folded, tokens: tokens, budget: &budget) else { return nil }
         var result = [value]
         result.reserveCapacity(ranges.count + 1)
         for range in ranges {
@@ -61,7 +61,7 @@ enum SieveWildcardMatcher {
 
     /// The ranges of `value` each wildcard covers, or `nil` when `tokens` do not match.
     static func captureRanges(
-        _ value: [UInt32], tokens: [Token], budget: SieveWorkBudget
+        _ value: [UInt32], tokens: [Token], budget: inout SieveWorkBudget
     ) throws(SieveMatchError) -> [Range<Int>]? {
         let stepLimit = 4096 * SieveMatcher.stepsPerWorkUnit
         var steps = 0

@@ -74,23 +74,57 @@ struct ConformanceActionRulesTests {
                 == SieveResult(actions: [.reject(reason: "no", extended: true)], implicitKeep: false))
     }
 
-    @Test("reject after fileinto, and keep after reject, are runtime errors")
+    // Texts and lines verified with Pigeonhole 0.5.19: the error is the reject's, naming the
+    // other action's line.
+    @Test("reject after fileinto, and keep after reject, are runtime errors at the reject's line")
     func rejectConflicts() throws {
         let first = try runtimeError("require [\"reject\", \"fileinto\"];\nfileinto \"A\";\nreject \"no\";")
         #expect(
-            first?.message == "reject action conflicts with other action: the fileinto action tries to deliver the message")
+            first?.message
+                == "reject/ereject action conflicts with other action: the store action (line 2) tries to deliver the message")
+        #expect(first?.location.line == 3)
         let second = try runtimeError("require \"reject\";\nreject \"no\";\nkeep;")
-        #expect(second?.message == "keep action conflicts with other action: the reject action rejects the message")
-        #expect(second?.location.line == 3)
+        #expect(
+            second?.message
+                == "reject/ereject action conflicts with other action: the store action (line 3) tries to deliver the message")
+        #expect(second?.location.line == 2)
+        let redirect = try runtimeError("require \"reject\";\nredirect \"a@example.org\";\n\nreject \"no\";")
+        #expect(
+            redirect?.message
+                == "reject/ereject action conflicts with other action: the redirect action (line 2) tries to deliver the message")
+        let twice = try runtimeError("require \"reject\";\nreject \"no\";\nreject \"again\";")
+        #expect(twice?.message == "duplicate reject/ereject action not allowed (previously triggered one was here: line 2)")
+        #expect(twice?.location.line == 3)
+    }
+
+    @Test("a named script appears in the conflict message, as Pigeonhole names it")
+    func conflictNamesScript() throws {
+        var compiled = try SieveCompiledScript.compile("require \"reject\";\nreject \"x\";\nkeep;")
+        compiled.name = "t2"
+        #expect(throws: SieveRuntimeError(
+            at: SieveSourceLocation(line: 2, column: 1),
+            "reject/ereject action conflicts with other action: the store action (t2: line 3) tries to deliver the message"
+        )) {
+            try SieveInterpreter.run(
+                compiled, message: ConformanceMessage(conformanceMessage), envelope: conformanceEnvelope,
+                environment: ConformanceEnvironment())
+        }
     }
 
     @Test("reject and vacation conflict; two vacations are an error")
     func rejectVacation() throws {
         let error = try runtimeError("require [\"reject\", \"vacation\"];\nvacation \"away\";\nreject \"no\";")
         #expect(
-            error?.message == "reject action conflicts with other action: the vacation action also sends a response to the sender")
+            error?.message
+                == "reject/ereject action conflicts with other action: the vacation action (line 2) also sends a response to the sender")
+        #expect(error?.location.line == 3)
+        let after = try runtimeError("require [\"reject\", \"vacation\"];\nreject \"no\";\nvacation \"away\";")
+        #expect(
+            after?.message
+                == "vacation action conflicts with other action: the reject action (line 2) also sends a response back to the sender")
+        #expect(after?.location.line == 3)
         let twice = try runtimeError("require \"vacation\";\nvacation \"a\";\nvacation \"b\";")
-        #expect(twice?.message == "duplicate vacation action: only one response is allowed")
+        #expect(twice?.message == "duplicate vacation action not allowed (previously triggered one was here: line 2)")
     }
 
     @Test("reject and discard go together")

@@ -76,7 +76,7 @@ struct ConformanceRFC4790Tests {
         #expect(try runSieve(script) == filedInto("octet"))
         #expect(
             compileErrorText("require \"comparator-i;unicode-casemap\";")
-                == "line 1: error: require command: unknown Sieve capability 'comparator-i;unicode-casemap'.")
+                == "line 1: error: require command: unknown Sieve capability `comparator-i;unicode-casemap'.")
     }
 
     @Test("comparator errors: not required, unknown, :contains with i;ascii-numeric, bad relation")

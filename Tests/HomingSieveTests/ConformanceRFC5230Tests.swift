@@ -152,10 +152,15 @@ struct ConformanceRFC5230Tests {
         #expect(try vacations(script) == [SieveVacationRequest(reason: reason, mime: true, period: Self.week)])
     }
 
-    @Test(":days is clamped to sieve_vacation_min_period and max_period")
+    @Test(":days is clamped to sieve_vacation_min_period and max_period; max 0 (the default) is no bound")
     func daysClamped() throws {
         #expect(try vacations("require \"vacation\";\nvacation :days 0 \"x\";").map(\.period) == [86_400])
-        #expect(try vacations("require \"vacation\";\nvacation :days 1000 \"x\";").map(\.period) == [90 * 86_400])
+        // Pigeonhole's sieve_vacation_max_period default is 0: no upper bound.
+        #expect(try vacations("require \"vacation\";\nvacation :days 1000 \"x\";").map(\.period) == [1000 * 86_400])
+        let unbounded = SieveRuntimeSettings(vacationMinPeriod: 0, vacationMaxPeriod: 0)
+        #expect(
+            try vacations("require \"vacation\";\nvacation :days 5000 \"x\";", settings: unbounded).map(\.period)
+                == [5000 * 86_400])
         let settings = SieveRuntimeSettings(
             vacationMinPeriod: 3600, vacationMaxPeriod: 10 * 86_400, vacationDefaultPeriod: 2 * 86_400)
         #expect(

@@ -90,7 +90,10 @@ struct ConformanceRFC5260Tests {
 
     @Test("currentdate parts at 2024-03-01 12:00:00 UTC with :zone")
     func currentdateParts() throws {
-        #expect(try holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"iso8601\" \"2024-03-01T12:00:00+00:00\""))
+        // RFC 5260 section 4.2: "a time zone offset of zero MUST be represented by Z".
+        #expect(try holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"iso8601\" \"2024-03-01T12:00:00Z\""))
+        #expect(try !holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"iso8601\" \"2024-03-01T12:00:00+00:00\""))
+        #expect(try holdsOn("\"date\"", "currentdate :zone \"-0500\" :is \"iso8601\" \"2024-03-01T07:00:00-05:00\""))
         #expect(try holdsOn("\"date\"", "currentdate :zone \"+0000\" :is \"julian\" \"60370\""))
         #expect(try holdsOn("\"date\"", "currentdate :zone \"+1300\" :is \"date\" \"2024-03-02\""))
         #expect(try holdsOn("\"date\"", "currentdate :zone \"+1300\" :is \"weekday\" \"6\""))
@@ -163,12 +166,11 @@ struct ConformanceRFC5260Tests {
         #expect(
             compileErrorText("require \"date\";\nif date :zone \"CET\" :is \"date\" \"year\" \"2024\" { keep; }")
                 == "line 2: error: specified :zone argument 'CET' is not a valid timezone (expected +hhmm or -hhmm).")
-        #expect(
-            compileErrorText("require \"date\";\nif date :is \"date\" \"century\" \"21\" { keep; }")
-                == "line 2: error: the date test: unknown date part 'century'.")
+        // An unknown date part is a warning and a false test (verified with Pigeonhole 0.5.19).
+        #expect(compileErrorText("require \"date\";\nif date :is \"date\" \"century\" \"21\" { keep; }") == nil)
         #expect(
             compileErrorText("require \"date\";\nif currentdate :originalzone :is \"year\" \"2024\" { keep; }")
-                == "line 2: error: unknown tagged argument ':originalzone' for the currentdate test.")
+                == "line 2: error: unknown tagged argument ':originalzone' for the currentdate test (reported only once at first occurrence).")
         #expect(
             compileErrorText("require \"date\";\nif header :index 1 :is \"to\" \"x\" { keep; }")
                 == "line 2: error: unknown tagged argument ':index' for the header test (only available after require :index)."

@@ -9,7 +9,7 @@ struct ConformanceRFC5435Tests {
     @Test(":encodeurl percent-encodes everything but the unreserved characters, as UTF-8")
     func encodeurl() throws {
         let script = """
-            require ["variables", "fileinto"];
+            require ["variables", "fileinto", "enotify"];
             set :encodeurl "e" "a b&c/d?e=f~g_h.i-j+é%";
             fileinto "${e}";
             """
@@ -19,7 +19,7 @@ struct ConformanceRFC5435Tests {
     @Test(":encodeurl applies after case modifiers and before :length")
     func precedence() throws {
         let script = """
-            require ["variables", "fileinto"];
+            require ["variables", "fileinto", "enotify"];
             set :upper :encodeurl "a" "x y";
             set :encodeurl :length "b" "x y";
             fileinto "${a}-${b}";

@@ -55,9 +55,9 @@ struct SieveCompileErrorTests {
         #expect(result.script == nil)
         #expect(
             result.errors.map(\.description) == [
-                "line 1: error: unknown command 'frob'.",
+                "line 1: error: unknown command 'frob' (only reported once at first occurrence).",
                 "line 2: error: the redirect command requires 1 positional argument(s), but 0 is/are specified.",
-                "line 3: error: unknown command 'bar'.",
+                "line 3: error: unknown command 'bar' (only reported once at first occurrence).",
             ])
         let good = SieveCompiledScript.diagnose("keep;")
         #expect(good.errors.isEmpty)

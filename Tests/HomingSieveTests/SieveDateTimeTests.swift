@@ -53,16 +53,20 @@ struct SieveDateTimeTests {
         #expect(SieveDateTime.parse("1 Jan 103 00:00 +0000")?.part("year") == "2003")
     }
 
-    @Test("obsolete zone names; military and unknown zones mean -0000")
+    @Test("obsolete zone names; military and unknown zones mean UTC, written +0000 (RFC 5260 section 4.2)")
     func obsoleteZones() {
         #expect(SieveDateTime.parse("1 Jan 2020 12:00 EST")?.zoneOffset == -18_000)
         #expect(SieveDateTime.parse("1 Jan 2020 12:00 PDT")?.part("zone") == "-0700")
         #expect(SieveDateTime.parse("1 Jan 2020 12:00 GMT")?.part("zone") == "+0000")
-        #expect(SieveDateTime.parse("1 Jan 2020 12:00 UT")?.part("iso8601") == "2020-01-01T12:00:00+00:00")
+        // RFC 5260 section 4.2: a zero offset is "Z" in iso8601 (Pigeonhole 0.5.19 agrees).
+        #expect(SieveDateTime.parse("1 Jan 2020 12:00 UT")?.part("iso8601") == "2020-01-01T12:00:00Z")
         let military = SieveDateTime.parse("1 Jan 2020 12:00 Q")
-        #expect(military?.part("zone") == "-0000")
+        #expect(military?.part("zone") == "+0000")
         #expect(military?.part("hour") == "12")
-        #expect(SieveDateTime.parse("1 Jan 2020 12:00 -0000")?.part("zone") == "-0000")
+        // Verified with Pigeonhole 0.5.19: "-0000" gives zone "+0000" and iso8601 "...Z".
+        #expect(SieveDateTime.parse("1 Jan 2020 12:00 -0000")?.part("zone") == "+0000")
+        #expect(SieveDateTime.parse("1 Jan 2020 12:00 -0000")?.part("iso8601") == "2020-01-01T12:00:00Z")
+        #expect(SieveDateTime.parse("1 Jan 2020 12:00 +0130")?.part("iso8601") == "2020-01-01T12:00:00+01:30")
     }
 
     @Test("invalid dates are refused")
