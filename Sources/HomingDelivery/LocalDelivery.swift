@@ -35,7 +35,7 @@ public final class LocalDelivery: LMTPBackend {
         self.threadPool = threadPool
         self.plugins = plugins
         self.logger = logger
-        self.logFormat = DeliveryLogFormat(settings.deliverLogFormat)
+        self.logFormat = DeliveryLogFormat(settings.deliverLogFormat, syntax: settings.variableSyntax)
     }
 
     /// The system's host name (`gethostname`), Dovecot's default for `hostname`.

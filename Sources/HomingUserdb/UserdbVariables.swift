@@ -5,10 +5,13 @@ import HomingConfig
 struct UserdbVariables: Sendable {
     var request: UserdbRequest
     var home: String?
+    /// The syntax of the templates expanded (the userdb block's).
+    var syntax: VariableSyntax
 
-    init(request: UserdbRequest, home: String? = nil) {
+    init(request: UserdbRequest, home: String? = nil, syntax: VariableSyntax = .dovecot23) {
         self.request = request
         self.home = home
+        self.syntax = syntax
     }
 
     /// The values by Dovecot's long variable names (`lip`/`rip` are 2.3's older aliases of
@@ -34,7 +37,7 @@ struct UserdbVariables: Sendable {
     func expand(_ template: String, escape: (String) -> String = { $0 })
         throws(VariableExpansionError) -> String
     {
-        try VariableExpander(values: values).expand(template, escape: escape)
+        try VariableExpander(values: values, syntax: syntax).expand(template, escape: escape)
     }
 
     /// Expands each value of a field list.
@@ -68,12 +71,13 @@ struct UserdbVariables: Sendable {
 
     /// Checks a template at start by expanding it with sample values; an unknown variable or a
     /// syntax error becomes a ``ConfigError`` naming the setting.
-    static func validate(_ template: String, setting: String, at location: ConfigLocation?)
+    static func validate(_ template: String, setting: String, at location: ConfigLocation?,
+                         syntax: VariableSyntax = .dovecot23)
         throws(ConfigError)
     {
         let sample = UserdbVariables(
             request: UserdbRequest(user: "user@example.com", localIP: "127.0.0.1", remoteIP: "127.0.0.1"),
-            home: "/home/user")
+            home: "/home/user", syntax: syntax)
         do {
             _ = try sample.expand(template)
         } catch {
@@ -82,11 +86,12 @@ struct UserdbVariables: Sendable {
     }
 
     /// Checks each value of a field list at start.
-    static func validate(_ fields: UserdbFieldTemplate, setting: String, at location: ConfigLocation?)
+    static func validate(_ fields: UserdbFieldTemplate, setting: String, at location: ConfigLocation?,
+                         syntax: VariableSyntax = .dovecot23)
         throws(ConfigError)
     {
         for entry in fields.entries {
-            try validate(entry.template, setting: "\(setting) \(entry.name)", at: location)
+            try validate(entry.template, setting: "\(setting) \(entry.name)", at: location, syntax: syntax)
         }
     }
 }

@@ -31,14 +31,20 @@ extension LDAPAttributeMap {
                 field.referencedAttributes.forEach(warnIfMultiple)
                 var local = variables
                 local.values["$"] = values.first ?? ""
-                value = try local.expander(ldap: ldap).expand(template)
+                var expander = local.expander(ldap: ldap)
+                expander.syntax = syntax
+                value = try expander.expand(template)
             } else {
                 guard let first = values.first else { continue }
                 warnIfMultiple(field.ldapAttribute)
                 value = first
             }
             var name = field.name
-            if name.contains("%") { name = try variables.expander(ldap: ldap).expand(name) }
+            if name.contains("%") {
+                var expander = variables.expander(ldap: ldap)
+                expander.syntax = syntax
+                name = try expander.expand(name)
+            }
             if name.isEmpty { continue }
             if let index = mapped.fields.firstIndex(where: { $0.name == name }) {
                 mapped.fields[index].value = value
@@ -63,7 +69,9 @@ extension LDAPAttributeMap {
                 if !field.ldapAttribute.isEmpty, values.isEmpty { continue }
                 var local = variables
                 local.values["$"] = values.first ?? ""
-                names.append(try local.expander(ldap: ldap).expand(template))
+                var expander = local.expander(ldap: ldap)
+                expander.syntax = syntax
+                names.append(try expander.expand(template))
             } else {
                 names += values
             }

@@ -25,6 +25,11 @@ public final class LDAPUserdbDriver: UserdbDriver {
 
     /// Creates the driver for a `userdb { driver = ldap  args = PATH }` block: reads PATH.
     public convenience init(settings userdb: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
+        if userdb.variableSyntax == .dovecot24 {
+            let settings = try LDAPSettings.parse24(userdb.driverSettings, blockLocation: userdb.location)
+            self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger)
+            return
+        }
         let path = userdb.args.trimmingWhitespace()
         guard !path.isEmpty else {
             throw ConfigError(
@@ -68,8 +73,8 @@ public final class LDAPUserdbDriver: UserdbDriver {
         let base: String
         let filter: String
         do {
-            base = try variables.expander().expand(settings.base, escape: LDAPEscaping.dnValue)
-            filter = try variables.expander().expand(settings.userFilter, escape: LDAPEscaping.filterValue)
+            base = try variables.expander(syntax: settings.syntax).expand(settings.base, escape: LDAPEscaping.dnValue)
+            filter = try variables.expander(syntax: settings.syntax).expand(settings.userFilter, escape: LDAPEscaping.filterValue)
         } catch {
             return .temporaryFailure(reason: "ldap: expanding base or user_filter: \(error)")
         }
@@ -104,8 +109,8 @@ public final class LDAPUserdbDriver: UserdbDriver {
         let base: String
         let filter: String
         do {
-            base = try variables.expander().expand(settings.base, escape: LDAPEscaping.dnValue)
-            filter = try variables.expander().expand(settings.iterateFilter, escape: LDAPEscaping.filterValue)
+            base = try variables.expander(syntax: settings.syntax).expand(settings.base, escape: LDAPEscaping.dnValue)
+            filter = try variables.expander(syntax: settings.syntax).expand(settings.iterateFilter, escape: LDAPEscaping.filterValue)
         } catch {
             throw .failed(reason: "ldap: expanding base or iterate_filter: \(error)")
         }
@@ -150,5 +155,14 @@ public final class LDAPUserdbDriver: UserdbDriver {
         } catch {
             return .failure(LDAPOperationError(operation: "ldap userdb", code: -1, message: "thread pool: \(error)"))
         }
+    }
+}
+
+extension LDAPVariables {
+    /// An expander for templates of `syntax` (the driver's).
+    func expander(syntax: VariableSyntax) -> VariableExpander {
+        var expander = expander()
+        expander.syntax = syntax
+        return expander
     }
 }
