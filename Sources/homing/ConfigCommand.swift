@@ -12,11 +12,23 @@ struct ConfigCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
-    @Flag(help: "Validate as start-up does (userdb drivers and their files included) and print problems only.")
+    @Flag(help: "Validate as start-up does (userdb drivers and their files included) and print every problem: errors, then warnings.")
     var check = false
+
+    @Flag(name: .customLong("print-2.4"),
+          help: "Print a Dovecot 2.3 configuration's effective settings in Dovecot 2.4 syntax (what cannot be carried over as comments).")
+    var print24 = false
 
     func run() async throws {
         let loaded = try loadConfiguration(options.config)
+        if print24 {
+            guard loaded.syntax == .dovecot23 else {
+                printError("Error: \(options.config) is already written in Dovecot 2.4 syntax")
+                throw ExitCode(ExitStatus.configError)
+            }
+            print(Dovecot24Printer.text(for: loaded), terminator: "")
+            return
+        }
         for warning in loaded.warnings {
             printError("Warning: \(warning)")
         }

@@ -44,14 +44,15 @@ func userdbRegistry() -> UserdbDriverRegistry {
     return registry
 }
 
-/// Loads the configuration or explains what is wrong and exits with EX_CONFIG.
+/// Loads the configuration (Dovecot 2.3 or 2.4) or lists every error in it (then the
+/// warnings) and exits with EX_CONFIG.
 func loadConfiguration(_ path: String) throws -> LoadedConfiguration {
-    do {
-        return try ConfigurationLoader.load(path: path)
-    } catch {
-        printError("Fatal: \(error)")
+    let loaded = ConfigurationLoader.loadAll(path: path)
+    guard !loaded.diagnostics.hasErrors else {
+        for line in loaded.diagnostics.report { printError(line) }
         throw ExitCode(ExitStatus.configError)
     }
+    return loaded
 }
 
 /// Writes a line to standard error.

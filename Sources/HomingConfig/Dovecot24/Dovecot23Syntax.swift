@@ -194,9 +194,6 @@ enum Dovecot23Syntax {
             if let second = rest.firstIndex(of: ":") {
                 let fallback = String(rest[rest.index(after: second)...])
                 expression = "\(provider):\(rest[..<second]) | default(\(quoted(fallback)))"
-            } else if provider == "ldap" {
-                // A missing attribute was empty in 2.3; it is an error in 2.4 without a default.
-                expression = "\(provider):\(rest) | default"
             } else {
                 expression = variable.name
             }
