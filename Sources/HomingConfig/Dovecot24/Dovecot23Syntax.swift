@@ -194,6 +194,9 @@ enum Dovecot23Syntax {
             if let second = rest.firstIndex(of: ":") {
                 let fallback = String(rest[rest.index(after: second)...])
                 expression = "\(provider):\(rest[..<second]) | default(\(quoted(fallback)))"
+            } else if provider == "ldap" {
+                // 2.3 expanded a missing attribute to nothing; 2.4 fails without a default.
+                expression = "\(provider):\(rest) | default"
             } else {
                 expression = variable.name
             }

@@ -450,6 +450,11 @@ public struct Dovecot24Printer {
             case 2:
                 if attribute.isEmpty { result.append((parts[1], "")) } else { result.append((parts[1], "%{ldap:\(attribute)}")) }
             default:
+                // `attr=quota_rule=*:bytes=%$`: 2.4's own field, left out when the attribute is missing.
+                if parts[1] == "quota_rule", !attribute.isEmpty, parts[2] == "*:bytes=%$" || parts[2] == "*:bytes=" {
+                    result.append(("quota_storage_size", "%{ldap:\(attribute)}"))
+                    continue
+                }
                 var template = parts[2]
                 if !template.contains("%") { template += "%$" }
                 template = template.replacingDollar(with: attribute.isEmpty ? "" : "%{ldap:\(attribute)}")
@@ -457,8 +462,8 @@ public struct Dovecot24Printer {
             }
         }
         if !result.isEmpty {
-            lines.append("  # 2.3 left a field out when its LDAP attribute was missing; 2.4 fails the lookup unless "
-                         + "the template has | default(...)")
+            lines.append("  # 2.3 left a field out when its LDAP attribute was missing: | default keeps the lookup going "
+                         + "(Homing drops an empty uid, gid, home, mail or quota field)")
         }
         return result
     }

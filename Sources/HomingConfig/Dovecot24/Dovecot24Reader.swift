@@ -385,7 +385,7 @@ struct Dovecot24Reader {
                                      at: child.location)
                             continue
                         }
-                        if value.contains(where: { $0 == " " || $0 == "\t" }) {
+                        if MailStorage24.hasBlankOutsideVariables(value) {
                             diagnostics.error("fields { \(field.key) }: Homing cannot keep a space in a userdb field value of the "
                                               + "\(driver) driver", at: field.location)
                             continue

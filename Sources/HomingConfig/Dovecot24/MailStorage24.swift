@@ -65,6 +65,18 @@ public enum MailStorage24 {
         return out
     }
 
+    /// Whether `text` has a blank outside `%{ }` (where a userdb field list cannot keep it).
+    static func hasBlankOutsideVariables(_ text: String) -> Bool {
+        var depth = 0
+        var previous: Character?
+        for character in text {
+            if character == "{", previous == "%" { depth += 1 } else if character == "}", depth > 0 { depth -= 1 }
+            if depth == 0, character == " " || character == "\t" { return true }
+            previous = character
+        }
+        return false
+    }
+
     /// A 2.4 size (`1G`, `100 M`, `1024`) as Homing's size parser reads it (`1G`, `100M`, `1024B`
     /// for plain bytes).
     static func size(_ value: String) -> String {
@@ -96,7 +108,9 @@ public enum MailStorage24 {
     /// settings for what the userdb did not return), `quota_storage_size`/`quota_message_count`
     /// into `quota_rule`, `quota_storage_grace` into `quota_grace`, `quota_mail_size` into
     /// `quota_max_mail_size`, `sieve_user_log_path` into `sieve_user_log`. Other fields are
-    /// kept; an unusable value is left as it is (delivery then reports it).
+    /// kept; an unusable value is left as it is (delivery then reports it). An empty `uid`, `gid`,
+    /// `home`, `mail`, storage or quota field is dropped, as if the userdb had not returned it
+    /// (`%{ldap:attr | default}` for an attribute some entries lack).
     public static func normalisedFields(_ fields: [(name: String, value: String)], defaults: [String: String])
         -> [(name: String, value: String)]
     {
@@ -104,7 +118,14 @@ public enum MailStorage24 {
         var touchesStorage = false
         var result: [(name: String, value: String)] = []
         var limits: [String] = []
+        let droppedWhenEmpty: Set<String> = [
+            "uid", "gid", "home", "mail", "quota_rule", "quota_storage_size", "quota_message_count", "quota_storage_grace",
+            "quota_mail_size",
+        ]
         for field in fields {
+            if field.value.isEmpty, droppedWhenEmpty.contains(field.name) || Dovecot24Reader.mailKeys.contains(field.name) {
+                continue
+            }
             switch field.name {
             case _ where Dovecot24Reader.mailKeys.contains(field.name):
                 storage[field.name] = field.value
