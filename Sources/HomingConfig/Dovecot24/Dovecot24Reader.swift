@@ -412,6 +412,11 @@ struct Dovecot24Reader {
                                   at: child.location)
                 continue
             }
+            if child.key == "sql_driver" || child.key.hasPrefix("ldap_") || child.key.hasPrefix("pgsql_") {
+                block.driverSettings.append(ExtConfigEntry(key: child.key, value: value, location: child.location))
+                if child.key == "ldap_base" { checkTemplate(value, key: child.key, context: .userdb, at: child.location) }
+                continue
+            }
             let key = Self.unprefixed(child.key, prefixes)
             switch key {
             case "driver":
@@ -426,8 +431,6 @@ struct Dovecot24Reader {
             case "query", "iterate_query", "filter", "iterate_filter":
                 block.driverSettings.append(ExtConfigEntry(key: key, value: value, location: child.location))
                 checkTemplate(value, key: child.key, context: .userdb, at: child.location)
-            case _ where child.key == "sql_driver" || child.key.hasPrefix("ldap_") || child.key.hasPrefix("pgsql_"):
-                block.driverSettings.append(ExtConfigEntry(key: child.key, value: value, location: child.location))
             default:
                 warnOnce("userdb \(child.key)", "userdb { \(child.key) } is not used by Homing (ignored)", at: child.location)
             }
