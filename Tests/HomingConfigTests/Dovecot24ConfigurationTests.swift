@@ -437,3 +437,20 @@ struct Dovecot24ConfigurationTests {
         }
     }
 }
+
+@Suite("Fields a Dovecot 2.4 userdb returns")
+struct MailStorage24FieldTests {
+    @Test("mail_driver and mail_path become mail; quota_storage_size becomes quota_rule; empty values are dropped")
+    func normalised() {
+        let fields = MailStorage24.normalisedFields(
+            [("uid", "1000"), ("mail_path", "/var/vmail/%{user}"), ("quota_storage_size", "1G"),
+             ("quota_message_count", "100"), ("home", ""), ("sieve_user_log_path", "~/log"), ("extra", "x")],
+            defaults: ["mail_driver": "maildir", "mailbox_list_layout": "fs"])
+        #expect(fields.map(\.name) == ["uid", "sieve_user_log", "extra", "mail", "quota_rule"])
+        #expect(fields.first { $0.name == "mail" }?.value == "maildir:/var/vmail/%{user}:LAYOUT=fs")
+        #expect(fields.first { $0.name == "quota_rule" }?.value == "*:storage=1G:messages=100")
+        #expect(MailStorage24.normalisedFields([("quota_storage_size", "1048576")], defaults: [:]).first?.value
+            == "*:bytes=1048576")
+        #expect(MailStorage24.normalisedFields([("quota_storage_size", "")], defaults: [:]).isEmpty)
+    }
+}

@@ -207,4 +207,39 @@ struct Dovecot24IntegrationTests {
         #expect(before == after)
         #expect(before.mail.count == 2, "\(before)")
     }
+
+    @Test("homing config --check lists every error of a file with its line (errors first, then warnings) and exits 78")
+    func checkListsEveryError() async throws {
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        try """
+            dovecot_config_version = 2.4.1
+            dovecot_storage_version = 2.4.1
+            protocols = lmtp
+            imap_idle_notify_interval = 2 mins
+            mail_location = maildir:~/Maildir
+            lmtp_add_received_header = perhaps
+            userdb users {
+              driver = passwd-file
+              args = \(fixture.dir.file("users"))
+            }
+            auth_username_format = %Lu
+
+            """.write(toFile: fixture.configPath, atomically: false, encoding: .utf8)
+        let result = try await HomingBinary.run(["config", "--check", "-c", fixture.configPath])
+        #expect(result.status == 78)
+        let lines = result.standardError.split(separator: "\n").map(String.init)
+        let path = fixture.configPath
+        #expect(lines.count == 6, "\(result.standardError)")
+        #expect(lines.first { $0.contains("\(path):5: mail_location was removed in Dovecot 2.4") } != nil)
+        #expect(lines.first { $0.contains("\(path):6: lmtp_add_received_header: invalid boolean value 'perhaps'") } != nil)
+        #expect(lines.first { $0.contains("\(path):9: userdb { args } is Dovecot 2.3 syntax") && $0.contains("passwd_file_path") } != nil)
+        #expect(lines.first { $0.contains("\(path):11: auth_username_format: %Lu") && $0.contains("%{user | lower}") } != nil)
+        #expect(lines.first { $0.contains("needs passwd_file_path") } != nil)
+        #expect(lines.last == "Warning: \(path):4: imap_idle_notify_interval is not used by Homing (ignored)")
+        #expect(lines.dropLast().allSatisfy { $0.hasPrefix("Error: ") })
+        let serve = try await HomingBinary.run(["serve", "-c", fixture.configPath])
+        #expect(serve.status == 78)
+        #expect(serve.standardError.split(separator: "\n").count == 6)
+    }
 }
