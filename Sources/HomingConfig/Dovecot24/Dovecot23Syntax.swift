@@ -75,10 +75,8 @@ enum Dovecot23Syntax {
         let characters = Array(template)
         var result: [VariableExpansionError] = []
         var index = 0
-        var position = 0
         while index < characters.count {
             defer { index += 1 }
-            position += 1
             guard characters[index] == "%", index + 1 < characters.count else { continue }
             if characters[index + 1] == "%" || characters[index + 1] == "{" {
                 index += 1

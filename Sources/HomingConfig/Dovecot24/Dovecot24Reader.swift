@@ -19,21 +19,21 @@
 ///   the 2.4 setting to use; every template is checked for 2.4 syntax and known variables.
 struct Dovecot24Reader {
     let version: String
-    private var tree = Dovecot24TreeReader()
-    private var raw = RawConfiguration()
-    private var diagnostics = ConfigDiagnostics()
-    private var warnings: [ConfigWarning] = []
-    private var warned: Set<String> = []
+    var tree = Dovecot24TreeReader()
+    var raw = RawConfiguration()
+    var diagnostics = ConfigDiagnostics()
+    var warnings: [ConfigWarning] = []
+    var warned: Set<String> = []
     /// The mail_* settings, global and in `protocol lmtp { }`.
-    private var mail: [Bool: [String: RawConfiguration.Assignment]] = [false: [:], true: [:]]
+    var mail: [Bool: [String: RawConfiguration.Assignment]] = [false: [:], true: [:]]
     /// quota_* at the top level (or in `protocol lmtp`), and the `quota` blocks.
-    private var quotaSettings: [String: RawConfiguration.Assignment] = [:]
-    private var quotaRoots: [(name: String, location: ConfigLocation, settings: [String: RawConfiguration.Assignment])] = []
+    var quotaSettings: [String: RawConfiguration.Assignment] = [:]
+    var quotaRoots: [(name: String, location: ConfigLocation, settings: [String: RawConfiguration.Assignment])] = []
     /// sieve_script blocks in order.
-    private var sieveScripts: [(name: String, location: ConfigLocation, settings: [String: RawConfiguration.Assignment])] = []
+    var sieveScripts: [(name: String, location: ConfigLocation, settings: [String: RawConfiguration.Assignment])] = []
     /// Global sql/ldap settings, in file order.
-    private var driverGlobals: [ExtConfigEntry] = []
-    private var sawStorageVersion = false
+    var driverGlobals: [ExtConfigEntry] = []
+    var sawStorageVersion = false
 
     init(version: String) {
         self.version = version
@@ -93,12 +93,12 @@ struct Dovecot24Reader {
                                    files: raw.files, raw: raw, diagnostics: diagnostics)
     }
 
-    private static func minor(_ version: String) -> Int {
+    static func minor(_ version: String) -> Int {
         let parts = version.split(separator: ".")
         return parts.count > 2 ? Int(parts[2]) ?? 0 : 0
     }
 
-    private mutating func checkVersion(_ nodes: [Dovecot24Node]) {
+    mutating func checkVersion(_ nodes: [Dovecot24Node]) {
         guard let first = nodes.first, let value = first.value else { return }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "2", parts[1] == "4", Int(parts[2]) != nil else {
@@ -110,28 +110,28 @@ struct Dovecot24Reader {
 
     // MARK: - Helpers
 
-    private mutating func warnOnce(_ key: String, _ message: String, at location: ConfigLocation) {
+    mutating func warnOnce(_ key: String, _ message: String, at location: ConfigLocation) {
         guard warned.insert(key).inserted else { return }
         warnings.append(ConfigWarning(message, at: location))
     }
 
-    private mutating func record(_ node: Dovecot24Node, section: [String]) {
+    mutating func record(_ node: Dovecot24Node, section: [String]) {
         raw.located.append(RawConfiguration.Located(section: section, key: node.key, location: node.location))
     }
 
-    private mutating func checkTemplate(_ value: String, key: String, context: TemplateChecks.Context, at location: ConfigLocation) {
+    mutating func checkTemplate(_ value: String, key: String, context: TemplateChecks.Context, at location: ConfigLocation) {
         for problem in TemplateChecks.problems(in: value, syntax: .dovecot24, context: context) {
             diagnostics.error("\(key): \(problem)", at: location)
         }
     }
 
-    private func assignment(_ node: Dovecot24Node, key: String? = nil) -> RawConfiguration.Assignment {
+    func assignment(_ node: Dovecot24Node, key: String? = nil) -> RawConfiguration.Assignment {
         RawConfiguration.Assignment(key: key ?? node.key, value: node.value ?? "", location: node.location)
     }
 
     /// A name with an optional prefix stripped (`userdb_sql_query` → `query` for prefix
     /// `userdb_sql_`), as 2.4 tries setting names inside a filter.
-    private static func unprefixed(_ key: String, _ prefixes: [String]) -> String {
+    static func unprefixed(_ key: String, _ prefixes: [String]) -> String {
         for prefix in prefixes where key.hasPrefix(prefix) && key.count > prefix.count {
             return String(key.dropFirst(prefix.count))
         }
@@ -158,7 +158,7 @@ struct Dovecot24Reader {
 
     // MARK: - Top level
 
-    private mutating func top(_ node: Dovecot24Node, inFilter: Bool, section: [String]) {
+    mutating func top(_ node: Dovecot24Node, inFilter: Bool, section: [String]) {
         record(node, section: section)
         if node.isSection {
             topSection(node, inFilter: inFilter, section: section)
@@ -199,13 +199,13 @@ struct Dovecot24Reader {
         }
     }
 
-    private mutating func addPlugin(_ key: String, _ value: String, at location: ConfigLocation, inFilter: Bool) {
+    mutating func addPlugin(_ key: String, _ value: String, at location: ConfigLocation, inFilter: Bool) {
         let entry = RawConfiguration.Assignment(key: key, value: value, location: location)
         if inFilter { raw.lmtpPlugin.append(entry) } else { raw.globalPlugin.append(entry) }
         raw.pluginOrigins[key] = location
     }
 
-    private mutating func topSection(_ node: Dovecot24Node, inFilter: Bool, section: [String]) {
+    mutating func topSection(_ node: Dovecot24Node, inFilter: Bool, section: [String]) {
         let inside = section + [node.title]
         switch node.key {
         case "protocol":
@@ -238,6 +238,9 @@ struct Dovecot24Reader {
                 record(child, section: inside)
                 let key = Self.unprefixed(child.key, ["quota_"])
                 settings[key] = assignment(child, key: key)
+                if !["driver", "storage_size", "message_count", "storage_grace", "mail_size", "exceeded_message"].contains(key) {
+                    warnOnce("quota \(key)", "quota { \(child.key) } is not used by Homing (ignored)", at: child.location)
+                }
             }
             quotaRoots.append((node.name ?? "User quota", node.location, settings))
         case "sieve_script":
@@ -246,6 +249,10 @@ struct Dovecot24Reader {
                 record(child, section: inside)
                 let key = Self.unprefixed(child.key, ["sieve_script_"])
                 settings[key] = assignment(child, key: key)
+                if !["type", "driver", "path", "active_path"].contains(key) {
+                    warnOnce("sieve_script \(key)", "sieve_script { \(child.key) } is not used by Homing (ignored)",
+                             at: child.location)
+                }
                 if ["path", "active_path"].contains(key) {
                     checkTemplate(child.value ?? "", key: child.key, context: .mail, at: child.location)
                 }
@@ -272,7 +279,7 @@ struct Dovecot24Reader {
 
     /// `pgsql HOST { parameters { KEY = VALUE } }` as `pgsql/HOST/parameters/KEY` entries (and
     /// `pgsql/HOST` for the host itself).
-    private mutating func pgsqlEntries(_ node: Dovecot24Node, section: [String]) -> [ExtConfigEntry] {
+    mutating func pgsqlEntries(_ node: Dovecot24Node, section: [String]) -> [ExtConfigEntry] {
         guard let host = node.name, !host.isEmpty else {
             diagnostics.error("pgsql { } needs the server's host name (pgsql localhost {)", at: node.location)
             return []
@@ -298,7 +305,7 @@ struct Dovecot24Reader {
 
     // MARK: - service lmtp
 
-    private mutating func service(_ node: Dovecot24Node, section: [String]) {
+    mutating func service(_ node: Dovecot24Node, section: [String]) {
         for child in node.children {
             record(child, section: section)
             guard child.isSection else {
@@ -346,236 +353,5 @@ struct Dovecot24Reader {
                 raw.inetListeners.append(listener)
             }
         }
-    }
-
-    // MARK: - userdb
-
-    private mutating func userdb(_ node: Dovecot24Node, section: [String]) {
-        guard let name = node.name, !name.isEmpty else {
-            diagnostics.error("userdb { } needs a name in Dovecot 2.4 (userdb users { driver = passwd-file ... }); "
-                              + "the name is also the driver when there is no driver setting", at: node.location)
-            return
-        }
-        var block = RawConfiguration.Userdb(name: name, location: node.location)
-        let driverNode = node.children.last { !$0.isSection && ($0.key == "driver" || $0.key == "userdb_driver") }
-        let driver = driverNode?.value ?? name
-        block.assignments.append(RawConfiguration.Assignment(key: "driver", value: driver, location: driverNode?.location ?? node.location))
-        let prefixes = ["userdb_\(driver.replacingDashes())_", "userdb_", "\(driver.replacingDashes())_"]
-        var staticFields: [String] = []
-        var defaults: [String] = []
-        var overrides: [String] = []
-        var allowAllUsers = false
-        var passwdFilePath: String?
-        for child in node.children {
-            record(child, section: section)
-            if child.isSection {
-                let key = Self.unprefixed(child.key, prefixes)
-                switch key {
-                case "fields", "iterate_fields":
-                    for field in child.children where !field.isSection {
-                        record(field, section: section + [child.title])
-                        let value = field.value ?? ""
-                        checkTemplate(value, key: "\(child.key) \(field.key)", context: .userdb, at: field.location)
-                        if driver == "sql" || driver == "ldap" {
-                            block.driverSettings.append(ExtConfigEntry(key: "\(key)/\(field.key)", value: value, location: field.location))
-                            continue
-                        }
-                        guard key == "fields" else {
-                            warnOnce("userdb iterate_fields", "userdb \(driver) { iterate_fields } is not used by Homing (ignored)",
-                                     at: child.location)
-                            continue
-                        }
-                        if MailStorage24.hasBlankOutsideVariables(value) {
-                            diagnostics.error("fields { \(field.key) }: Homing cannot keep a space in a userdb field value of the "
-                                              + "\(driver) driver", at: field.location)
-                            continue
-                        }
-                        if driver == "static" {
-                            staticFields.append("\(field.key)=\(value)")
-                        } else if field.key.hasSuffix(":default") {
-                            defaults.append("\(field.key.dropLast(":default".count))=\(value)")
-                        } else {
-                            overrides.append("\(field.key)=\(value)")
-                        }
-                    }
-                case _ where driver == "sql" && (key == "pgsql" || key == "postgresql"):
-                    block.driverSettings += pgsqlEntries(child, section: section + [child.title])
-                default:
-                    warnOnce("userdb \(child.key)", "\(child.key) { } inside userdb { } is not used by Homing (ignored)",
-                             at: child.location)
-                }
-                continue
-            }
-            let value = child.value ?? ""
-            if let removed = Dovecot24Names.removedInUserdb[child.key] {
-                diagnostics.error("userdb { \(child.key) } is Dovecot 2.3 syntax, which a 2.4 file cannot use: \(removed)",
-                                  at: child.location)
-                continue
-            }
-            if child.key == "sql_driver" || child.key.hasPrefix("ldap_") || child.key.hasPrefix("pgsql_") {
-                block.driverSettings.append(ExtConfigEntry(key: child.key, value: value, location: child.location))
-                if child.key == "ldap_base" { checkTemplate(value, key: child.key, context: .userdb, at: child.location) }
-                continue
-            }
-            let key = Self.unprefixed(child.key, prefixes)
-            switch key {
-            case "driver":
-                continue
-            case "skip", "result_success", "result_failure", "result_internalfail":
-                block.assignments.append(assignment(child, key: key))
-            case "path" where driver == "passwd-file":
-                passwdFilePath = value
-                checkTemplate(value, key: child.key, context: .userdb, at: child.location)
-            case "allow_all_users" where driver == "static":
-                allowAllUsers = value.lowercased() == "yes"
-            case "query", "iterate_query", "filter", "iterate_filter":
-                block.driverSettings.append(ExtConfigEntry(key: key, value: value, location: child.location))
-                checkTemplate(value, key: child.key, context: .userdb, at: child.location)
-            default:
-                warnOnce("userdb \(child.key)", "userdb { \(child.key) } is not used by Homing (ignored)", at: child.location)
-            }
-        }
-        switch driver {
-        case "passwd-file":
-            if let passwdFilePath {
-                block.assignments.append(RawConfiguration.Assignment(key: "args", value: passwdFilePath, location: node.location))
-            } else {
-                diagnostics.error("userdb \(name) { } needs passwd_file_path = PATH", at: node.location)
-            }
-        case "static":
-            if allowAllUsers { staticFields.append("allow_all_users=yes") }
-            block.assignments.append(RawConfiguration.Assignment(key: "args", value: staticFields.joined(separator: " "),
-                                                                 location: node.location))
-        default:
-            break
-        }
-        if !defaults.isEmpty {
-            block.assignments.append(RawConfiguration.Assignment(key: "default_fields", value: defaults.joined(separator: " "),
-                                                                 location: node.location))
-        }
-        if !overrides.isEmpty {
-            block.assignments.append(RawConfiguration.Assignment(key: "override_fields", value: overrides.joined(separator: " "),
-                                                                 location: node.location))
-        }
-        raw.userdbs.append(block)
-    }
-
-    // MARK: - Composing 2.3 values
-
-    /// The `mail_*` settings as one `mail_location`.
-    private mutating func composeMailLocation(inFilter: Bool) {
-        guard let settings = mail[inFilter], !settings.isEmpty else { return }
-        let anchor = settings["mail_path"] ?? settings["mail_driver"] ?? settings.values.first
-        guard let anchor else { return }
-        var merged = mail[false] ?? [:]
-        if inFilter { merged.merge(settings) { _, new in new } }
-        let text: String
-        do {
-            text = try MailStorage24.mailLocation(from: merged.mapValues(\.value))
-        } catch {
-            diagnostics.error(error.message, at: (merged[error.key] ?? anchor).location)
-            return
-        }
-        let entry = RawConfiguration.Assignment(key: "mail_location", value: text, location: anchor.location)
-        if inFilter { raw.lmtpFilter.append(entry) } else { raw.global.append(entry) }
-    }
-
-    /// `quota` blocks and `quota_*` settings as `plugin` entries.
-    private mutating func composeQuota() {
-        guard !quotaRoots.isEmpty else {
-            if let (key, setting) = quotaSettings.first {
-                warnOnce("quota without root", "\(key) has no effect without a quota root: add quota \"User quota\" { }",
-                         at: setting.location)
-            }
-            return
-        }
-        if quotaRoots.count > 1 {
-            diagnostics.error("Homing keeps one quota root per user: merge the quota { } blocks into one", at: quotaRoots[1].location)
-        }
-        let root = quotaRoots[0]
-        var settings = quotaSettings.reduce(into: [String: RawConfiguration.Assignment]()) { result, pair in
-            result[String(pair.key.dropFirst("quota_".count))] = pair.value
-        }
-        settings.merge(root.settings) { _, new in new }
-        let driver = settings["driver"]?.value ?? "count"
-        switch driver {
-        case "maildir": break
-        case "count":
-            warnOnce("quota driver count", "quota \(root.name): Homing accounts quota in maildirsize as the maildir driver does "
-                     + "(set driver = maildir to silence this warning)", at: settings["driver"]?.location ?? root.location)
-        default:
-            diagnostics.error("quota driver \(driver) is not supported by Homing (use maildir)", at: settings["driver"]?.location ?? root.location)
-        }
-        addPlugin("quota", "maildir:\(root.name)", at: root.location, inFilter: false)
-        var limits: [String] = []
-        var ruleLocation = root.location
-        do {
-            if let size = settings["storage_size"] {
-                ruleLocation = size.location
-                if let limit = try MailStorage24.quotaLimit(size.value, key: "quota_storage_size", bytes: true) { limits.append(limit) }
-            }
-            if let count = settings["message_count"] {
-                ruleLocation = count.location
-                if let limit = try MailStorage24.quotaLimit(count.value, key: "quota_message_count", bytes: false) { limits.append(limit) }
-            }
-        } catch {
-            diagnostics.error(error.message, at: ruleLocation)
-        }
-        if !limits.isEmpty { addPlugin("quota_rule", "*:" + limits.joined(separator: ":"), at: ruleLocation, inFilter: false) }
-        let grace = settings["storage_grace"]
-        addPlugin("quota_grace", MailStorage24.size(grace?.value ?? "10M"), at: grace?.location ?? root.location, inFilter: false)
-        if let size = settings["mail_size"], size.value != "unlimited", size.value != "0" {
-            addPlugin("quota_max_mail_size", MailStorage24.size(size.value), at: size.location, inFilter: false)
-        }
-        if let message = settings["exceeded_message"] {
-            addPlugin("quota_exceeded_message", message.value, at: message.location, inFilter: false)
-        }
-    }
-
-    /// `sieve_script` blocks as the 2.3 `sieve*` plugin entries.
-    private mutating func composeSieve() {
-        var before = 0
-        var after = 0
-        for script in sieveScripts {
-            let type = script.settings["type"]?.value ?? "personal"
-            let driver = script.settings["driver"]?.value ?? "file"
-            guard driver == "file" else {
-                diagnostics.error("sieve_script \(script.name): the \(driver) driver is not supported by Homing (use driver = file)",
-                                  at: script.settings["driver"]?.location ?? script.location)
-                continue
-            }
-            let pathSetting = script.settings["path"]
-            let path = pathSetting?.value ?? (type == "personal" ? "~/sieve" : "")
-            let location = pathSetting?.location ?? script.location
-            guard !path.isEmpty else {
-                diagnostics.error("sieve_script \(script.name) { } needs path = ...", at: script.location)
-                continue
-            }
-            switch type {
-            case "personal":
-                var value = "file:\(path)"
-                if let active = script.settings["active_path"] { value += ";active=\(active.value)" }
-                addPlugin("sieve", value, at: location, inFilter: false)
-            case "before":
-                before += 1
-                addPlugin(before == 1 ? "sieve_before" : "sieve_before\(before)", path, at: location, inFilter: false)
-            case "after":
-                after += 1
-                addPlugin(after == 1 ? "sieve_after" : "sieve_after\(after)", path, at: location, inFilter: false)
-            case "default":
-                addPlugin("sieve_default", path, at: location, inFilter: false)
-            case "global":
-                addPlugin("sieve_global", path, at: location, inFilter: false)
-            default:
-                diagnostics.error("sieve_script \(script.name): type \(type) is not supported by Homing "
-                                  + "(personal, before, after, default or global)", at: script.settings["type"]?.location ?? script.location)
-            }
-        }
-    }
-}
-
-extension String {
-    fileprivate func replacingDashes() -> String {
-        String(map { $0 == "-" ? "_" : $0 })
     }
 }
