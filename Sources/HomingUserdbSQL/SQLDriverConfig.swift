@@ -85,6 +85,11 @@ struct SQLDriverConfig: Sendable, Hashable {
     /// pool size), the block's `query` (required) and `iterate_query`.
     static func make(settings24 entries: [ExtConfigEntry], blockLocation: ConfigLocation?) throws(ConfigError) -> SQLDriverConfig {
         func last(_ key: String) -> ExtConfigEntry? { entries.last { $0.key == key } }
+        if let field = entries.first(where: { $0.key.hasPrefix("fields/") || $0.key.hasPrefix("iterate_fields/") }) {
+            throw ConfigError(
+                "userdb sql { fields { } } is not supported by Homing: return the field from the query "
+                    + "(SELECT ... AS \(field.key.split(separator: "/").last ?? "name"))", at: field.location)
+        }
         guard let driver = last("sql_driver") else {
             throw ConfigError("userdb sql needs sql_driver = pgsql (at the top level or in the userdb block)", at: blockLocation)
         }

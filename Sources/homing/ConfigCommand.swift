@@ -59,6 +59,8 @@ struct ConfigCommand: AsyncParsableCommand {
                 }
             }
             print("\(options.config): configuration OK")
+        } else if loaded.syntax == .dovecot24 {
+            print(Dovecot24Printer.text(for: loaded), terminator: "")
         } else {
             print(loaded.nonDefaultSettingsText(), terminator: "")
         }

@@ -396,6 +396,48 @@ struct Dovecot24ConfigurationTests {
         #expect(text.contains("storage_size = 1024k"))
     }
 
+    @Test("A 2.4 file printed by homing config reads back to the same effective settings")
+    func print24Itself() {
+        let source = Self.header + """
+            protocols = lmtp
+            mail_driver = maildir
+            mail_path = /var/vmail/%{user | domain}/%{userdb:box | default('x')}
+            mailbox_list_layout = fs
+            quota "User quota" {
+              driver = maildir
+              storage_size = 2G
+            }
+            sieve_script personal {
+              path = ~/sieve
+              active_path = ~/.dovecot.sieve
+            }
+            userdb static {
+              allow_all_users = yes
+              fields {
+                uid = 5000
+                home = /var/vmail/%{user | domain}/%{user | username | lower}
+              }
+            }
+            sql_driver = pgsql
+            pgsql db {
+              parameters {
+                dbname = mail
+              }
+            }
+            userdb sql {
+              query = SELECT home FROM users WHERE user = '%{user}'
+            }
+            """
+        let old = load(source)
+        #expect(old.diagnostics.errors.isEmpty, "\(old.diagnostics.report)")
+        let text = Dovecot24Printer.text(for: old)
+        let new = load(text)
+        #expect(new.diagnostics.errors.isEmpty, "\(new.diagnostics.report)\n\(text)")
+        let differences = EffectiveSettings(new.settings).differences(EffectiveSettings(old.settings))
+        #expect(differences.isEmpty, "\(differences)\n\(text)")
+        #expect(new.settings.userdbs.last?.driverSettings.map(\.key).sorted() == old.settings.userdbs.last?.driverSettings.map(\.key).sorted())
+    }
+
     @Test("--print-2.4 lists what it cannot carry over as comments")
     func printUnconvertible() {
         let text = Dovecot24Printer.text(for: load("""

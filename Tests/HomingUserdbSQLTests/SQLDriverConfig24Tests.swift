@@ -59,6 +59,8 @@ struct SQLDriverConfig24Tests {
         #expect(try error("sql_driver = mysql\nuserdb sql {\n  query = SELECT 1\n}\n")?.contains("no such SQL driver") == true)
         #expect(try error("sql_driver = pgsql\nuserdb sql {\n  query = SELECT 1\n}\n")?.contains("pgsql HOST") == true)
         #expect(try error("sql_driver = pgsql\npgsql h {\n}\nuserdb sql {\n}\n")?.contains("needs query =") == true)
+        #expect(try error("sql_driver = pgsql\npgsql h {\n}\nuserdb sql {\n  query = SELECT 1\n  fields {\n    x = %{sql:y}\n  }\n}\n")?
+            .contains("fields { } } is not supported") == true)
         let loaded = ConfigurationLoader.parseAll(
             text: Self.header + "sql_driver = pgsql\npgsql h {\n}\nuserdb sql {\n  query = SELECT '%{nosuch}' AND '%u'\n}\n",
             file: "/etc/homing/homing.conf")

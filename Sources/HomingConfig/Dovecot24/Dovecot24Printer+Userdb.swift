@@ -28,6 +28,8 @@ extension Dovecot24Printer {
             }
         case "passwd-file":
             passwdFile(userdb.args)
+        case "sql" where configuration.syntax == .dovecot24, "ldap" where configuration.syntax == .dovecot24:
+            driverSettings24(userdb.driverSettings)
         case "sql":
             sql(userdb.args)
         case "ldap":
@@ -46,9 +48,44 @@ extension Dovecot24Printer {
     }
 
     static func pairs(_ text: String) -> [(String, String)] {
-        text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { token in
+        MailStorage24.blankSeparated(text).map { token in
             guard let equals = token.firstIndex(of: "=") else { return (String(token), "") }
             return (String(token[..<equals]), String(token[token.index(after: equals)...]))
+        }
+    }
+
+    /// A 2.4 block's driver settings as they were written (global ones repeated in the block,
+    /// where 2.4 allows them too).
+    mutating func driverSettings24(_ entries: [ExtConfigEntry]) {
+        var hosts: [String: [(String, String)]] = [:]
+        var hostOrder: [String] = []
+        var blocks: [String: [(String, String)]] = [:]
+        var plain: [(String, String)] = []
+        for entry in entries {
+            let parts = entry.key.split(separator: "/", maxSplits: 3).map(String.init)
+            if parts.first == "pgsql", parts.count >= 2 {
+                if !hostOrder.contains(parts[1]) { hostOrder.append(parts[1]) }
+                if parts.count == 4 { hosts[parts[1], default: []].append((parts[3], entry.value)) }
+            } else if parts.count == 2, parts[0] == "fields" || parts[0] == "iterate_fields" {
+                blocks[parts[0], default: []].append((parts[1], entry.value))
+            } else {
+                plain.removeAll { $0.0 == entry.key }
+                plain.append((entry.key, entry.value))
+            }
+        }
+        for (key, value) in plain { lines.append("  " + NonDefaultSettingsPrinter.line(key, value)) }
+        for host in hostOrder {
+            lines.append("  pgsql \(Self.name(host)) {")
+            lines.append("    parameters {")
+            for (key, value) in hosts[host] ?? [] { lines.append("      " + NonDefaultSettingsPrinter.line(key, value)) }
+            lines.append("    }")
+            lines.append("  }")
+        }
+        for block in ["fields", "iterate_fields"] {
+            guard let entries = blocks[block] else { continue }
+            lines.append("  \(block) {")
+            for (key, value) in entries { lines.append("    " + NonDefaultSettingsPrinter.line(key, value)) }
+            lines.append("  }")
         }
     }
 

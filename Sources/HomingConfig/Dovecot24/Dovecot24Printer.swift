@@ -2,7 +2,8 @@
 /// userdbs with their dovecot-sql/ldap.conf.ext contents folded in, mail, quota and Sieve) as a
 /// Dovecot 2.4 file that Homing reads back to the same effective settings, variables rewritten
 /// in 2.4 syntax. What cannot be carried over is listed as `# ` comments at its place, and
-/// summed up at the end. This is `homing config --print-2.4`.
+/// summed up at the end. This is `homing config --print-2.4`. A 2.4 configuration is printed
+/// the same way (its templates as they are): that is what `homing config` shows for a 2.4 file.
 public struct Dovecot24Printer {
     let configuration: LoadedConfiguration
     var lines: [String] = []
@@ -55,7 +56,7 @@ public struct Dovecot24Printer {
     // MARK: - Lines
 
     mutating func setting(_ key: String, _ value: String, context: TemplateChecks.Context?, indent: String = "") {
-        guard let context else {
+        guard let context, configuration.syntax == .dovecot23 else {
             lines.append(indent + NonDefaultSettingsPrinter.line(key, value))
             return
         }
@@ -119,8 +120,12 @@ public struct Dovecot24Printer {
         var current = ""
         var characters = Array(text)[...]
         var sawFormat = false
+        var depth = 0
+        var previous: Character?
         while let character = characters.popFirst() {
-            if character == ":" {
+            defer { previous = character }
+            if character == "{", previous == "%" { depth += 1 } else if character == "}", depth > 0 { depth -= 1 }
+            if character == ":", depth == 0 {
                 if characters.first == ":" {
                     characters.removeFirst()
                     current += ":"

@@ -65,6 +65,26 @@ public enum MailStorage24 {
         return out
     }
 
+    /// The blank-separated words of `text`, a `%{ ... }` kept whole.
+    static func blankSeparated(_ text: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var depth = 0
+        var previous: Character?
+        for character in text {
+            if character == "{", previous == "%" { depth += 1 } else if character == "}", depth > 0 { depth -= 1 }
+            if depth == 0, character == " " || character == "\t" {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+            } else {
+                current.append(character)
+            }
+            previous = character
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
     /// Whether `text` has a blank outside `%{ }` (where a userdb field list cannot keep it).
     static func hasBlankOutsideVariables(_ text: String) -> Bool {
         var depth = 0
