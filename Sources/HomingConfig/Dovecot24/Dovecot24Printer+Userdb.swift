@@ -177,6 +177,8 @@ extension Dovecot24Printer {
             }
         }
         if !sawFilter { setting("filter", "(&(objectClass=posixAccount)(uid=%u))", context: .userdb, indent: "  ") }
+        lines.append("  # 2.3 left a field out when its LDAP attribute was missing: | default keeps the lookup going "
+                     + "(Homing drops an empty uid, gid, home, mail or quota field)")
         fields += ldapFields(userAttrs)
         let iterate = ldapFields(iterateAttrs)
         if !iterate.isEmpty {
@@ -187,7 +189,7 @@ extension Dovecot24Printer {
     }
 
     /// `user_attrs` as `fields` entries with 2.3 templates (converted when printed).
-    mutating func ldapFields(_ attrs: String) -> [(String, String)] {
+    func ldapFields(_ attrs: String) -> [(String, String)] {
         var result: [(String, String)] = []
         for piece in attrs.split(separator: ",") {
             let entry = String(piece).trimmingBlanks()
@@ -209,10 +211,6 @@ extension Dovecot24Printer {
                 template = template.replacingDollar(with: attribute.isEmpty ? "" : "%{ldap:\(attribute)}")
                 result.append((parts[1], template))
             }
-        }
-        if !result.isEmpty {
-            lines.append("  # 2.3 left a field out when its LDAP attribute was missing: | default keeps the lookup going "
-                         + "(Homing drops an empty uid, gid, home, mail or quota field)")
         }
         return result
     }

@@ -193,6 +193,10 @@ struct Dovecot24Reader {
                               at: node.location)
         case _ where SettingDefinitions.all[key] != nil:
             if let context = Self.templateKeys[key] { checkTemplate(value, key: key, context: context, at: node.location) }
+            if key == "postmaster_address", value.contains("%{") {
+                warnOnce(key, "postmaster_address: Homing uses the address as written, without expanding its variables",
+                         at: node.location)
+            }
             if inFilter { raw.lmtpFilter.append(assignment(node)) } else { raw.global.append(assignment(node)) }
         default:
             warnOnce(key, "\(key) is not used by Homing (ignored)", at: node.location)
