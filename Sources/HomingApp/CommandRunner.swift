@@ -22,14 +22,15 @@ public func printError(_ line: String) {
 /// program, do the work, shut down; configuration problems are printed as `Fatal: ...` and
 /// give EX_CONFIG.
 public enum CommandRunner {
-    /// Loads the configuration at `path`, or prints what is wrong.
+    /// Loads the configuration at `path` (Dovecot 2.3 or 2.4), or prints every error in it
+    /// (then the warnings).
     public static func loadConfiguration(_ path: String) -> LoadedConfiguration? {
-        do {
-            return try ConfigurationLoader.load(path: path)
-        } catch {
-            printError("Fatal: \(error)")
+        let loaded = ConfigurationLoader.loadAll(path: path)
+        guard !loaded.diagnostics.hasErrors else {
+            for line in loaded.diagnostics.report { printError(line) }
             return nil
         }
+        return loaded
     }
 
     /// Runs `body` on the program `path` configures and returns its exit status (EX_CONFIG when

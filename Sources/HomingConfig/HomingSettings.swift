@@ -63,8 +63,23 @@ public struct HomingSettings: Sendable, Equatable {
     public var userdbs: [UserdbSettings] = []
     /// `service lmtp { unix_listener ... { } inet_listener ... { } }`.
     public var lmtpService: LMTPServiceSettings = .init()
-    /// `plugin { }` settings, in file order, for the plugins (quota, sieve).
+    /// `plugin { }` settings, in file order, for the plugins (quota, sieve). A Dovecot 2.4 file
+    /// has no `plugin { }`: its quota and Sieve settings are turned into the 2.3 entries here
+    /// (`quota_storage_size = 1G` gives `quota_rule = *:storage=1G`, see docs/dovecot-2.4.md).
     public var plugin: [String: String] = [:]
+    /// The `%` variable syntax of every template in these settings (mail_location,
+    /// auth_username_format, deliver_log_format, plugin values, userdb fields): Dovecot 2.4's
+    /// for a file that starts with `dovecot_config_version = 2.4.x`, else 2.3's.
+    public var variableSyntax: VariableSyntax = .dovecot23
+    /// Dovecot 2.4 only: the `mail_driver`, `mail_path`, `mail_inbox_path`, `mailbox_list_layout`...
+    /// settings as written (already folded into ``mailLocation``), the defaults for a userdb that
+    /// returns only some of them (see ``MailStorage24/normalisedFields(_:defaults:)``).
+    public var mailStorage24: [String: String] = [:]
+
+    /// A template of these settings (or a userdb value) with their syntax.
+    public func template(_ text: String) -> VariableTemplate {
+        VariableTemplate(text, syntax: variableSyntax)
+    }
 
     public init() {}
 
@@ -98,6 +113,18 @@ public struct UserdbSettings: Sendable, Equatable {
     public var name: String? = nil
     /// Where the block starts, for error messages.
     public var location: ConfigLocation?
+    /// The syntax of `args`, the field templates and the driver's templates (queries, filters).
+    public var variableSyntax: VariableSyntax = .dovecot23
+    /// Dovecot 2.4 only: the `mail_driver`, `mail_path`, `mail_inbox_path`, `mailbox_list_layout`...
+    /// settings as written (already folded into ``mailLocation``), the defaults for a userdb that
+    /// returns only some of them (see ``MailStorage24/normalisedFields(_:defaults:)``).
+    public var mailStorage24: [String: String] = [:]
+    /// Dovecot 2.4 only: the driver's settings from the main file, by their 2.4 names, for the
+    /// `sql` and `ldap` drivers (which read a .conf.ext named by `args` in 2.3): the global ones
+    /// (`sql_driver`, `pgsql/HOST/parameters/KEY`, `ldap_uris`, `ldap_base`...) followed by the
+    /// block's own (`query`, `iterate_query`, `filter`, `iterate_filter`, `fields/NAME`,
+    /// `iterate_fields/NAME`), later entries overriding earlier ones of the same key.
+    public var driverSettings: [ExtConfigEntry] = []
 
     public init(driver: String, location: ConfigLocation? = nil) {
         self.driver = driver

@@ -38,7 +38,7 @@ public final class LocalDelivery: Sendable {
         self.threadPool = threadPool
         self.plugins = plugins
         self.logger = logger
-        self.logFormat = DeliveryLogFormat(settings.deliverLogFormat)
+        self.logFormat = DeliveryLogFormat(settings.deliverLogFormat, syntax: settings.variableSyntax)
     }
 
     /// The plugins, in `mail_plugins` order.

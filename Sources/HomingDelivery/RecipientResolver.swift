@@ -75,7 +75,8 @@ public struct RecipientResolver: Sendable {
     /// The name the userdb is asked for: `auth_username_format` applied to `user`.
     public func lookupName(for user: String) throws(Failure) -> String {
         do {
-            let expanded = try VariableExpander(values: VariableExpander.userValues(user: user))
+            let expanded = try VariableExpander(values: VariableExpander.userValues(user: user),
+                                                syntax: settings.variableSyntax)
                 .expand(settings.authUsernameFormat)
             return expanded
         } catch {
@@ -133,7 +134,8 @@ public struct RecipientResolver: Sendable {
         }
         let expanded: String
         do {
-            expanded = try Self.expandMailLocation(template, user: user, home: home, service: service)
+            expanded = try Self.expandMailLocation(
+                template, user: user, home: home, service: service, syntax: settings.variableSyntax)
         } catch {
             throw .unusable(reason: "user \(user): mail location '\(template)': \(error)")
         }
@@ -154,11 +156,11 @@ public struct RecipientResolver: Sendable {
 
     /// `mail_location` (or a userdb `mail`) with a user's `%` variables expanded; `~` is kept.
     public static func expandMailLocation(
-        _ template: String, user: String, home: String?, service: String
+        _ template: String, user: String, home: String?, service: String, syntax: VariableSyntax = .dovecot23
     ) throws(VariableExpansionError) -> String {
         var values = VariableExpander.userValues(user: user, service: service)
         if let home { values["home"] = home }
-        return try VariableExpander(values: values).expand(template)
+        return try VariableExpander(values: values, syntax: syntax).expand(template)
     }
 
     private func identity(for record: UserRecord) throws(Failure) -> FilesystemIdentity? {

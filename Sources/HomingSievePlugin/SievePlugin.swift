@@ -44,7 +44,7 @@ public final class SievePlugin: DeliveryPlugin {
         // Everything that can fail first: the threads start only for a usable configuration.
         _ = try SieveUserSettings.resolve(
             plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
-            recipientDelimiter: settings.recipientDelimiter)
+            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax)
         if let submitter {
             self.submitter = submitter
         } else if !settings.submissionHost.isEmpty {

@@ -63,7 +63,8 @@ struct UserCommand: AsyncParsableCommand {
                 if !userdbOnly && !sawMail {
                     let template = runtime.configuration.settings.mailLocation
                     let mail = (try? RecipientResolver.expandMailLocation(
-                        template, user: record.user, home: record.home, service: "doveadm")) ?? template
+                        template, user: record.user, home: record.home, service: "doveadm",
+                        syntax: runtime.configuration.settings.variableSyntax)) ?? template
                     let index = rows.firstIndex { !["user", "uid", "gid", "home"].contains($0.0) } ?? rows.count
                     rows.insert(("mail", mail), at: index)
                 }

@@ -30,6 +30,8 @@ struct ConfigTreeReader {
 
     private(set) var raw = RawConfiguration()
     private(set) var warnings: [ConfigWarning] = []
+    /// Every error found so far (reading goes on after one).
+    private(set) var diagnostics = ConfigDiagnostics()
     private var warned: Set<String> = []
     private var stack: [OpenSection] = []
     private var includeStack: [String] = []
@@ -49,26 +51,31 @@ struct ConfigTreeReader {
             guard case .system(let reason) = error else { return }
             throw ConfigError("can't read configuration file \(path): \(reason)")
         }
-        try read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+        read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
         try finish()
     }
 
     /// Reads `text` as the top of the tree, as if it were `file` in `directory`.
-    mutating func read(text: String, file: String, directory: String) throws(ConfigError) {
+    mutating func read(text: String, file: String, directory: String) {
         raw.files.append(file)
         includeStack.append(ConfigFileAccess.canonicalPath(file))
         defer { includeStack.removeLast() }
-        let lexed = try ConfigLexer(flavor: .main).statements(in: text, file: file)
+        let lexed = ConfigLexer(flavor: .main).lex(text, file: file)
         warnings += lexed.warnings
+        for error in lexed.errors { diagnostics.error(error) }
         for statement in lexed.statements {
-            try handle(statement, directory: directory)
+            do {
+                try handle(statement, directory: directory)
+            } catch {
+                diagnostics.error(error)
+            }
         }
     }
 
     /// Checks that every section was closed.
     mutating func finish() throws(ConfigError) {
         if let open = stack.last {
-            throw ConfigError("section '\(open.title)' is not closed (missing '}')", at: open.location)
+            diagnostics.error("section '\(open.title)' is not closed (missing '}')", at: open.location)
         }
     }
 
@@ -88,7 +95,7 @@ struct ConfigTreeReader {
                 let shown = ConfigFileAccess.hasWildcards(pattern) ? "\(path): " : ""
                 throw ConfigError("\(directive): \(shown)\(reason)", at: location)
             }
-            try read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+            read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
         }
     }
 
@@ -105,7 +112,14 @@ struct ConfigTreeReader {
             guard !stack.isEmpty else { throw ConfigError("unexpected '}' (no section is open)", at: location) }
             stack.removeLast()
         case .sectionStart(let type, let name):
-            try openSection(type: type, name: name, at: location)
+            let depth = stack.count
+            do {
+                try openSection(type: type, name: name, at: location)
+            } catch {
+                // Read the section's contents for syntax only, so that its `}` closes it.
+                if stack.count == depth { push(.ignored(inLMTPFilter: context.inLMTPFilter), type, at: location) }
+                throw error
+            }
         case .setting(let key, let value, let quoted):
             let resolved = quoted ? value : try resolveReferences(in: value, key: key, at: location)
             try assign(key: key, value: resolved, at: location)
@@ -160,6 +174,13 @@ struct ConfigTreeReader {
 
     private mutating func openSection(type: String, name: String?, at location: ConfigLocation) throws(ConfigError) {
         let title = name.map { "\(type) \($0)" } ?? type
+        if type == "(bad line)" {
+            push(.ignored(inLMTPFilter: context.inLMTPFilter), title, at: location)
+            return
+        }
+        if let newer = Dovecot24Names.sections[type], !isIgnored {
+            throw ConfigError("\(type) { } is Dovecot 2.4 syntax, which a 2.3 file cannot use: \(newer)", at: location)
+        }
         switch context {
         case .ignored(let filter):
             push(.ignored(inLMTPFilter: filter), title, at: location)
@@ -253,8 +274,17 @@ struct ConfigTreeReader {
         "driver", "args", "default_fields", "override_fields", "skip", "result_success", "result_failure", "result_internalfail",
     ]
 
+    private var isIgnored: Bool {
+        if case .ignored = context { return true }
+        return false
+    }
+
     private mutating func assign(key: String, value: String, at location: ConfigLocation) throws(ConfigError) {
         let assignment = RawConfiguration.Assignment(key: key, value: value, location: location)
+        raw.located.append(RawConfiguration.Located(section: stack.map(\.title), key: key, location: location))
+        if !isIgnored, let older = Dovecot24Names.settingsIn23File(key, inUserdb: { if case .userdb = context { return true }; return false }()) {
+            throw ConfigError(older, at: location)
+        }
         switch context {
         case .ignored:
             return

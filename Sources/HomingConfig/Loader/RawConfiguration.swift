@@ -14,6 +14,16 @@ struct RawConfiguration: Sendable {
         var name: String?
         var location: ConfigLocation
         var assignments: [Assignment] = []
+        /// Dovecot 2.4: the SQL/LDAP settings that apply to this block (see ``UserdbSettings/driverSettings``).
+        var driverSettings: [ExtConfigEntry] = []
+    }
+
+    /// Where a setting was written: the sections around it (`plugin`, `protocol lmtp`,
+    /// `userdb users`, `service lmtp/inet_listener lmtp`...; empty at top level) and its line.
+    struct Located: Sendable, Hashable {
+        var section: [String]
+        var key: String
+        var location: ConfigLocation
     }
 
     /// A `unix_listener PATH { }` or `inet_listener NAME { }` block of `service lmtp`.
@@ -37,6 +47,11 @@ struct RawConfiguration: Sendable {
     var inetListeners: [Listener] = []
     /// Every file read, in order.
     var files: [String] = []
+    /// Every setting with the sections around it, in file order (for ``LoadedConfiguration/location(ofSetting:inSection:)``).
+    var located: [Located] = []
+    /// Dovecot 2.4: where each `plugin` entry Homing made came from (`quota_rule` from
+    /// `quota_storage_size`, `sieve` from a `sieve_script` block...).
+    var pluginOrigins: [String: ConfigLocation] = [:]
 
     /// The value `$key` stands for at this point: the `protocol lmtp { }` value when inside it
     /// and set there, else the global value, else the built-in default (nil when unknown).

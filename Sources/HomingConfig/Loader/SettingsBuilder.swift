@@ -1,33 +1,53 @@
 /// Turns a ``RawConfiguration`` into typed ``HomingSettings``, checking every value.
 enum SettingsBuilder {
     /// The settings from top-level assignments only (no `protocol lmtp { }` overrides).
-    static func globalSettings(from raw: RawConfiguration) throws(ConfigError) -> HomingSettings {
-        var settings = HomingSettings()
+    static func globalSettings(from raw: RawConfiguration, start: HomingSettings = HomingSettings(),
+                               diagnostics: inout ConfigDiagnostics) -> HomingSettings {
+        var settings = start
         for assignment in raw.global {
-            try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            do {
+                try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            } catch {
+                diagnostics.error(error)
+            }
         }
         return settings
     }
 
     /// The LMTP view: `global` with the `protocol lmtp { }` settings applied, plus userdbs,
     /// plugin settings and listeners.
-    static func lmtpSettings(from raw: RawConfiguration, global: HomingSettings) throws(ConfigError) -> HomingSettings {
+    static func lmtpSettings(from raw: RawConfiguration, global: HomingSettings,
+                             diagnostics: inout ConfigDiagnostics) -> HomingSettings {
         var settings = global
         for assignment in raw.lmtpFilter {
-            try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            do {
+                try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            } catch {
+                diagnostics.error(error)
+            }
         }
         for assignment in raw.globalPlugin + raw.lmtpPlugin {
             settings.plugin[assignment.key] = assignment.value
         }
-        settings.userdbs = try raw.userdbs.map { (userdb) throws(ConfigError) in try self.userdb(from: userdb) }
-        settings.lmtpService = try service(from: raw, listen: settings.listen)
+        settings.userdbs = []
+        for block in raw.userdbs {
+            do {
+                var userdb = try self.userdb(from: block, diagnostics: &diagnostics)
+                userdb.variableSyntax = settings.variableSyntax
+                settings.userdbs.append(userdb)
+            } catch {
+                diagnostics.error(error)
+            }
+        }
+        settings.lmtpService = service(from: raw, listen: settings.listen, diagnostics: &diagnostics)
         return settings
     }
 
     static let skipValues = ["never", "found", "notfound"]
     static let resultValues = ["return-ok", "return-fail", "return", "continue", "continue-ok", "continue-fail"]
 
-    private static func userdb(from raw: RawConfiguration.Userdb) throws(ConfigError) -> UserdbSettings {
+    private static func userdb(from raw: RawConfiguration.Userdb,
+                               diagnostics: inout ConfigDiagnostics) throws(ConfigError) -> UserdbSettings {
         guard let driver = raw.assignments.last(where: { $0.key == "driver" }) else {
             let title = raw.name.map { "userdb \($0)" } ?? "userdb"
             throw ConfigError("\(title) { } has no driver: add one, e.g. driver = passwd-file", at: raw.location)
@@ -37,8 +57,10 @@ enum SettingsBuilder {
         }
         var settings = UserdbSettings(driver: driver.value, location: raw.location)
         settings.name = raw.name
+        settings.driverSettings = raw.driverSettings
         for assignment in raw.assignments {
             let (key, value, location) = (assignment.key, assignment.value, assignment.location)
+            do {
             switch key {
             case "args": settings.args = value
             case "default_fields": settings.defaultFields = value
@@ -52,11 +74,15 @@ enum SettingsBuilder {
                 settings.resultInternalfail = try SettingValueParser.word(value, choices: resultValues, key: key, at: location)
             default: break
             }
+            } catch {
+                diagnostics.error(error)
+            }
         }
         return settings
     }
 
-    private static func service(from raw: RawConfiguration, listen: [String]) throws(ConfigError) -> LMTPServiceSettings {
+    private static func service(from raw: RawConfiguration, listen: [String],
+                                diagnostics: inout ConfigDiagnostics) -> LMTPServiceSettings {
         var service = LMTPServiceSettings()
         service.unixListeners = []
         for listener in raw.unixListeners {
@@ -69,7 +95,12 @@ enum SettingsBuilder {
                 switch assignment.key {
                 case "user": settings.user = assignment.value
                 case "group": settings.group = assignment.value
-                case "mode": settings.mode = try SettingValueParser.octalMode(assignment.value, key: "mode", at: assignment.location)
+                case "mode":
+                    do {
+                        settings.mode = try SettingValueParser.octalMode(assignment.value, key: "mode", at: assignment.location)
+                    } catch {
+                        diagnostics.error(error)
+                    }
                 default: break
                 }
             }
@@ -82,7 +113,11 @@ enum SettingsBuilder {
                 switch assignment.key {
                 case "address": addresses = SettingValueParser.list(assignment.value, separators: [" ", "\t", ","])
                 case "port":
-                    settings.port = try SettingValueParser.integer(assignment.value, in: 0...65535, key: "port", at: assignment.location)
+                    do {
+                        settings.port = try SettingValueParser.integer(assignment.value, in: 0...65535, key: "port", at: assignment.location)
+                    } catch {
+                        diagnostics.error(error)
+                    }
                 default: break
                 }
             }
@@ -93,16 +128,18 @@ enum SettingsBuilder {
     }
 
     /// Start-up checks on the finished settings.
-    static func validate(_ settings: HomingSettings, raw: RawConfiguration) throws(ConfigError) {
+    static func validate(_ settings: HomingSettings, raw: RawConfiguration, diagnostics: inout ConfigDiagnostics) {
         if !settings.protocols.contains("lmtp") {
             let written = (raw.global + raw.lmtpFilter).last { $0.key == "protocols" }
             let shown = settings.protocols.isEmpty ? "none" : settings.protocols.joined(separator: " ")
             let example = (settings.protocols + ["lmtp"]).joined(separator: " ")
-            throw ConfigError("protocols = \(shown): Homing serves only LMTP, so protocols must include lmtp (e.g. protocols = \(example))",
+            let hint = settings.variableSyntax == .dovecot24 && written == nil ? " (Dovecot 2.4 enables no protocol by default)" : ""
+            diagnostics.error("protocols = \(shown): Homing serves only LMTP, so protocols must include lmtp (e.g. protocols = \(example))\(hint)",
                               at: written?.location)
         }
-        if settings.postmasterAddress == nil {
-            throw ConfigError("postmaster_address is not set: add it to the protocol lmtp { } section (conf.d/20-lmtp.conf in Dovecot's layout), e.g. postmaster_address = postmaster@example.com")
+        // Dovecot 2.4 has a default (postmaster@ the recipient's domain, or the host name).
+        if settings.postmasterAddress == nil, settings.variableSyntax == .dovecot23 {
+            diagnostics.error("postmaster_address is not set: add it to the protocol lmtp { } section (conf.d/20-lmtp.conf in Dovecot's layout), e.g. postmaster_address = postmaster@example.com")
         }
     }
 }
