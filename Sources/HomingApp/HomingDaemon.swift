@@ -123,11 +123,11 @@ private struct SignalHandler: Service {
         notifier.reloading()
         defer { notifier.ready("serving LMTP") }
         logger.info("SIGHUP received - reloading configuration \(configurationPath)")
-        let loaded: LoadedConfiguration
-        do {
-            loaded = try ConfigurationLoader.load(path: configurationPath)
-        } catch {
-            logger.error("reload failed, the running configuration stays in force: \(error)")
+        let loaded = ConfigurationLoader.loadAll(path: configurationPath)
+        guard !loaded.diagnostics.hasErrors else {
+            for error in loaded.diagnostics.errors {
+                logger.error("reload failed, the running configuration stays in force: \(error)")
+            }
             return
         }
         for warning in loaded.warnings { logger.warning("\(warning)") }
