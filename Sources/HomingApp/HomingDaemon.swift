@@ -33,7 +33,7 @@ public enum HomingDaemon {
         }
         let logger = makeLogger(output: output, debug: settings.mailDebug)
         logger.info("\(versionLine) starting up (configuration \(path), logging to \(output.description))")
-        for warning in loaded.warnings {
+        for warning in loaded.diagnostics.warnings {
             logger.warning("\(warning)")
         }
         let lock: InstanceLock
@@ -49,8 +49,9 @@ public enum HomingDaemon {
         do {
             runtime = try HomingRuntime(configuration: loaded, logger: logger)
         } catch {
-            logger.critical("\(error)")
-            if !output.isStandardError { printError("Fatal: \(error)") }
+            let located = StartupChecks.locate(error, in: loaded)
+            logger.critical("\(located)")
+            if !output.isStandardError { printError("Fatal: \(located)") }
             return ExitStatus.configError
         }
         let notifier = ServiceNotifier()
@@ -123,14 +124,15 @@ private struct SignalHandler: Service {
         notifier.reloading()
         defer { notifier.ready("serving LMTP") }
         logger.info("SIGHUP received - reloading configuration \(configurationPath)")
-        let loaded = ConfigurationLoader.loadAll(path: configurationPath)
+        var loaded = ConfigurationLoader.loadAll(path: configurationPath)
+        StartupChecks.run(on: &loaded)
         guard !loaded.diagnostics.hasErrors else {
             for error in loaded.diagnostics.errors {
                 logger.error("reload failed, the running configuration stays in force: \(error)")
             }
             return
         }
-        for warning in loaded.warnings { logger.warning("\(warning)") }
+        for warning in loaded.diagnostics.warnings { logger.warning("\(warning)") }
         let settings = loaded.settings
         if settings.baseDir != running.baseDir {
             logger.warning("base_dir changed to \(settings.baseDir): this takes effect at the next restart")
@@ -142,7 +144,7 @@ private struct SignalHandler: Service {
         do {
             runtime = try HomingRuntime(configuration: loaded, logger: logger)
         } catch {
-            logger.error("reload failed, the running configuration stays in force: \(error)")
+            logger.error("reload failed, the running configuration stays in force: \(StartupChecks.locate(error, in: loaded))")
             return
         }
         do {

@@ -42,9 +42,7 @@ public final class SievePlugin: DeliveryPlugin {
         submitter: (any MailSubmitter)? = nil
     ) throws {
         // Everything that can fail first: the threads start only for a usable configuration.
-        _ = try SieveUserSettings.resolve(
-            plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
-            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax)
+        try Self.checkSettings(settings)
         if let submitter {
             self.submitter = submitter
         } else if !settings.submissionHost.isEmpty {
@@ -59,6 +57,22 @@ public final class SievePlugin: DeliveryPlugin {
         let pool = NIOThreadPool(numberOfThreads: max(1, threads))
         pool.start()
         self.threadPool = pool
+    }
+
+    /// Checks the plugin's settings (for a sample user, since paths depend on the user) and
+    /// `submission_host`, without starting anything.
+    /// - Throws: `ConfigError` naming the setting.
+    public static func checkSettings(_ settings: HomingSettings) throws(ConfigError) {
+        _ = try SieveUserSettings.resolve(
+            plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
+            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax)
+        if !settings.submissionHost.isEmpty {
+            do {
+                _ = try SMTPSubmitter(setting: settings.submissionHost, heloName: "localhost")
+            } catch {
+                throw ConfigError("submission_host: \(error)")
+            }
+        }
     }
 
     public func plan(

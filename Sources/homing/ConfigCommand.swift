@@ -31,7 +31,7 @@ struct ConfigCommand: AsyncParsableCommand {
             print(Dovecot24Printer.text(for: loaded), terminator: "")
             return
         }
-        for warning in loaded.warnings {
+        for warning in loaded.diagnostics.warnings {
             printError("Warning: \(warning)")
         }
         guard check else {

@@ -12,8 +12,11 @@ struct UserCommand: AsyncParsableCommand {
         abstract: "Look users up in the userdb, as the LMTP server does.",
         discussion: """
             Exit status: 0 when every user was found, 67 when one does not exist, 75 when the \
-            userdb could not answer (try again later). An ADDRESS with * or ? lists the users \
-            matching it, where the userdb can list users.
+            userdb could not answer (try again later) or, with -v, when mail could not be \
+            delivered to the user (the LMTP server would answer 451). A detail \
+            (alice+tag@example.com with recipient_delimiter = +) is removed before the lookup, \
+            as LMTP does, and a line on standard error says so. An ADDRESS with * or ? lists \
+            the users matching it, where the userdb can list users.
             """)
 
     @OptionGroup var options: ConfigOption
@@ -52,7 +55,12 @@ struct UserCommand: AsyncParsableCommand {
                 continue
             }
             do {
-                let record = try await runtime.resolver.lookup(address)
+                // As LMTP looks recipients up: the detail (`alice+tag@`) is not part of the user.
+                let split = RecipientAddress(address, delimiters: runtime.settings.recipientDelimiter)
+                if let detail = split.detail {
+                    printError("Info: \(address): looked up as \(split.user) (detail '\(detail)' removed, as LMTP does)")
+                }
+                let record = try await runtime.resolver.lookup(split.user)
                 var rows = [(String, String)]()
                 if addresses.count > 1 || record.user != address { rows.append(("user", record.user)) }
                 var sawMail = false
@@ -78,6 +86,8 @@ struct UserCommand: AsyncParsableCommand {
                         }
                     } catch {
                         rows.append(("delivery_error", Self.describe(error)))
+                        // LMTP would answer this user 451: not a user mail can be delivered to.
+                        if status == 0 { status = ExitStatus.temporaryFailure }
                     }
                 }
                 printer.found(user: record.user, rows: rows)
