@@ -18,8 +18,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // MD5 and the SHA family, for variable filters and Sieve's tracking keys.
+        .target(name: "HomingDigest", swiftSettings: strict),
         // Dovecot configuration syntax, Homing's settings model and `%` variable expansion.
-        .target(name: "HomingConfig", swiftSettings: strict),
+        .target(name: "HomingConfig", dependencies: ["HomingDigest"], swiftSettings: strict),
         // Userdb abstraction and the file-based drivers (static, passwd-file, passwd).
         .target(
             name: "HomingUserdb",
@@ -58,7 +60,7 @@ let package = Package(
         // Quota (issue 6): quota rules and Maildir++ maildirsize accounting.
         .target(name: "HomingQuota", dependencies: ["HomingConfig"], swiftSettings: strict),
         // Sieve (issue 7): the language, RFC 5228 and its extensions.
-        .target(name: "HomingSieve", swiftSettings: strict),
+        .target(name: "HomingSieve", dependencies: ["HomingDigest"], swiftSettings: strict),
         // Outgoing mail for Sieve's redirect, reject and vacation: sendmail_path or submission_host.
         .target(name: "HomingSubmission", swiftSettings: strict),
         // LMTP protocol: command parser, session state machine, SwiftNIO handlers.

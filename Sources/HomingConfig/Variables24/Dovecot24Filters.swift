@@ -1,3 +1,5 @@
+import HomingDigest
+
 /// The filters of Dovecot 2.4's variable expansion (`| lower`, `| md5`, `| substr(0, 1)`...).
 extension Dovecot24Evaluator {
     // MARK: - Filters

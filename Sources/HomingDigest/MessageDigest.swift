@@ -1,15 +1,16 @@
-/// The hash functions of Dovecot 2.4's `md5`, `sha1`, `sha256`, `sha384`, `sha512` and `hash()`
-/// filters, written out in Swift (no crypto library is linked). Each returns the raw digest.
-enum MessageDigest: String, Sendable, CaseIterable {
+/// The hash functions Homing needs: Dovecot 2.4's `md5`, `sha1`, `sha256`, `sha384`, `sha512`
+/// and `hash()` variable filters, and the Sieve tracking store's keys. Written out in Swift (FIPS
+/// 180-4 and RFC 1321) so that no crypto library is linked for them. Each returns the raw digest.
+public enum MessageDigest: String, Sendable, CaseIterable {
     case md5, sha1, sha256, sha384, sha512
 
-    /// The algorithm for a `hash('name')` argument (Dovecot's names, lower case), or nil.
-    init?(name: String) {
+    /// The algorithm for a name (`hash('name')`, Dovecot's names, any case), or nil.
+    public init?(name: String) {
         self.init(rawValue: name.lowercased())
     }
 
     /// The digest of `data`.
-    func digest(_ data: [UInt8]) -> [UInt8] {
+    public func digest(_ data: [UInt8]) -> [UInt8] {
         switch self {
         case .md5: return Self.md5(data)
         case .sha1: return Self.sha1(data)
@@ -231,3 +232,17 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension MessageDigest {
+    /// The digest of `data` as lowercase hexadecimal digits.
+    public func hex(_ data: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count * 2)
+        for byte in digest(data) {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
