@@ -212,6 +212,44 @@ struct SieveIntegrationTests {
         #expect(server.log.contains("discarded duplicate forward to <carol@example.org>"))
     }
 
+    @Test("alice+news@, alice+@ and Alice@Example.COM in one transaction are three deliveries: own envelope for Sieve, own detail folder, no Delivered-To; an identical address is answered as the first")
+    func severalAddressesOfOneUser() async throws {
+        let fixture = try SieveFixture(topLevel: "lmtp_save_to_detail_mailbox = yes")
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            """
+            require ["envelope", "fileinto", "variables", "mailbox"];
+            if envelope :localpart :matches "to" "*" { fileinto :create "env-${1}"; }
+            keep;
+            """, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(
+            fixture, to: ["alice+news@example.com", "alice+@example.com", "Alice@Example.COM", "alice+news@EXAMPLE.com"],
+            Self.message("three", id: "three"))
+        let sid = try #require(replies.first.flatMap(replyID))
+        // As Dovecot 2.3.19.1 answered the same transaction: the fourth is identical to the
+        // first (the domain compares in any case) and gets the first's reply word for word.
+        #expect(
+            replies == [
+                "250 2.0.0 <alice+news@example.com> \(sid) Saved", "250 2.0.0 <alice+@example.com> \(sid):R2 Saved",
+                "250 2.0.0 <Alice@Example.COM> \(sid):R3 Saved", "250 2.0.0 <alice+news@example.com> \(sid) Saved",
+            ], "\(server.log)")
+        // Sieve saw each envelope address: one fileinto copy per address; the keeps went to the
+        // detail folder (news) or INBOX (an empty detail, no detail).
+        for folder in ["env-alice+news", "env-alice+", "env-Alice", "news"] {
+            #expect(fixture.stored("alice", folder: folder).new.count == 1, "\(folder): \(server.log)")
+        }
+        let inbox = fixture.stored("alice").new
+        #expect(inbox.count == 2)
+        let maildir = fixture.base.maildir("alice")
+        for path in inbox.map({ maildir + "/new/" + $0 }) + [maildir + "/.news/new/" + fixture.stored("alice", folder: "news").new[0]] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(!text.contains("Delivered-To:"))
+            #expect(text.contains("\t(envelope-from <sender@example.org>); "))
+        }
+    }
+
     @Test("reject: the LMTP reply is still 250, nothing is stored, the sender gets an MDN from the postmaster with the null envelope sender")
     func reject() async throws {
         let fixture = try SieveFixture()
