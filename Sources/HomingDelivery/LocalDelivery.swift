@@ -119,7 +119,6 @@ public final class LocalDelivery: Sendable {
             log.error("spooling the message failed: \(error)")
             return recipients.map { _ in .failed(.deferred(.internalError)) }
         }
-        let message = DeliveryMessage(spool: spooled, headers: headers.values, envelope: envelope)
         let received = Date()
         let duplicateOf = Self.duplicates(in: recipients)
         let single = recipients.count == 1
@@ -130,8 +129,10 @@ public final class LocalDelivery: Sendable {
                     continue
                 }
                 let trace = traceHeaders(for: accepted.recipient, single: single, envelope: envelope, date: received)
+                let message = DeliveryMessage(
+                    spool: spooled, headers: headers.values, envelope: envelope, traceHeaders: trace)
                 group.addTask {
-                    (index, await self.deliverCopy(message, to: accepted, trace: trace))
+                    (index, await self.deliverCopy(message, to: accepted))
                 }
             }
             var outcomes = [DeliveryOutcome](repeating: .failed(.deferred(.internalError)), count: recipients.count)
@@ -200,9 +201,7 @@ public final class LocalDelivery: Sendable {
 
     // MARK: - Storing one recipient's copies
 
-    private func deliverCopy(
-        _ message: DeliveryMessage, to accepted: AcceptedRecipient, trace: DeliveryHeaders
-    ) async -> DeliveryOutcome {
+    private func deliverCopy(_ message: DeliveryMessage, to accepted: AcceptedRecipient) async -> DeliveryOutcome {
         let user = accepted.user
         let recipient = accepted.recipient
         activeDeliveries.withLock { $0[user.user, default: 0] += 1 }
@@ -224,7 +223,7 @@ public final class LocalDelivery: Sendable {
             }
         }
         let actions = plan.actions
-        let prefix = trace.bytes
+        let prefix = message.traceHeaders.bytes
         let size = prefix.count + message.spool.size
         if actions.isEmpty {
             logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)

@@ -202,14 +202,50 @@ struct SieveIntegrationTests {
         // sendmail ran as the user, not as root (as Dovecot runs it).
         let recorded = try FileManager.default.contentsOfDirectory(atPath: fixture.outbox).filter { $0.hasSuffix(".args") }
         #expect(recorded.compactMap { ownership(fixture.outbox + "/" + $0)?.uid } == [fixture.base.uid])
-        #expect(sent[0].message.hasPrefix("X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: alice@example.com\nFrom: Sender <sender@example.org>\n"))
-        #expect(sent[0].message.hasSuffix("\n\nforward me\n"))
+        // As Pigeonhole's copy: its two headers, then the message as delivered to alice without
+        // Return-Path: Delivered-To and Received (the next hops count them), the original.
+        let sid = try #require(replies.first.flatMap(replyID))
+        let copy = sent[0].message
+        #expect(
+            copy.hasPrefix(
+                "X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: alice@example.com\nDelivered-To: alice@example.com\n"
+                    + "Received: from client\n\tby mx.example.com with LMTP\n\tid \(sid)\n"
+                    + "\t(envelope-from <sender@example.org>)\n\tfor <alice@example.com>; "), "\(copy)")
+        #expect(copy.contains("\nFrom: Sender <sender@example.org>\nTo: alice@example.com\n"))
+        #expect(!copy.contains("Return-Path:"))
+        #expect(copy.hasSuffix("\n\nforward me\n"))
         #expect(fixture.stored("alice").new.count == 1)
         #expect(server.log.contains("redirect action: forwarded to <carol@example.org>"))
         // The same message delivered again (a retry) is not forwarded twice.
         _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("fwd", id: "r1", body: "forward me\n"))
         #expect(fixture.sent().count == 1)
         #expect(server.log.contains("discarded duplicate forward to <carol@example.org>"))
+    }
+
+    @Test("a redirected copy of a message without Message-ID, with a Return-Path of its own, for two recipients: Pigeonhole's layout")
+    func redirectHeadersSeveralRecipients() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(#"redirect "carol@example.org";"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(
+            fixture, to: ["alice@example.com", "bob@example.com"],
+            "Return-Path: <bogus@example.net>\nFrom: Sender <sender@example.org>\nSubject: no id\n\nbody\n")
+        #expect(replies.allSatisfy { $0.hasPrefix("250 2.0.0") }, "\(replies)")
+        let sid = try #require(replies.first.flatMap(replyID))
+        let sent = fixture.sent()
+        try #require(sent.count == 1, "\(server.log)")
+        let lines = sent[0].message.components(separatedBy: "\n")
+        // Pigeonhole adds a Message-ID when there is none, right after its own headers; with two
+        // recipients there is no Delivered-To and no `for <>` (as in the stored copies); every
+        // Return-Path is gone, the message's own too.
+        try #require(lines.count == 12, "\(lines)")
+        #expect(Array(lines[0...1]) == ["X-Sieve: Homing Sieve", "X-Sieve-Redirected-From: alice@example.com"])
+        #expect(lines[2].hasPrefix("Message-ID: <homing-sieve.") && lines[2].hasSuffix("@mx.example.com>"), "\(lines)")
+        #expect(Array(lines[3...5]) == ["Received: from client", "\tby mx.example.com with LMTP", "\tid \(sid)"])
+        #expect(lines[6].hasPrefix("\t(envelope-from <sender@example.org>); "))
+        #expect(Array(lines[7...]) == ["From: Sender <sender@example.org>", "Subject: no id", "", "body", ""])
     }
 
     @Test("alice+news@, alice+@ and Alice@Example.COM in one transaction are three deliveries: own envelope for Sieve, own detail folder, no Delivered-To; an identical address is answered as the first")
