@@ -348,7 +348,16 @@ struct SieveIntegrationTests {
         #expect(reply.contains("Subject: Out of office\n"))
         #expect(reply.contains("Auto-Submitted: auto-replied (vacation)\n"))
         #expect(reply.contains("In-Reply-To: <v1@example.org>\n"))
-        #expect(reply.contains("To: <sender@example.org>\n"))
+        // Pigeonhole's header set and order; To: carries the From display name.
+        let fieldNames = reply.components(separatedBy: "\n\n")[0].split(separator: "\n")
+            .filter { !$0.hasPrefix(" ") }.map { String($0.prefix { $0 != ":" }) }
+        #expect(
+            fieldNames == [
+                "X-Sieve", "Message-ID", "Date", "From", "To", "Subject", "In-Reply-To", "References", "Auto-Submitted",
+                "Precedence", "X-Auto-Response-Suppress", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+            ], "\(reply)")
+        #expect(reply.contains("\nTo: Sender <sender@example.org>\n"))
+        #expect(reply.contains("\nX-Auto-Response-Suppress: All\n"))
         #expect(reply.contains("I am away until Monday."))
         // Every message is still delivered.
         #expect(fixture.stored("alice").new.count == 4)
