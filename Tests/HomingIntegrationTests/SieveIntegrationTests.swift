@@ -638,9 +638,9 @@ struct SieveIntegrationTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         async let stopped = server.stop()
-        #expect(try await idle.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
+        #expect(try await idle.readReply() == ["421 4.3.2 mx.example.com Shutting down"])
         #expect(try await busy.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true, "\(server.log)")
-        #expect(try await busy.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
+        #expect(try await busy.readReply() == ["421 4.3.2 mx.example.com Shutting down"])
         #expect(await stopped == 0)
         // The redirect was carried out before the 250 (redirect alone stores nothing for bob).
         #expect(server.log.contains("redirect action: forwarded to <carol@example.org>"), "\(server.log)")
