@@ -40,6 +40,14 @@ public struct HomingSettings: Sendable, Equatable {
     public var quotaFullTempfail: Bool = false
     /// `auth_username_format` (default `%Lu`): applied to the recipient before the userdb lookup.
     public var authUsernameFormat: String = "%Lu"
+    /// `auth_username_chars` (Dovecot's default: letters, digits and `.-_@`): a name with any
+    /// other character does not exist; empty permits every character. Checked before
+    /// `auth_username_format` is applied.
+    public var authUsernameChars: String =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+    /// `auth_username_translation` (empty): pairs of characters, the first of each replaced by
+    /// the second before the `auth_username_chars` check (`#@/@`).
+    public var authUsernameTranslation: String = ""
     /// `mail_fsync` (optimized).
     public var mailFsync: FsyncMode = .optimized
     /// `lda_mailbox_autocreate` (no), `lda_mailbox_autosubscribe` (no).

@@ -119,7 +119,6 @@ public final class LocalDelivery: Sendable {
             log.error("spooling the message failed: \(error)")
             return recipients.map { _ in .failed(.deferred(.internalError)) }
         }
-        let message = DeliveryMessage(spool: spooled, headers: headers.values, envelope: envelope)
         let received = Date()
         let duplicateOf = Self.duplicates(in: recipients)
         let single = recipients.count == 1
@@ -130,8 +129,10 @@ public final class LocalDelivery: Sendable {
                     continue
                 }
                 let trace = traceHeaders(for: accepted.recipient, single: single, envelope: envelope, date: received)
+                let message = DeliveryMessage(
+                    spool: spooled, headers: headers.values, envelope: envelope, traceHeaders: trace)
                 group.addTask {
-                    (index, await self.deliverCopy(message, to: accepted, trace: trace))
+                    (index, await self.deliverCopy(message, to: accepted))
                 }
             }
             var outcomes = [DeliveryOutcome](repeating: .failed(.deferred(.internalError)), count: recipients.count)
@@ -140,16 +141,40 @@ public final class LocalDelivery: Sendable {
         }
     }
 
-    /// Recipients that name the same user and mailbox as an earlier one: stored once, the later
-    /// ones answered as duplicates of the first (index → index of the first).
+    /// Recipients identical to an earlier one in the transaction: stored once, the later ones
+    /// answered as the first (index → index of the first). Identical as Dovecot compares them
+    /// (`smtp_address_equals` and `smtp_params_rcpt_equal`): the same local part byte for byte,
+    /// the same domain in any case, and the same ORCPT. `alice+news@`, `alice+@` and
+    /// `Alice@Example.COM` are three recipients, each with its own copy, even when they are one
+    /// user: each has its own envelope address for Sieve, detail folder and trace headers.
     static func duplicates(in recipients: [AcceptedRecipient]) -> [Int: Int] {
-        var firstIndex: [String: Int] = [:]
+        var firstIndex: [RecipientIdentity: Int] = [:]
         var duplicateOf: [Int: Int] = [:]
         for (index, accepted) in recipients.enumerated() {
-            let key = accepted.user.user + "\u{0}" + accepted.user.mailbox
+            let key = RecipientIdentity(accepted.recipient)
             if let first = firstIndex[key] { duplicateOf[index] = first } else { firstIndex[key] = index }
         }
         return duplicateOf
+    }
+
+    /// What makes two RCPTs the same recipient.
+    private struct RecipientIdentity: Hashable {
+        var address: String
+        var original: String?
+
+        init(_ recipient: EnvelopeRecipient) {
+            address = Self.normalized(recipient.address)
+            original = recipient.originalAddress.map(Self.normalized)
+        }
+
+        /// The local part as it is, the domain lower-cased (ASCII, as `strcasecmp`).
+        static func normalized(_ address: String) -> String {
+            guard let at = address.lastIndex(of: "@") else { return address }
+            let domain = address[address.index(after: at)...].map { character -> Character in
+                character.isASCII ? Character(character.lowercased()) : character
+            }
+            return String(address[...at]) + String(domain)
+        }
     }
 
     /// The Return-Path, Delivered-To and Received headers for one recipient's copy.
@@ -176,9 +201,7 @@ public final class LocalDelivery: Sendable {
 
     // MARK: - Storing one recipient's copies
 
-    private func deliverCopy(
-        _ message: DeliveryMessage, to accepted: AcceptedRecipient, trace: DeliveryHeaders
-    ) async -> DeliveryOutcome {
+    private func deliverCopy(_ message: DeliveryMessage, to accepted: AcceptedRecipient) async -> DeliveryOutcome {
         let user = accepted.user
         let recipient = accepted.recipient
         activeDeliveries.withLock { $0[user.user, default: 0] += 1 }
@@ -200,7 +223,7 @@ public final class LocalDelivery: Sendable {
             }
         }
         let actions = plan.actions
-        let prefix = trace.bytes
+        let prefix = message.traceHeaders.bytes
         let size = prefix.count + message.spool.size
         if actions.isEmpty {
             logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)

@@ -4,8 +4,8 @@ import HomingMaildir
 import HomingUserdb
 import Logging
 
-/// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_format`,
-/// the userdb lookup, then the checks that keep delivery safe (uid ranges, never root,
+/// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_translation`,
+/// `auth_username_chars` and `auth_username_format` (``lookupName(for:)``), the userdb lookup, then the checks that keep delivery safe (uid ranges, never root,
 /// values that would escape the mail tree) and the mail location.
 public struct RecipientResolver: Sendable {
     /// Why a recipient cannot be delivered to.
@@ -13,8 +13,8 @@ public struct RecipientResolver: Sendable {
         /// The userdb answered that the user does not exist (550 5.1.1). `lookedUp` is the
         /// address without its detail, case as sent.
         case notFound(lookedUp: String)
-        /// The address itself is unusable (a `/` in the user name...): refused like an
-        /// unknown user, with the reason logged.
+        /// The address itself is unusable (a character `auth_username_chars` does not permit, a
+        /// `/` in the user name...): refused like an unknown user, with the reason logged.
         case invalidAddress(lookedUp: String, reason: String)
         /// The userdb could not answer (down, timed out): retry later.
         case userdbUnavailable(reason: String)
@@ -43,6 +43,7 @@ public struct RecipientResolver: Sendable {
 
     public let settings: HomingSettings
     private let users: any UserLookup
+    private let usernameFilter: UsernameFilter
     private let processUID: UInt32
     private let defaultUID: UInt32?
     private let defaultGID: UInt32?
@@ -53,6 +54,7 @@ public struct RecipientResolver: Sendable {
     {
         self.settings = settings
         self.users = users
+        self.usernameFilter = UsernameFilter(settings: settings)
         self.processUID = processUID
         if let name = settings.mailUID, !name.isEmpty {
             guard let uid = SystemAccounts.uid(name) else {
@@ -72,16 +74,25 @@ public struct RecipientResolver: Sendable {
         }
     }
 
-    /// The name the userdb is asked for: `auth_username_format` applied to `user`.
+    /// The name the userdb is asked for, in Dovecot's order: `auth_username_translation`, the
+    /// `auth_username_chars` check (a name with another character does not exist), then
+    /// `auth_username_format`. An empty result does not exist either.
     public func lookupName(for user: String) throws(Failure) -> String {
+        let translated: String
+        switch usernameFilter.apply(user) {
+        case .success(let name): translated = name
+        case .failure(let refusal): throw .invalidAddress(lookedUp: user, reason: "\(refusal)")
+        }
+        let expanded: String
         do {
-            let expanded = try VariableExpander(values: VariableExpander.userValues(user: user),
-                                                syntax: settings.variableSyntax)
+            expanded = try VariableExpander(
+                values: VariableExpander.userValues(user: translated), syntax: settings.variableSyntax)
                 .expand(settings.authUsernameFormat)
-            return expanded
         } catch {
             throw .unusable(reason: "auth_username_format '\(settings.authUsernameFormat)': \(error)")
         }
+        if expanded.isEmpty { throw .invalidAddress(lookedUp: user, reason: "Empty username") }
+        return expanded
     }
 
     /// Resolves an LMTP recipient (detail split by `recipient_delimiter`).

@@ -67,9 +67,9 @@ extension LMTPReply {
         LMTPReply(421, "4.4.2", "\(hostname) Disconnected for inactivity")
     }
 
-    /// `421 4.3.2 <hostname> Server shutting down`: sent before closing when the server stops.
+    /// `421 4.3.2 <hostname> Shutting down` (Dovecot's `clients_destroy` text): sent before closing when the server stops.
     public static func shuttingDown(hostname: String) -> LMTPReply {
-        LMTPReply(421, "4.3.2", "\(hostname) Server shutting down")
+        LMTPReply(421, "4.3.2", "\(hostname) Shutting down")
     }
 
     /// `250 2.0.0 Added <n> octets` (BDAT without LAST).

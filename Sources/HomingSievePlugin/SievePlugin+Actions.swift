@@ -43,11 +43,12 @@ extension SievePlugin {
         var stores: [StoreAction] = []
         var keepAnyway = false
         var marks = result.duplicateMarks
-        let spoolPath = "/proc/self/fd/\(message.spool.fileDescriptor)"
 
         func send(_ mail: SieveOutgoingMail) -> SubmissionError? {
-            let outgoing = OutgoingMessage(
-                prefix: mail.content, bodyFile: mail.appendOriginal ? spoolPath : nil, bodyOffset: 0)
+            let outgoing =
+                mail.appendOriginal
+                ? RedirectedCopy.make(mail, message: message, source: source, hostname: hostname, now: now)
+                : OutgoingMessage(prefix: mail.content)
             do {
                 try submitter(for: user).submit(outgoing, from: mail.sender, to: mail.recipients)
                 return nil

@@ -64,6 +64,8 @@ enum SettingDefinitions {
         }, render: { String($0.lmtpUserConcurrencyLimit) }),
         boolean("quota_full_tempfail", \.quotaFullTempfail),
         string("auth_username_format", \.authUsernameFormat),
+        string("auth_username_chars", \.authUsernameChars),
+        string("auth_username_translation", \.authUsernameTranslation),
         SettingDefinition(name: "mail_fsync", apply: { settings, value, location throws(ConfigError) in
             settings.mailFsync = try P.choice(value, as: HomingSettings.FsyncMode.self,
                                               choices: ["optimized", "always", "never"], key: "mail_fsync", at: location)
