@@ -60,15 +60,21 @@ public enum HomingDaemon {
             idleTimeout: idleTimeout,
             onListening: { notifier.ready("serving LMTP") },
             onRetire: { await runtime.shutdown() })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if !settings.statsHTTPListeners.isEmpty {
+            services.append(
+                .init(
+                    service: MetricsEndpoint(listeners: settings.statsHTTPListeners, logger: logger),
+                    failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let signals = SignalHandler(
             configurationPath: path, server: server, output: output, logger: logger, notifier: notifier,
             running: settings, current: current)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: signals),
-                ],
+                services: services + [.init(service: signals)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger))
@@ -136,6 +142,9 @@ private struct SignalHandler: Service {
         let settings = loaded.settings
         if settings.baseDir != running.baseDir {
             logger.warning("base_dir changed to \(settings.baseDir): this takes effect at the next restart")
+        }
+        if settings.statsHTTPListeners != running.statsHTTPListeners {
+            logger.warning("service stats changes take effect at the next restart")
         }
         if settings.logPath != running.logPath || settings.mailDebug != running.mailDebug {
             logger.warning("log_path and mail_debug changes take effect at the next restart")

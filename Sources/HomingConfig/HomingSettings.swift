@@ -71,6 +71,9 @@ public struct HomingSettings: Sendable, Equatable {
     public var userdbs: [UserdbSettings] = []
     /// `service lmtp { unix_listener ... { } inet_listener ... { } }`.
     public var lmtpService: LMTPServiceSettings = .init()
+    /// `service stats { inet_listener NAME { address port } }`: where the OpenMetrics export
+    /// (`/metrics`) listens, as Dovecot 2.3 configures its own; none by default.
+    public var statsHTTPListeners: [InetListenerSettings] = []
     /// `plugin { }` settings, in file order, for the plugins (quota, sieve). A Dovecot 2.4 file
     /// has no `plugin { }`: its quota and Sieve settings are turned into the 2.3 entries here
     /// (`quota_storage_size = 1G` gives `quota_rule = *:storage=1G`, see docs/dovecot-2.4.md).

@@ -50,6 +50,12 @@ public final class LocalDelivery: Sendable {
     /// plugins' RCPT-time checks. Runs before the protocol answers the recipient, so Postfix's
     /// `reject_unverified_recipient` probes get the real answer.
     public func checkRecipient(_ recipient: EnvelopeRecipient, envelope: DeliveryEnvelope) async -> RecipientVerdict {
+        let verdict = await verdict(for: recipient, envelope: envelope)
+        DeliveryMetrics.recipient(verdict)
+        return verdict
+    }
+
+    private func verdict(for recipient: EnvelopeRecipient, envelope: DeliveryEnvelope) async -> RecipientVerdict {
         var log = logger
         log[metadataKey: "user"] = "\(recipient.address)"
         log[metadataKey: "session"] = "\(envelope.sessionID)"
@@ -125,6 +131,7 @@ public final class LocalDelivery: Sendable {
         return await withTaskGroup(of: (Int, DeliveryOutcome).self) { group in
             for (index, accepted) in recipients.enumerated() {
                 if let first = duplicateOf[index] {
+                    DeliveryMetrics.delivery(.duplicate(ofRecipientAt: first), bytes: 0, nanoseconds: 0)
                     group.addTask { (index, .duplicate(ofRecipientAt: first)) }
                     continue
                 }
@@ -132,7 +139,13 @@ public final class LocalDelivery: Sendable {
                 let message = DeliveryMessage(
                     spool: spooled, headers: headers.values, envelope: envelope, traceHeaders: trace)
                 group.addTask {
-                    (index, await self.deliverCopy(message, to: accepted))
+                    let start = ContinuousClock.now
+                    let (outcome, bytes) = await self.deliverCopy(message, to: accepted)
+                    let elapsed = ContinuousClock.now - start
+                    DeliveryMetrics.delivery(
+                        outcome, bytes: bytes,
+                        nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                    return (index, outcome)
                 }
             }
             var outcomes = [DeliveryOutcome](repeating: .failed(.deferred(.internalError)), count: recipients.count)
@@ -201,7 +214,8 @@ public final class LocalDelivery: Sendable {
 
     // MARK: - Storing one recipient's copies
 
-    private func deliverCopy(_ message: DeliveryMessage, to accepted: AcceptedRecipient) async -> DeliveryOutcome {
+    /// One recipient's copies; the outcome and the bytes stored.
+    private func deliverCopy(_ message: DeliveryMessage, to accepted: AcceptedRecipient) async -> (DeliveryOutcome, Int) {
         let user = accepted.user
         let recipient = accepted.recipient
         activeDeliveries.withLock { $0[user.user, default: 0] += 1 }
@@ -219,7 +233,7 @@ public final class LocalDelivery: Sendable {
             plan = await plugin.plan(plan, for: user, recipient: recipient, message: message)
             if let rejection = plan.rejection {
                 logLine(log, message, status: "refused: \(rejection.reason)", stored: nil)
-                return .failed(rejection.failure)
+                return (.failed(rejection.failure), 0)
             }
         }
         let actions = plan.actions
@@ -228,15 +242,17 @@ public final class LocalDelivery: Sendable {
         if actions.isEmpty {
             logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)
             await runAfterStore(plan.afterStore)
-            return .stored(mailboxes: [])
+            return (.stored(mailboxes: []), 0)
         }
         var failure: DeliveryFailure?
         var mailboxes: [String] = []
+        var bytes = 0
         for action in actions {
             switch await store(message.spool, prefix: prefix, size: size, action: action, user: user, recipient: recipient) {
             case .success(.stored(let stored, let mailbox)):
                 logLine(log, message, status: "saved mail to \(mailbox)", stored: stored)
                 mailboxes.append(mailbox)
+                bytes += stored.size
             case .success(.notStored(let copyFailure, let reason, let mailbox)):
                 logLine(log, message, status: "save failed to \(mailbox): \(reason)", stored: nil)
                 failure = copyFailure
@@ -245,9 +261,9 @@ public final class LocalDelivery: Sendable {
                 failure = error.deliveryFailure
             }
         }
-        if let failure { return .failed(failure) }
+        if let failure { return (.failed(failure), bytes) }
         await runAfterStore(plan.afterStore)
-        return .stored(mailboxes: mailboxes)
+        return (.stored(mailboxes: mailboxes), bytes)
     }
 
     private func runAfterStore(_ work: [@Sendable () -> Void]) async {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Glibc
 import HomingConfig
 import HomingDelivery
@@ -224,6 +225,11 @@ public final class LMTPServer: Service {
             state.sessions[state.current.number, default: 0] += 1
             return state.current
         }
+        // `homing_lmtp_connections_total` and the sessions open now (`homing_lmtp_sessions`).
+        Counter(label: "homing_lmtp_connections_total").increment()
+        let sessions = Meter(label: "homing_lmtp_sessions")
+        sessions.increment()
+        defer { sessions.decrement() }
         let served = await connections.serving(channel) {
             do {
                 try await serveLMTP(

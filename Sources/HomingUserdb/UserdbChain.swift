@@ -154,7 +154,10 @@ public final class UserdbChain: UserdbDriver {
             failures.append(logFailure("default_fields: \(error)", user: request.user, driver: driver))
             return (.internalFailure, nil)
         }
-        switch await member.driver.lookup(request) {
+        let start = ContinuousClock.now
+        let answer = await member.driver.lookup(request)
+        UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start)
+        switch answer {
         case .notFound:
             return (.notFound, nil)
         case .temporaryFailure(let reason):

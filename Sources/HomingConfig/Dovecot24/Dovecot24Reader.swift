@@ -232,7 +232,11 @@ struct Dovecot24Reader {
         case "userdb":
             userdb(node, section: inside)
         case "service" where !inFilter:
-            if node.name == "lmtp" { service(node, section: inside) } else {
+            if node.name == "lmtp" {
+                service(node, section: inside)
+            } else if node.name == "stats" {
+                statsService(node, section: inside)
+            } else {
                 warnOnce("service \(node.name ?? "")", "service \(node.name ?? "") { } is not used by Homing (ignored)",
                          at: node.location)
             }
@@ -356,6 +360,30 @@ struct Dovecot24Reader {
             } else {
                 raw.inetListeners.append(listener)
             }
+        }
+    }
+
+    /// `service stats { inet_listener NAME { listen port } }`: the metrics export's listeners.
+    mutating func statsService(_ node: Dovecot24Node, section: [String]) {
+        for child in node.children {
+            record(child, section: section)
+            guard child.isSection, child.key == "inet_listener", let name = child.name, !name.isEmpty else {
+                warnOnce("service stats \(child.key)", "service stats: \(child.key) is not used by Homing (ignored)",
+                         at: child.location)
+                continue
+            }
+            var listener = RawConfiguration.Listener(name: name, location: child.location)
+            for setting in child.children where !setting.isSection {
+                record(setting, section: section + [child.title])
+                var key = Self.unprefixed(setting.key, ["inet_listener_"])
+                if key == "listen" { key = "address" }
+                guard ["address", "port"].contains(key) else {
+                    warnOnce("inet_listener \(key)", "inet_listener { \(setting.key) } is not used by Homing (ignored)", at: setting.location)
+                    continue
+                }
+                listener.assignments.append(RawConfiguration.Assignment(key: key, value: setting.value ?? "", location: setting.location))
+            }
+            raw.statsInetListeners.append(listener)
         }
     }
 }

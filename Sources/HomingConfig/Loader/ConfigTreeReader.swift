@@ -10,6 +10,9 @@ struct ConfigTreeReader {
         case serviceLMTP
         case unixListener(index: Int)
         case inetListener(index: Int)
+        /// `service stats { }`: only its `inet_listener`s (the metrics export) are read.
+        case serviceStats
+        case statsInetListener(index: Int)
         /// Contents read for syntax only (an ignored section).
         case ignored(inLMTPFilter: Bool)
 
@@ -17,7 +20,7 @@ struct ConfigTreeReader {
             switch self {
             case .lmtpFilter: return true
             case .plugin(let filter), .userdb(_, let filter), .ignored(let filter): return filter
-            case .root, .serviceLMTP, .unixListener, .inetListener: return false
+            case .root, .serviceLMTP, .unixListener, .inetListener, .serviceStats, .statsInetListener: return false
             }
         }
     }
@@ -212,6 +215,8 @@ struct ConfigTreeReader {
                 }
                 if name == "lmtp" {
                     push(.serviceLMTP, title, at: location)
+                } else if name == "stats" {
+                    push(.serviceStats, title, at: location)
                 } else {
                     warnOnce("service \(name)", "service \(name) { } is not used by Homing (ignored)", at: location)
                     push(.ignored(inLMTPFilter: false), title, at: location)
@@ -253,7 +258,19 @@ struct ConfigTreeReader {
         case .plugin(let filter), .userdb(_, let filter):
             warnOnce("\(stack.last?.title ?? "") \(type)", "\(type) { } inside \(stack.last?.title ?? "") { } is not used by Homing (ignored)", at: location)
             push(.ignored(inLMTPFilter: filter), title, at: location)
-        case .unixListener, .inetListener:
+        case .serviceStats:
+            if type == "inet_listener", let name, !name.isEmpty {
+                if let index = raw.statsInetListeners.firstIndex(where: { $0.name == name }) {
+                    push(.statsInetListener(index: index), title, at: location)
+                } else {
+                    raw.statsInetListeners.append(RawConfiguration.Listener(name: name, location: location))
+                    push(.statsInetListener(index: raw.statsInetListeners.count - 1), title, at: location)
+                }
+            } else {
+                warnOnce("service stats \(type)", "service stats: \(type) { } is not used by Homing (ignored)", at: location)
+                push(.ignored(inLMTPFilter: false), title, at: location)
+            }
+        case .unixListener, .inetListener, .statsInetListener:
             throw ConfigError("\(type) { } can't be inside a listener section", at: location)
         }
     }
@@ -261,12 +278,12 @@ struct ConfigTreeReader {
     /// Whether a setting `key` in the current section is acted on.
     private func uses(_ key: String) -> Bool {
         switch context {
-        case .ignored, .serviceLMTP: return false
+        case .ignored, .serviceLMTP, .serviceStats: return false
         case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
         case .plugin: return true
         case .userdb: return Self.userdbKeys.contains(key)
         case .unixListener: return ["user", "group", "mode"].contains(key)
-        case .inetListener: return ["address", "port"].contains(key)
+        case .inetListener, .statsInetListener: return ["address", "port"].contains(key)
         }
     }
 
@@ -308,6 +325,13 @@ struct ConfigTreeReader {
             }
         case .serviceLMTP:
             warnOnce("service lmtp \(key)", "service lmtp { \(key) } is not used by Homing (ignored)", at: location)
+        case .serviceStats:
+            warnOnce("service stats \(key)", "service stats { \(key) } is not used by Homing (ignored)", at: location)
+        case .statsInetListener(let index):
+            raw.statsInetListeners[index].assignments.append(assignment)
+            if !["address", "port"].contains(key) {
+                warnOnce("inet_listener \(key)", "inet_listener { \(key) } is not used by Homing (ignored)", at: location)
+            }
         case .unixListener(let index):
             raw.unixListeners[index].assignments.append(assignment)
             if !["user", "group", "mode"].contains(key) {

@@ -45,6 +45,8 @@ struct RawConfiguration: Sendable {
     /// `service lmtp { }` listeners in file order (one entry per distinct path / name).
     var unixListeners: [Listener] = []
     var inetListeners: [Listener] = []
+    /// `service stats { inet_listener NAME { } }`: the HTTP listeners of the metrics export.
+    var statsInetListeners: [Listener] = []
     /// Every file read, in order.
     var files: [String] = []
     /// Every setting with the sections around it, in file order (for ``LoadedConfiguration/location(ofSetting:inSection:)``).

@@ -40,6 +40,7 @@ enum SettingsBuilder {
             }
         }
         settings.lmtpService = service(from: raw, listen: settings.listen, diagnostics: &diagnostics)
+        settings.statsHTTPListeners = inetListeners(raw.statsInetListeners, listen: settings.listen, diagnostics: &diagnostics)
         return settings
     }
 
@@ -106,7 +107,16 @@ enum SettingsBuilder {
             }
             service.unixListeners.append(settings)
         }
-        for listener in raw.inetListeners {
+        service.inetListeners = inetListeners(raw.inetListeners, listen: listen, diagnostics: &diagnostics)
+        return service
+    }
+
+    /// `inet_listener NAME { address port }` blocks; `listen` is the default address list.
+    static func inetListeners(
+        _ listeners: [RawConfiguration.Listener], listen: [String], diagnostics: inout ConfigDiagnostics
+    ) -> [InetListenerSettings] {
+        var result: [InetListenerSettings] = []
+        for listener in listeners {
             var settings = InetListenerSettings(name: listener.name, location: listener.location)
             var addresses: [String]?
             for assignment in listener.assignments {
@@ -122,9 +132,9 @@ enum SettingsBuilder {
                 }
             }
             settings.addresses = addresses ?? listen
-            service.inetListeners.append(settings)
+            result.append(settings)
         }
-        return service
+        return result
     }
 
     /// Start-up checks on the finished settings.
