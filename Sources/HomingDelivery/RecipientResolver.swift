@@ -6,7 +6,8 @@ import Logging
 
 /// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_format`,
 /// the userdb lookup, then the checks that keep delivery safe (uid ranges, never root,
-/// values that would escape the mail tree) and the mail location.
+/// values that would escape the mail tree, homes and mail roots in system directories
+/// (``SystemDirectoryCheck``)) and the mail location.
 public struct RecipientResolver: Sendable {
     /// Why a recipient cannot be delivered to.
     public enum Failure: Error, Sendable, Hashable {
@@ -126,6 +127,9 @@ public struct RecipientResolver: Sendable {
         if let home, !home.hasPrefix("/") {
             throw .unusable(reason: "user \(user): home '\(home)' is not an absolute path")
         }
+        if let home, let problem = SystemDirectoryCheck.problem(with: home) {
+            throw .unusable(reason: "user \(user): home '\(home)' \(problem): Homing does not deliver there; fix the userdb's home")
+        }
         let template = record.mail ?? settings.mailLocation
         if template.isEmpty {
             throw .unusable(
@@ -142,6 +146,12 @@ public struct RecipientResolver: Sendable {
             location = try MailLocation.parse(expanded, home: home)
         } catch {
             throw .unusable(reason: "user \(user): mail location '\(expanded)': \(error)")
+        }
+        for (what, path) in [("mail root", location.root), ("INBOX path", location.inboxPath)] {
+            if let path, let problem = SystemDirectoryCheck.problem(with: path) {
+                throw .unusable(
+                    reason: "user \(user): \(what) '\(path)' \(problem): Homing does not deliver there; fix the mail location")
+            }
         }
         var mailbox = "INBOX"
         if settings.lmtpSaveToDetailMailbox, let detail, !detail.isEmpty {
