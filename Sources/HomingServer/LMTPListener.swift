@@ -64,10 +64,21 @@ extension LMTPListener {
     /// Binds the socket. A unix socket's directory must exist; a stale socket file is
     /// replaced; the socket gets the configured owner, group and mode before the first
     /// client can be served.
-    func bind(group: any EventLoopGroup, idle: LMTPIdleSettings) async throws -> NIOAsyncChannel<AcceptedConnection, Never> {
+    ///
+    /// Each accepted connection is first put to `admission`: a refused one gets
+    /// `421 4.3.2 <hostname> Too many connections` and is closed on its event loop (it reaches
+    /// the server as ``AcceptedConnection/refused``).
+    func bind(
+        group: any EventLoopGroup, idle: LMTPIdleSettings, admission: ConnectionAdmission
+    ) async throws -> NIOAsyncChannel<AcceptedConnection, Never> {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptFailureHandler(admission: admission))
+                }
+            }
             .childChannelOption(.allowRemoteHalfClosure, value: false)
         do {
             switch self {
@@ -78,7 +89,7 @@ extension LMTPListener {
                 }
                 let owner = try ownership(user: user, group: groupName)
                 let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle) }
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle, admission: admission) }
                 }
                 if chmod(path, mode_t(mode)) != 0 {
                     throw ListenerError(listener: self, message: "chmod \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
@@ -91,7 +102,7 @@ extension LMTPListener {
                 return channel
             case .inet(let host, let port, _):
                 return try await bootstrap.bind(host: host, port: port) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle) }
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle, admission: admission) }
                 }
             }
         } catch let error as ListenerError {
@@ -119,17 +130,30 @@ extension LMTPListener {
         return (uid, gid)
     }
 
-    private static func wrap(_ channel: any Channel, idle: LMTPIdleSettings) throws -> AcceptedConnection {
-        try channel.pipeline.syncOperations.addHandler(
-            LMTPConnectionHandler(hostname: idle.hostname, idleTimeout: idle.timeout, logger: idle.logger))
-        return AcceptedConnection(
-            channel: try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel))
+    private static func wrap(
+        _ channel: any Channel, idle: LMTPIdleSettings, admission: ConnectionAdmission
+    ) throws -> AcceptedConnection {
+        switch admission.connectionAccepted() {
+        case .refuse:
+            channel.closeFuture.whenComplete { _ in admission.refusedConnectionClosed() }
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionRefusalHandler(reply: [LMTPReply.tooManyConnections(hostname: idle.hostname)].wireBuffer()))
+            return .refused
+        case .admit:
+            channel.closeFuture.whenComplete { _ in admission.sessionEnded() }
+            try channel.pipeline.syncOperations.addHandler(
+                LMTPConnectionHandler(hostname: idle.hostname, idleTimeout: idle.timeout, logger: idle.logger))
+            return .session(try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel))
+        }
     }
 }
 
 /// A connection accepted on a listener.
-struct AcceptedConnection: Sendable {
-    var channel: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>
+enum AcceptedConnection: Sendable {
+    /// To be served.
+    case session(NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>)
+    /// Refused (too many connections): answered and closed on its event loop, nothing to do.
+    case refused
 }
 
 /// How idle connections are closed: after `timeout` without input while the session waits

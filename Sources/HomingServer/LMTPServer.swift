@@ -19,6 +19,9 @@ public final class LMTPServer: Service {
     private let logger: Logger
     private let idleTimeout: TimeAmount
     private let connections = ConnectionTracker()
+    /// The session and descriptor limits, applied as connections are accepted.
+    private let admission: ConnectionAdmission
+    private let delivery: LocalDelivery
     /// How long shutdown waits for busy sessions (a delivery in progress) before closing them.
     private let shutdownGrace: TimeAmount = .seconds(30)
 
@@ -37,17 +40,29 @@ public final class LMTPServer: Service {
         self.listeners = LMTPListener.listeners(for: settings)
         self.sessionConfiguration = LMTPSessionConfiguration(hostname: delivery.hostname)
         self.group = group
+        self.delivery = delivery
+        let service = settings.lmtpService
+        let processes = service.processLimit == 0 ? settings.defaultProcessLimit : service.processLimit
+        let clients = service.clientLimit == 0 ? settings.defaultClientLimit : service.clientLimit
+        self.admission = ConnectionAdmission(
+            limit: settings.maximumLMTPSessions,
+            limitDescription: "process_limit × client_limit (\(processes) × \(clients) = \(settings.maximumLMTPSessions) sessions)",
+            logger: logger)
     }
+
+    /// The most sessions served at once (`service lmtp { process_limit × client_limit }`).
+    public var maximumSessions: Int { admission.limit }
 
     private var hostname: String { backend.hostname }
 
     public func run() async throws {
         var channels: [NIOAsyncChannel<AcceptedConnection, Never>] = []
         try createBaseDirectory()
+        await delivery.removeStaleSpoolFiles()
         let idle = LMTPIdleSettings(timeout: idleTimeout, hostname: hostname, logger: logger)
         do {
             for listener in listeners {
-                channels.append(try await listener.bind(group: group, idle: idle))
+                channels.append(try await listener.bind(group: group, idle: idle, admission: admission))
             }
         } catch {
             for channel in channels { try? await channel.channel.close() }
@@ -56,7 +71,8 @@ public final class LMTPServer: Service {
         if listeners.isEmpty {
             logger.warning("service lmtp has no listeners: nothing to serve")
         }
-        logger.info("Homing started, listening on \(listeners.map(\.description).joined(separator: ", "))")
+        logger.info(
+            "Homing started, listening on \(listeners.map(\.description).joined(separator: ", ")) (at most \(admission.limit) sessions at once)")
         let serverChannels = channels
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
@@ -65,7 +81,8 @@ public final class LMTPServer: Service {
                         try await channel.executeThenClose { inbound in
                             try await withThrowingDiscardingTaskGroup { connections in
                                 for try await connection in inbound {
-                                    connections.addTask { await self.serve(connection) }
+                                    guard case .session(let channel) = connection else { continue }
+                                    connections.addTask { await self.serve(channel) }
                                 }
                             }
                         }
@@ -97,13 +114,13 @@ public final class LMTPServer: Service {
         }
     }
 
-    private func serve(_ connection: AcceptedConnection) async {
-        let channel = connection.channel.channel
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>) async {
+        let channel = connection.channel
         let info = LMTPConnectionInfo(remoteIP: channel.remoteAddress?.ipAddress, localIP: channel.localAddress?.ipAddress)
         let served = await connections.serving(channel) {
             do {
                 try await serveLMTP(
-                    channel: connection.channel, backend: backend, connection: info,
+                    channel: connection, backend: backend, connection: info,
                     configuration: sessionConfiguration, logger: logger)
             } catch {
                 logger.debug("connection ended: \(error)")
@@ -113,7 +130,7 @@ public final class LMTPServer: Service {
             // Accepted just as shutdown began: say so and close (an NIOAsyncChannel must be
             // finished through executeThenClose).
             let reply = [LMTPReply.shuttingDown(hostname: hostname)].wireBuffer()
-            try? await connection.channel.executeThenClose { _, outbound in
+            try? await connection.executeThenClose { _, outbound in
                 try await outbound.write(LMTPSessionOutput(bytes: reply, waitingAfterReads: nil))
             }
         }
