@@ -82,3 +82,31 @@ struct SymlinkDeliveryTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: real + "/Maildir/new").count == 1)
     }
 }
+
+@Suite("Delivery cleans tmp/ as Dovecot does")
+struct TmpCleanupDeliveryTests {
+    @Test("a delivery to a maildir whose tmp/ was last scanned longer ago than mail_temp_scan_interval scans it")
+    func deliveryScansTmp() async throws {
+        let harness = try DeliveryHarness { $0.mailTempScanInterval = 8 * 3600 }
+        defer { harness.scratch.remove() }
+        let maildir = harness.scratch.path + "/alice@example.com/Maildir"
+        for sub in ["cur", "new", "tmp"] {
+            try FileManager.default.createDirectory(atPath: maildir + "/" + sub, withIntermediateDirectories: true)
+        }
+        try "recent".write(toFile: maildir + "/tmp/recent", atomically: false, encoding: .utf8)
+        // Last scanned nine hours ago.
+        let started = time(nil)
+        var times = [timespec(tv_sec: started - 9 * 3600, tv_nsec: 0), timespec(tv_sec: started, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, maildir + "/tmp", &times, 0) == 0)
+        let delivery = try harness.delivery(users: ["alice@example.com": harness.user("alice@example.com")])
+        let (_, outcomes) = try await harness.run(delivery, message: "Subject: x\r\n\r\nx\r\n", to: ["alice@example.com"])
+        #expect(outcomes == [.stored(mailboxes: ["INBOX"])])
+        var info = stat()
+        #expect(stat(maildir + "/tmp", &info) == 0)
+        #expect(info.st_atim.tv_sec >= started, "tmp/ was not scanned")
+        #expect(FileManager.default.fileExists(atPath: maildir + "/tmp/recent"))
+        #expect(harness.logs.lines.contains {
+            $0.message == "maildir: tmp cleanup: \(maildir)/tmp: nothing older than 36 hours to remove"
+        }, "\(harness.logs.lines)")
+    }
+}
