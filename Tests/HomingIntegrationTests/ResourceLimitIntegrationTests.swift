@@ -22,6 +22,17 @@ struct ResourceLimitIntegrationTests {
         }
     }
 
+    /// User and system CPU time of a process so far, in seconds (`/proc/<pid>/stat`).
+    static func cpuSeconds(of pid: pid_t) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        // Fields after "(comm)": state is the 3rd field of the line, utime the 14th, stime the 15th.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     @Test("process_limit × client_limit sessions are served; the next connection gets 421 4.3.2 Too many connections and is closed")
     func sessionLimit() async throws {
         let fixture = try IntegrationFixture()
@@ -107,22 +118,32 @@ struct ResourceLimitIntegrationTests {
             others.append(client)
         }
         #expect(refused, "no connection was refused with \(soft) descriptors")
+        // Connections waiting in the listen queue at the limit: accept backs off, it does not spin.
+        var waiting: [LMTPTestClient] = []
+        for _ in 0..<3 { waiting.append(try await LMTPTestClient.connect(unixPath: fixture.socketPath)) }
+        let before = Self.cpuSeconds(of: server.pid)
+        try await Task.sleep(for: .seconds(2))
+        let used = Self.cpuSeconds(of: server.pid) - before
+        #expect(used < 1.0, "the server used \(used) s of CPU in 2 s at the descriptor limit")
+        for client in waiting { #expect(try await client.readReply() == [Self.tooMany]) }
+        waiting.removeAll()
         #expect(server.exited() == nil)
         #expect(try await session.command("NOOP") == ["250 2.0.0 OK"])
 
-        // Descriptors free again: the session delivers, and new connections are served.
+        // Descriptors free again (once the server has seen the other clients go): the session
+        // delivers, and new connections are served.
         others.removeAll()
-        var delivered: [String] = []
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            #expect(try await session.command("MAIL FROM:<sender@example.org>") == ["250 2.1.0 OK"])
-            #expect(try await session.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
-            #expect(try await session.command("DATA") == ["354 OK"])
-            try await session.send("Subject: at the limit\r\n\r\nbody\r\n.\r\n")
-            delivered = try await session.readReply()
-            if delivered.first?.hasPrefix("250 ") == true { break }
-            try await Task.sleep(for: .milliseconds(200))
+            let inUse = (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd")).count
+            if inUse <= open + 1 { break }
+            try await Task.sleep(for: .milliseconds(50))
         }
+        #expect(try await session.command("MAIL FROM:<sender@example.org>") == ["250 2.1.0 OK"])
+        #expect(try await session.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await session.command("DATA") == ["354 OK"])
+        try await session.send("Subject: at the limit\r\n\r\nbody\r\n.\r\n")
+        let delivered = try await session.readReply()
         #expect(delivered.first?.hasPrefix("250 2.0.0 <alice@example.com>") == true, "\(delivered) \(server.log)")
         let again = try await Self.greetedSession(fixture)
         #expect(try await again.command("LHLO c").last?.hasPrefix("250 ") == true)
