@@ -59,12 +59,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Linux calls Swift's Glibc module cannot reach (openat2 through syscall, O_TMPFILE).
+        .target(name: "CHomingLinux", path: "Sources/CHomingLinux"),
+        // Symlink-safe file access below a user's home: one walk from a directory descriptor.
+        .target(name: "HomingFileSystem", dependencies: ["CHomingLinux"], swiftSettings: strict),
         // Maildir storage: mail_location parsing, unique names, durable writes, privileges.
-        .target(name: "HomingMaildir", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .target(name: "HomingMaildir", dependencies: ["HomingConfig", "HomingFileSystem"], swiftSettings: strict),
         // Quota (issue 6): quota rules and Maildir++ maildirsize accounting.
-        .target(name: "HomingQuota", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .target(name: "HomingQuota", dependencies: ["HomingConfig", "HomingFileSystem"], swiftSettings: strict),
         // Sieve (issue 7): the language, RFC 5228 and its extensions.
-        .target(name: "HomingSieve", dependencies: ["HomingDigest"], swiftSettings: strict),
+        .target(name: "HomingSieve", dependencies: ["HomingDigest", "HomingFileSystem"], swiftSettings: strict),
         // Outgoing mail for Sieve's redirect, reject and vacation: sendmail_path or submission_host.
         .target(name: "HomingSubmission", swiftSettings: strict),
         // LMTP protocol: command parser, session state machine, SwiftNIO handlers.
@@ -81,7 +85,7 @@ let package = Package(
         .target(
             name: "HomingDelivery",
             dependencies: [
-                "HomingConfig", "HomingUserdb", "HomingMaildir",
+                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingFileSystem", "CHomingLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,7 +97,7 @@ let package = Package(
         .target(
             name: "HomingQuotaPlugin",
             dependencies: [
-                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingQuota",
+                "HomingConfig", "HomingDelivery", "HomingFileSystem", "HomingMaildir", "HomingQuota",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -104,7 +108,7 @@ let package = Package(
         .target(
             name: "HomingSievePlugin",
             dependencies: [
-                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingSieve", "HomingSubmission",
+                "HomingConfig", "HomingDelivery", "HomingFileSystem", "HomingMaildir", "HomingSieve", "HomingSubmission",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -173,6 +177,8 @@ let package = Package(
         .testTarget(name: "HomingQuotaTests", dependencies: ["HomingQuota", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingSieveTests", dependencies: ["HomingSieve", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingSubmissionTests", dependencies: ["HomingSubmission", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "HomingFileSystemTests", dependencies: ["HomingFileSystem", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingMaildirTests", dependencies: ["HomingMaildir", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "HomingLMTPTests",

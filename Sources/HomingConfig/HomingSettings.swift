@@ -92,6 +92,23 @@ public struct HomingSettings: Sendable, Equatable {
         VariableTemplate(text, syntax: variableSyntax)
     }
 
+    /// `mail_temp_scan_interval` (default 1w, 0 disables), in seconds: how often a delivery
+    /// removes files older than 36 hours from a maildir's `tmp/`, as Dovecot does.
+    public var mailTempScanInterval: Int = 7 * 24 * 60 * 60
+    /// `default_process_limit` (100) and `default_client_limit` (1000): what `service lmtp`'s
+    /// `process_limit = 0` and `client_limit = 0` stand for.
+    public var defaultProcessLimit: Int = 100
+    public var defaultClientLimit: Int = 1000
+
+    /// The most LMTP sessions served at once: `process_limit × client_limit` of `service lmtp`
+    /// (each 0 meaning the `default_` setting), as Dovecot's process model allows (100 × 1).
+    public var maximumLMTPSessions: Int {
+        let processes = lmtpService.processLimit == 0 ? defaultProcessLimit : lmtpService.processLimit
+        let clients = lmtpService.clientLimit == 0 ? defaultClientLimit : lmtpService.clientLimit
+        let (product, overflow) = processes.multipliedReportingOverflow(by: clients)
+        return overflow ? Int.max : product
+    }
+
     public init() {}
 
     /// `lmtp_hdr_delivery_address` values.
@@ -147,6 +164,10 @@ public struct UserdbSettings: Sendable, Equatable {
 public struct LMTPServiceSettings: Sendable, Equatable {
     public var unixListeners: [UnixListenerSettings] = [UnixListenerSettings(path: "lmtp")]
     public var inetListeners: [InetListenerSettings] = []
+    /// `process_limit` (default 0: `default_process_limit`) and `client_limit` (default 1, as
+    /// Dovecot's lmtp service; 0: `default_client_limit`).
+    public var processLimit: Int = 0
+    public var clientLimit: Int = 1
 
     public init() {}
 }

@@ -90,6 +90,19 @@ public final class LocalDelivery: Sendable {
 
     // MARK: - The message
 
+    /// Removes spool files an earlier Homing left in `mail_temp_dir` and logs each (see
+    /// ``MessageSpool/removeStaleFiles(in:)``). `homing serve` calls it before it listens.
+    public func removeStaleSpoolFiles() async {
+        let directory = settings.mailTempDir
+        guard let result = try? await threadPool.runIfActive({ MessageSpool.removeStaleFiles(in: directory) }) else {
+            return
+        }
+        for file in result.removed {
+            logger.info("removed stale spool file \(directory)/\(file) left by an earlier Homing")
+        }
+        for problem in result.problems { logger.warning("\(problem)") }
+    }
+
     /// Starts spooling a message (an unlinked file in `mail_temp_dir`).
     public func makeSpool(for envelope: DeliveryEnvelope) async throws -> MessageSpool {
         do {
@@ -232,7 +245,8 @@ public final class LocalDelivery: Sendable {
         for plugin in plugins {
             plan = await plugin.plan(plan, for: user, recipient: recipient, message: message)
             if let rejection = plan.rejection {
-                logLine(log, message, status: "refused: \(rejection.reason)", stored: nil)
+                let verb = rejection.failure.isTemporary ? "deferred" : "refused"
+                logLine(log, message, status: "\(verb): \(rejection.reason)", stored: nil)
                 return (.failed(rejection.failure), 0)
             }
         }
@@ -283,7 +297,9 @@ public final class LocalDelivery: Sendable {
         _ spool: SpooledMessage, prefix: [UInt8], size: Int, action: StoreAction, user: DeliveryUser,
         recipient: EnvelopeRecipient
     ) async -> Result<CopyResult, StoreFailure> {
-        let fsync = settings.mailFsync
+        let storage = StorageSettings(
+            fsync: settings.mailFsync, tmpScanInterval: settings.mailTempScanInterval,
+            reportTmpCleanup: tmpCleanupReporter(user: user, recipient: recipient))
         let plugins = self.plugins
         let attempt: @Sendable (String, Bool) async -> Result<StoreCopyOutcome, StoreFailure> = { mailbox, create in
             let target = StoreAction(mailbox: mailbox, flags: action.flags, create: create)
@@ -292,7 +308,7 @@ public final class LocalDelivery: Sendable {
                     try await self.threadPool.runIfActive {
                         try Self.storeThroughPlugins(
                             plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
-                            recipient: recipient, fsync: fsync)
+                            recipient: recipient, storage: storage)
                     })
             } catch let error as StoreFailure {
                 return .failure(error)
@@ -315,22 +331,48 @@ public final class LocalDelivery: Sendable {
         }
     }
 
+    /// How copies are written: `mail_fsync`, the `tmp/` cleanup and where its report goes.
+    private struct StorageSettings: Sendable {
+        var fsync: HomingSettings.FsyncMode
+        var tmpScanInterval: Int
+        var reportTmpCleanup: @Sendable (MaildirTmpCleanupReport) -> Void
+    }
+
+    /// Logs what a `tmp/` cleanup removed (Dovecot does it silently; Homing says what went).
+    private func tmpCleanupReporter(
+        user: DeliveryUser, recipient: EnvelopeRecipient
+    ) -> @Sendable (MaildirTmpCleanupReport) -> Void {
+        var log = logger
+        log[metadataKey: "user"] = "\(user.user)"
+        log[metadataKey: "session"] = "\(recipient.logID)"
+        return { [log] report in
+            if report.removed.isEmpty && report.problems.isEmpty {
+                log.debug("maildir: tmp cleanup: \(report)")
+            } else if report.problems.isEmpty {
+                log.info("maildir: tmp cleanup: \(report)")
+            } else {
+                log.warning("maildir: tmp cleanup: \(report)")
+            }
+        }
+    }
+
     /// The blocking part: each plugin wraps the next, the last one writes the file.
     private static func storeThroughPlugins(
         _ plugins: ArraySlice<any DeliveryPlugin>, spool: SpooledMessage, prefix: [UInt8], size: Int,
-        action: StoreAction, user: DeliveryUser, recipient: EnvelopeRecipient, fsync: HomingSettings.FsyncMode
+        action: StoreAction, user: DeliveryUser, recipient: EnvelopeRecipient, storage: StorageSettings
     ) throws(StoreFailure) -> StoreCopyOutcome {
         guard let first = plugins.first else {
             return .stored(
                 try MaildirStore.store(
                     spool, headerPrefix: prefix, user: user, mailbox: action.mailbox, flags: action.flags,
-                    create: action.create, fsync: fsync))
+                    create: action.create, fsync: storage.fsync, tmpScanInterval: storage.tmpScanInterval,
+                    reportTmpCleanup: storage.reportTmpCleanup))
         }
         return try first.storeCopy(action, size: size, for: user, recipient: recipient) {
             () throws(StoreFailure) -> StoreCopyOutcome in
             try storeThroughPlugins(
                 plugins.dropFirst(), spool: spool, prefix: prefix, size: size, action: action, user: user,
-                recipient: recipient, fsync: fsync)
+                recipient: recipient, storage: storage)
         }
     }
 

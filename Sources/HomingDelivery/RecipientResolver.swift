@@ -5,8 +5,10 @@ import HomingUserdb
 import Logging
 
 /// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_translation`,
-/// `auth_username_chars` and `auth_username_format` (``lookupName(for:)``), the userdb lookup, then the checks that keep delivery safe (uid ranges, never root,
-/// values that would escape the mail tree) and the mail location.
+/// `auth_username_chars` and `auth_username_format` (``lookupName(for:)``), the userdb lookup,
+/// then the checks that keep delivery safe (uid ranges, never root, values that would escape the
+/// mail tree, homes and mail roots in system directories (``SystemDirectoryCheck``)) and the mail
+/// location.
 public struct RecipientResolver: Sendable {
     /// Why a recipient cannot be delivered to.
     public enum Failure: Error, Sendable, Hashable {
@@ -138,6 +140,9 @@ public struct RecipientResolver: Sendable {
         if let home, !home.hasPrefix("/") {
             throw .unusable(reason: "user \(user): home '\(home)' is not an absolute path")
         }
+        if let home, let problem = SystemDirectoryCheck.problem(with: home) {
+            throw .unusable(reason: "user \(user): home '\(home)' \(problem): Homing does not deliver there; fix the userdb's home")
+        }
         let template = record.mail ?? settings.mailLocation
         if template.isEmpty {
             throw .unusable(
@@ -155,6 +160,12 @@ public struct RecipientResolver: Sendable {
             location = try MailLocation.parse(expanded, home: home)
         } catch {
             throw .unusable(reason: "user \(user): mail location '\(expanded)': \(error)")
+        }
+        for (what, path) in [("mail root", location.root), ("INBOX path", location.inboxPath)] {
+            if let path, let problem = SystemDirectoryCheck.problem(with: path) {
+                throw .unusable(
+                    reason: "user \(user): \(what) '\(path)' \(problem): Homing does not deliver there; fix the mail location")
+            }
         }
         var mailbox = "INBOX"
         if settings.lmtpSaveToDetailMailbox, let detail, !detail.isEmpty {

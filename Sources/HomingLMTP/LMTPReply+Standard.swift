@@ -72,6 +72,13 @@ extension LMTPReply {
         LMTPReply(421, "4.3.2", "\(hostname) Shutting down")
     }
 
+    /// `421 4.3.2 <hostname> Too many connections`: sent to a connection that is refused because
+    /// the server already serves as many as it may (`service lmtp { process_limit client_limit }`)
+    /// or has no file descriptor to spare; it is closed right after.
+    public static func tooManyConnections(hostname: String) -> LMTPReply {
+        LMTPReply(421, "4.3.2", "\(hostname) Too many connections")
+    }
+
     /// `250 2.0.0 Added <n> octets` (BDAT without LAST).
     public static func addedOctets(_ count: Int) -> LMTPReply {
         LMTPReply(250, "2.0.0", "Added \(count) octets")

@@ -1,4 +1,5 @@
 import Glibc
+import HomingFileSystem
 
 /// Stores messages into maildir folders, durably and as the user, the way Dovecot 2.3 does.
 ///
@@ -10,10 +11,17 @@ public struct MaildirWriter: Sendable {
     public var chunkSize: Int
     /// How many file names to try when one is taken.
     public var maximumNameAttempts: Int
+    /// Told what each `tmp/` cleanup (``MaildirDestination/tmpCleanup``) removed; called on the
+    /// storing thread, as the user.
+    public var reportTmpCleanup: (@Sendable (MaildirTmpCleanupReport) -> Void)?
 
-    public init(chunkSize: Int = 64 * 1024, maximumNameAttempts: Int = 100) {
+    public init(
+        chunkSize: Int = 64 * 1024, maximumNameAttempts: Int = 100,
+        reportTmpCleanup: (@Sendable (MaildirTmpCleanupReport) -> Void)? = nil
+    ) {
         self.chunkSize = max(1, chunkSize)
         self.maximumNameAttempts = max(1, maximumNameAttempts)
+        self.reportTmpCleanup = reportTmpCleanup
     }
 
     /// Stores `headerPrefix` followed by the spooled message as one new file in the folder.
@@ -68,6 +76,9 @@ public struct MaildirWriter: Sendable {
     ) throws(MaildirError) -> StoredMail {
         let tree = MaildirTree(destination: destination)
         let directories = try tree.open(inCur: !info.isEmpty)
+        if let cleanup = destination.tmpCleanup, let report = cleanup.run(in: directories.tmp) {
+            reportTmpCleanup?(report)
+        }
         let size = headerPrefix.count + message.size
         let virtualSize = size + headerPrefix.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } + message.lineFeeds
         let syncs = destination.fsync != .never
@@ -83,7 +94,7 @@ public struct MaildirWriter: Sendable {
             }
             if let code = file.close() { throw .system(operation: "close", path: tmpPath, errno: code) }
         } catch {
-            _ = unlinkat(directories.tmp.raw, tmpName, 0)
+            _ = unlinkat(directories.tmp.descriptor.raw, tmpName, 0)
             throw error
         }
 
@@ -93,16 +104,16 @@ public struct MaildirWriter: Sendable {
             (baseName, fileName) = try moveIntoPlace(
                 tmpName: tmpName, directories: directories, size: size, virtualSize: virtualSize, info: info)
         } catch {
-            _ = unlinkat(directories.tmp.raw, tmpName, 0)
+            _ = unlinkat(directories.tmp.descriptor.raw, tmpName, 0)
             throw error
         }
         if syncs {
-            do throws(MaildirError) {
-                try tree.syncDirectory(directories.destination, path: directories.destinationPath)
+            do throws(FileAccessError) {
+                try directories.destination.sync()
             } catch {
                 // Not durable: take it back so a retry does not deliver twice.
-                _ = unlinkat(directories.destination.raw, fileName, 0)
-                throw error
+                _ = unlinkat(directories.destination.descriptor.raw, fileName, 0)
+                throw MaildirError(error)
             }
         }
         return StoredMail(
@@ -112,16 +123,17 @@ public struct MaildirWriter: Sendable {
 
     /// Creates `tmp/<unique base name>` exclusively, trying fresh names while one is taken.
     private func createTemporaryFile(
-        in tmp: borrowing OwnedDescriptor, path: String
+        in tmp: borrowing TreeDirectory, path: String
     ) throws(MaildirError) -> TemporaryFile {
         var attempts = 0
         while attempts < maximumNameAttempts {
             let name = MaildirFileName.nextUniqueBase()
-            let fd = openat(tmp.raw, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 { return TemporaryFile(name: name, descriptor: OwnedDescriptor(fd)) }
-            switch errno {
-            case EEXIST, EINTR: attempts += 1
-            case let code: throw .system(operation: "open", path: path + "/" + name, errno: code)
+            do {
+                let file = try tmp.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+                return TemporaryFile(name: name, descriptor: file)
+            } catch {
+                guard error.errno == EEXIST else { throw MaildirError(error) }
+                attempts += 1
             }
         }
         throw .uniqueNameExhausted(directory: path)
@@ -187,7 +199,7 @@ public struct MaildirWriter: Sendable {
             let baseName = MaildirFileName.withSizes(base, size: size, virtualSize: virtualSize)
             let fileName = baseName + info
             let code = Self.renameWithoutReplacing(
-                from: directories.tmp.raw, tmpName, to: directories.destination.raw, fileName)
+                from: directories.tmp.descriptor.raw, tmpName, to: directories.destination.descriptor.raw, fileName)
             switch code {
             case 0:
                 return (baseName, fileName)

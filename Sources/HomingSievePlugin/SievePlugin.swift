@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HomingConfig
 import HomingDelivery
+import HomingFileSystem
 import HomingMaildir
 import HomingSieve
 import HomingSubmission
@@ -108,7 +109,7 @@ public final class SievePlugin: DeliveryPlugin {
         }
 
         // The scripts, read as the user.
-        let userLog = SieveUserLog(path: userSettings.userLog, identity: user.identity)
+        let userLog = SieveUserLog(path: userSettings.userLog, home: user.home, identity: user.identity)
         let selection: [SieveScriptChoice]
         do {
             selection = try scripts(for: user, settings: userSettings)
@@ -131,7 +132,7 @@ public final class SievePlugin: DeliveryPlugin {
                     personalPath = choice.path
                 } catch {
                     log.error("sieve: msgid=\(msgid): \(error); keeping the message in INBOX")
-                    userLog.write("\(error)")
+                    if let refusal = userLog.write("\(error)") { return Self.deferral(refusal, log: log) }
                     return keepInInbox
                 }
             case .before, .defaultScript, .after:
@@ -156,6 +157,24 @@ public final class SievePlugin: DeliveryPlugin {
         let tracking = user.home.map { home in
             SieveTrackingStore(home: home) { problem in trackingLog.warning("sieve: \(problem)") }
         }
+        if let tracking {
+            // A link planted at the tracking file defers the delivery before anything is sent.
+            let check = Result { () throws -> Result<Void, SieveTrackingError> in
+                try FilesystemIdentity.withIdentity(user.identity) { () throws(SieveTrackingError) -> Void in
+                    try tracking.checkForLinks()
+                }
+            }
+            switch check {
+            case .success(.failure(let error)) where error.isSymlinkRefusal:
+                return Self.deferral(error, log: log)
+            case .success(.failure(let error)):
+                log.warning("sieve: \(error)")
+            case .failure(let error):
+                log.warning("sieve: \(error)")
+            case .success(.success):
+                break
+            }
+        }
         let now = Date()
         let identity = user.identity
         let location = user.mailLocation
@@ -164,10 +183,13 @@ public final class SievePlugin: DeliveryPlugin {
                 hostname: hostname, remoteIP: message.envelope.remoteIP),
             now: now,
             mailboxExists: { name in
-                guard let path = try? location.mailbox(named: name).path else { return false }
+                // Looked at as a delivery would store into it: no link below the trusted base.
+                guard let folder = try? location.mailbox(named: name).treePath else { return false }
                 return (try? FilesystemIdentity.withIdentity(identity) { () -> Bool in
-                    var info = stat()
-                    return stat(path + "/cur", &info) == 0
+                    guard let directory = try? TreeDirectory.open(folder),
+                        let info = try? directory.status(of: "cur")
+                    else { return false }
+                    return (info.st_mode & S_IFMT) == S_IFDIR
                 }.get()) ?? false
             },
             isDuplicate: { key in
@@ -197,7 +219,7 @@ public final class SievePlugin: DeliveryPlugin {
         } catch {
             let script = personalPath ?? "script"
             log.error("sieve: msgid=\(msgid): \(script): \(error); keeping the message in INBOX")
-            userLog.write("\(script): \(error)")
+            if let refusal = userLog.write("\(script): \(error)") { return Self.deferral(refusal, log: log) }
             return keepInInbox
         }
         if let rejection = Self.protocolRejection(result) {
@@ -227,6 +249,16 @@ public final class SievePlugin: DeliveryPlugin {
             }
         }
         return planned
+    }
+
+    /// The plan for a delivery that found a symbolic link where none may be (the tracking
+    /// file, the user's Sieve log): deferred (`451 4.3.0`), nothing stored or sent, so that the
+    /// mail waits in the client's queue while an administrator looks.
+    static func deferral(_ refusal: any Error, log: Logger) -> DeliveryPlan {
+        log.error("sieve: \(refusal); deferring the delivery")
+        var plan = DeliveryPlan(actions: [])
+        plan.rejection = DeliveryPlan.Rejection(failure: .deferred(.internalError), reason: "sieve: \(refusal)")
+        return plan
     }
 
     // MARK: - Which scripts run

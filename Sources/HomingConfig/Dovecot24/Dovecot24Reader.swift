@@ -317,6 +317,11 @@ struct Dovecot24Reader {
         for child in node.children {
             record(child, section: section)
             guard child.isSection else {
+                if child.key == "process_limit" || child.key == "client_limit" {
+                    raw.lmtpServiceLimits.append(
+                        RawConfiguration.Assignment(key: child.key, value: child.value ?? "", location: child.location))
+                    continue
+                }
                 warnOnce("service lmtp \(child.key)", "service lmtp { \(child.key) } is not used by Homing (ignored)",
                          at: child.location)
                 continue

@@ -278,7 +278,8 @@ struct ConfigTreeReader {
     /// Whether a setting `key` in the current section is acted on.
     private func uses(_ key: String) -> Bool {
         switch context {
-        case .ignored, .serviceLMTP, .serviceStats: return false
+        case .ignored, .serviceStats: return false
+        case .serviceLMTP: return ["process_limit", "client_limit"].contains(key)
         case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
         case .plugin: return true
         case .userdb: return Self.userdbKeys.contains(key)
@@ -324,6 +325,10 @@ struct ConfigTreeReader {
                 warnOnce("userdb \(key)", "userdb { \(key) } is not used by Homing (ignored)", at: location)
             }
         case .serviceLMTP:
+            if ["process_limit", "client_limit"].contains(key) {
+                raw.lmtpServiceLimits.append(assignment)
+                return
+            }
             warnOnce("service lmtp \(key)", "service lmtp { \(key) } is not used by Homing (ignored)", at: location)
         case .serviceStats:
             warnOnce("service stats \(key)", "service stats { \(key) } is not used by Homing (ignored)", at: location)

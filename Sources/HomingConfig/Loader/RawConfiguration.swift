@@ -42,6 +42,8 @@ struct RawConfiguration: Sendable {
     var lmtpPlugin: [Assignment] = []
     /// `userdb { }` blocks in file order.
     var userdbs: [Userdb] = []
+    /// `service lmtp { process_limit client_limit }`, in file order.
+    var lmtpServiceLimits: [Assignment] = []
     /// `service lmtp { }` listeners in file order (one entry per distinct path / name).
     var unixListeners: [Listener] = []
     var inetListeners: [Listener] = []

@@ -85,6 +85,15 @@ enum SettingsBuilder {
     private static func service(from raw: RawConfiguration, listen: [String],
                                 diagnostics: inout ConfigDiagnostics) -> LMTPServiceSettings {
         var service = LMTPServiceSettings()
+        for assignment in raw.lmtpServiceLimits {
+            do {
+                let value = try SettingValueParser.integer(
+                    assignment.value, in: 0...Int(Int32.max), key: assignment.key, at: assignment.location)
+                if assignment.key == "process_limit" { service.processLimit = value } else { service.clientLimit = value }
+            } catch {
+                diagnostics.error(error)
+            }
+        }
         service.unixListeners = []
         for listener in raw.unixListeners {
             let builtIn = listener.location.line == 0
