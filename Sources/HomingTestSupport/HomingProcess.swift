@@ -65,7 +65,9 @@ public final class HomingServerProcess: Sendable {
         pid = try TestProcess.spawn(
             HomingBinary.path, ["serve", "-c", config], standardOutput: logPath + ".out", standardError: logPath,
             environment: environment.isEmpty ? nil : variables)
-        let deadline = Date().addingTimeInterval(30)
+        // Starting takes a fraction of a second; the bound only has to outlast a machine whose
+        // two cores run the whole suite (dozens of servers, PostgreSQL, slapd, Postfix) at once.
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let status = exited() {
                 throw TestClientError(message: "homing serve exited with \(status): \(self.log)")
@@ -77,7 +79,7 @@ public final class HomingServerProcess: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         kill(pid, SIGKILL)
-        throw TestClientError(message: "homing serve did not start listening in 30 s: \(self.log)")
+        throw TestClientError(message: "homing serve did not start listening in 120 s: \(self.log)")
     }
 
     /// The server's log so far.
