@@ -130,6 +130,25 @@ public final class LMTPTestClient: @unchecked Sendable {
         return try await readReply()
     }
 
+    /// Everything the peer sends until it closes the connection, as text.
+    public func readAll() async throws -> String {
+        try await Self.onThread {
+            var bytes = self.buffer
+            self.buffer = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, $0.count, 0) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw TestClientError(message: "recv: \(String(cString: strerror(errno)))")
+                }
+                if n == 0 { break }
+                bytes += chunk[..<n]
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
     /// True once the server has closed the connection (reads return end of file).
     public func isClosedByPeer() async throws -> Bool {
         try await Self.onThread {

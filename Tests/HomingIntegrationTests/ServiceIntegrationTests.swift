@@ -234,3 +234,73 @@ struct ServiceIntegrationTests {
         #expect(await notify.wait { $0.contains("STOPPING=1") } != nil)
     }
 }
+
+@Suite("Metrics and health", .timeLimit(.minutes(3)))
+struct MetricsIntegrationTests {
+    /// `GET path` over plain HTTP/1.1 on 127.0.0.1:`port`: the status line and the body.
+    static func get(_ path: String, port: Int) async throws -> (status: String, body: String) {
+        let client = try await LMTPTestClient.connect(port: port)
+        try await client.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let text = try await client.readAll()
+        let status = text.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? ""
+        let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return (status, body)
+    }
+
+    @Test("service stats { inet_listener } serves /metrics: deliveries, recipients, lookups and sessions counted")
+    func metricsEndpoint() async throws {
+        let metricsPort = freeLoopbackPort()
+        let fixture = try IntegrationFixture(extraSettings: """
+            service stats {
+              inet_listener http {
+                address = 127.0.0.1
+                port = \(metricsPort)
+              }
+            }
+            """)
+        defer { fixture.dir.remove() }
+        let server = try await fixture.startServer()
+        defer { Task { await server.stop() } }
+        for _ in 0..<2 {
+            let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "a@b")
+            #expect(try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
+            _ = try await client.command("RCPT TO:<nosuch@example.com>")
+            #expect(try await client.command("DATA") == ["354 OK"])
+            try await client.send("Subject: m\r\n\r\nx\r\n.\r\n")
+            _ = try await client.readReply()
+            _ = try await client.command("QUIT")
+        }
+        let (status, body) = try await Self.get("/metrics", port: metricsPort)
+        #expect(status == "HTTP/1.1 200 OK", "\(body)")
+        #expect(body.contains(#"homing_deliveries_total{result="stored",reason=""} 2"#), "\(body)")
+        #expect(body.contains(#"homing_recipients_total{result="accepted",reason=""} 2"#))
+        #expect(body.contains(#"homing_recipients_total{result="refused",reason="no_such_user"} 2"#), "\(body)")
+        #expect(body.contains(#"homing_userdb_lookups_total{driver="passwd-file",result="found"} 2"#))
+        #expect(body.contains(#"homing_userdb_lookups_total{driver="passwd-file",result="not_found"} 2"#))
+        // The start-up probes connect too: at least the two sessions.
+        let connections = body.split(separator: "\n").first { $0.hasPrefix("homing_lmtp_connections_total ") }
+            .flatMap { Int($0.split(separator: " ").last ?? "") }
+        #expect((connections ?? 0) >= 2, "\(body)")
+        #expect(body.contains("homing_lmtp_sessions 0"), "\(body)")
+        #expect(body.contains("homing_delivery_duration_seconds_bucket"))
+        #expect(body.contains("homing_delivered_bytes_total "))
+        let missing = try await Self.get("/nothing", port: metricsPort)
+        #expect(missing.status == "HTTP/1.1 404 Not Found")
+    }
+
+    @Test("homing check exits 0 when the server answers and 1 when it does not")
+    func healthCheck() async throws {
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        let server = try await fixture.startServer()
+        let ok = try await HomingBinary.run(["check", "-c", fixture.configPath])
+        #expect(ok.status == 0, "\(ok.standardError)")
+        #expect(ok.standardOutput.hasPrefix("OK: unix:\(fixture.socketPath): 220 mx.example.com Homing ready."))
+        let tcp = try await HomingBinary.run(["check", "--port", String(fixture.port)])
+        #expect(tcp.status == 0, "\(tcp.standardError)")
+        await server.stop()
+        let down = try await HomingBinary.run(["check", "-c", fixture.configPath])
+        #expect(down.status == 1)
+        #expect(down.standardError.contains("Error: unix:\(fixture.socketPath): cannot connect"), "\(down.standardError)")
+    }
+}
