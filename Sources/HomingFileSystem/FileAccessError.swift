@@ -12,10 +12,25 @@ public enum FileAccessError: Error, Sendable, Hashable, CustomStringConvertible 
     case invalidPath(path: String, reason: String)
     /// A system call failed: `operation` (`open`, `mkdir`, `rename`, ...), the path, errno.
     case system(operation: String, path: String, errno: Int32)
+    /// A system call was refused with `EACCES`: as ``system(operation:path:errno:)``, with
+    /// Dovecot's explanation of which permission is missing where (``PermissionExplanation``).
+    case permissionDenied(operation: String, path: String, explanation: String)
+
+    /// The error for a failed system call: with `EACCES`, the permission that is missing,
+    /// worked out now, as the identity that failed.
+    public static func failed(operation: String, path: String, errno code: Int32) -> FileAccessError {
+        guard code == EACCES else { return .system(operation: operation, path: path, errno: code) }
+        let creating = ["mkdir", "mkdirat", "create", "link", "linkat", "rename", "renameat", "mkstemp", "open(O_CREAT)"]
+            .contains(operation)
+        return .permissionDenied(
+            operation: operation, path: path,
+            explanation: PermissionExplanation.explain(path: path, creating: creating))
+    }
 
     /// The errno of a failed system call, if that is what happened.
     public var errno: Int32? {
         if case .system(_, _, let code) = self { return code }
+        if case .permissionDenied = self { return EACCES }
         return nil
     }
 
@@ -29,7 +44,7 @@ public enum FileAccessError: Error, Sendable, Hashable, CustomStringConvertible 
     public var path: String {
         switch self {
         case .symlinkNotAllowed(let path), .notADirectory(let path), .notARegularFile(let path),
-            .invalidPath(let path, _), .system(_, let path, _):
+            .invalidPath(let path, _), .system(_, let path, _), .permissionDenied(_, let path, _):
             return path
         }
     }
@@ -46,6 +61,8 @@ public enum FileAccessError: Error, Sendable, Hashable, CustomStringConvertible 
             return "invalid path \(String(reflecting: path)): \(reason)"
         case .system(let operation, let path, let code):
             return "\(operation)(\(path)) failed: \(String(cString: strerror(code))) (errno \(code))"
+        case .permissionDenied(let operation, let path, let explanation):
+            return "\(operation)(\(path)) failed: Permission denied (\(explanation))"
         }
     }
 }

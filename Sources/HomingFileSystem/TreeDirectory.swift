@@ -51,7 +51,7 @@ public struct TreeDirectory: ~Copyable {
         // Create what is missing, level by level from the root (links followed: this is the
         // administrator's part of the path).
         let root = retryingOpen { Glibc.open("/", flags) }
-        guard root.fd >= 0 else { throw .system(operation: "open", path: "/", errno: root.errno) }
+        guard root.fd >= 0 else { throw .failed(operation: "open", path: "/", errno: root.errno) }
         var current = TreeDirectory(descriptor: OwnedDescriptor(root.fd), path: "/", resolution: resolution)
         for part in parts {
             var created = false
@@ -115,12 +115,12 @@ public struct TreeDirectory: ~Copyable {
             case EISDIR, ENXIO: throw .notARegularFile(path: filePath)
             case let code:
                 if code != ENOENT && code != EEXIST && isSymlink(name) { throw .symlinkNotAllowed(path: filePath) }
-                throw .system(operation: "open", path: filePath, errno: code)
+                throw .failed(operation: "open", path: filePath, errno: code)
             }
         }
         let file = OwnedDescriptor(attempt.fd)
         var info = stat()
-        guard fstat(file.raw, &info) == 0 else { throw .system(operation: "fstat", path: filePath, errno: errno) }
+        guard fstat(file.raw, &info) == 0 else { throw .failed(operation: "fstat", path: filePath, errno: errno) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(path: filePath) }
         return file
     }
@@ -140,11 +140,11 @@ public struct TreeDirectory: ~Copyable {
     /// The names in this directory, `.` and `..` left out, in directory order.
     public func entries() throws(FileAccessError) -> [String] {
         let copy = dup(descriptor.raw)
-        guard copy >= 0 else { throw .system(operation: "dup", path: path, errno: errno) }
+        guard copy >= 0 else { throw .failed(operation: "dup", path: path, errno: errno) }
         guard let stream = fdopendir(copy) else {
             let code = errno
             _ = Glibc.close(copy)
-            throw .system(operation: "fdopendir", path: path, errno: code)
+            throw .failed(operation: "fdopendir", path: path, errno: code)
         }
         defer { closedir(stream) }
         rewinddir(stream)
@@ -152,7 +152,7 @@ public struct TreeDirectory: ~Copyable {
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
-                if errno != 0 { throw .system(operation: "readdir", path: path, errno: errno) }
+                if errno != 0 { throw .failed(operation: "readdir", path: path, errno: errno) }
                 break
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -170,13 +170,13 @@ public struct TreeDirectory: ~Copyable {
         var info = stat()
         if fstatat(descriptor.raw, name, &info, AT_SYMLINK_NOFOLLOW) == 0 { return info }
         if errno == ENOENT { return nil }
-        throw .system(operation: "stat", path: child(name), errno: errno)
+        throw .failed(operation: "stat", path: child(name), errno: errno)
     }
 
     /// `fstat` of this directory.
     public func status() throws(FileAccessError) -> stat {
         var info = stat()
-        guard fstat(descriptor.raw, &info) == 0 else { throw .system(operation: "fstat", path: path, errno: errno) }
+        guard fstat(descriptor.raw, &info) == 0 else { throw .failed(operation: "fstat", path: path, errno: errno) }
         return info
     }
 
@@ -188,7 +188,7 @@ public struct TreeDirectory: ~Copyable {
         try Self.check(newName, in: directory.path)
         while renameat(descriptor.raw, name, directory.descriptor.raw, newName) != 0 {
             if errno == EINTR { continue }
-            throw .system(operation: "rename", path: "\(child(name)) to \(directory.child(newName))", errno: errno)
+            throw .failed(operation: "rename", path: "\(child(name)) to \(directory.child(newName))", errno: errno)
         }
     }
 
@@ -196,13 +196,13 @@ public struct TreeDirectory: ~Copyable {
     public func removeFile(_ name: String) throws(FileAccessError) {
         try Self.check(name, in: path)
         if unlinkat(descriptor.raw, name, 0) != 0 {
-            throw .system(operation: "unlink", path: child(name), errno: errno)
+            throw .failed(operation: "unlink", path: child(name), errno: errno)
         }
     }
 
     /// fsync of the directory: its entries are durable.
     public func sync() throws(FileAccessError) {
-        if Glibc.fsync(descriptor.raw) != 0 { throw .system(operation: "fsync", path: path, errno: errno) }
+        if Glibc.fsync(descriptor.raw) != 0 { throw .failed(operation: "fsync", path: path, errno: errno) }
     }
 
     /// `flock(2)` on the directory, shared or exclusive, waiting for it. Dropping (closing) this
@@ -211,13 +211,13 @@ public struct TreeDirectory: ~Copyable {
     public func lock(exclusive: Bool) throws(FileAccessError) {
         while flock(descriptor.raw, exclusive ? LOCK_EX : LOCK_SH) != 0 {
             if errno == EINTR { continue }
-            throw .system(operation: "flock", path: path, errno: errno)
+            throw .failed(operation: "flock", path: path, errno: errno)
         }
     }
 
     /// Sets the directory's access and modification times to now.
     public func touch() throws(FileAccessError) {
-        if futimens(descriptor.raw, nil) != 0 { throw .system(operation: "utimensat", path: path, errno: errno) }
+        if futimens(descriptor.raw, nil) != 0 { throw .failed(operation: "utimensat", path: path, errno: errno) }
     }
 
     /// `path/name`, for messages.
@@ -250,19 +250,19 @@ public struct TreeDirectory: ~Copyable {
                 throw Self.classifyDirectoryError(attempt.errno, path: directoryPath, parentFD: descriptor.raw, name: name)
             }
             attempts += 1
-            if attempts > 5 { throw .system(operation: "mkdir", path: directoryPath, errno: ENOENT) }
+            if attempts > 5 { throw .failed(operation: "mkdir", path: directoryPath, errno: ENOENT) }
             if mkdirat(descriptor.raw, name, mode_t(create.mode)) == 0 {
                 created = true
                 if create.syncParent { try sync() }
             } else if errno != EEXIST {
-                throw .system(operation: "mkdir", path: directoryPath, errno: errno)
+                throw .failed(operation: "mkdir", path: directoryPath, errno: errno)
             }
         }
     }
 
     private func reopen() throws(FileAccessError) -> TreeDirectory {
         let attempt = resolution.open(in: descriptor.raw, ".", flags: O_RDONLY | O_DIRECTORY, mode: 0)
-        guard attempt.fd >= 0 else { throw .system(operation: "open", path: path, errno: attempt.errno) }
+        guard attempt.fd >= 0 else { throw .failed(operation: "open", path: path, errno: attempt.errno) }
         return TreeDirectory(descriptor: OwnedDescriptor(attempt.fd), path: path, resolution: resolution)
     }
 
@@ -289,7 +289,7 @@ public struct TreeDirectory: ~Copyable {
         case EXDEV:
             return .invalidPath(path: path, reason: "it leads out of the directory it is opened from")
         default:
-            return .system(operation: "open", path: path, errno: code)
+            return .failed(operation: "open", path: path, errno: code)
         }
     }
 

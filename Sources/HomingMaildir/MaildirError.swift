@@ -1,4 +1,5 @@
 import Glibc
+import HomingFileSystem
 
 /// Why a message could not be stored in a maildir. Nothing is left behind in `tmp/`, `new/` or
 /// `cur/` when one of these is thrown.
@@ -13,6 +14,9 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
     case notARegularFile(path: String)
     /// A system call failed: `operation` (`open`, `mkdir`, `write`, `fsync`, ...), the path, errno.
     case system(operation: String, path: String, errno: Int32)
+    /// A system call was refused with `EACCES`, with the missing permission explained as Dovecot
+    /// does (`euid=5000(vmail) egid=5000(vmail) missing +w perm: /var/vmail, dir owned by 0:0 mode=0755`).
+    case permissionDenied(operation: String, path: String, explanation: String)
     /// The spool did not hold `expected` bytes (it held `actual`, or more when `actual > expected`).
     case spoolSizeMismatch(expected: Int, actual: Int)
     /// The destination itself is unusable (relative path, folder outside the tree root, ...).
@@ -30,7 +34,8 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .mailboxDoesNotExist, .invalidDestination, .invalidFlags:
             return false
-        case .symlinkNotAllowed, .notADirectory, .notARegularFile, .system, .spoolSizeMismatch, .uniqueNameExhausted, .identity:
+        case .symlinkNotAllowed, .notADirectory, .notARegularFile, .system, .permissionDenied, .spoolSizeMismatch,
+            .uniqueNameExhausted, .identity:
             return true
         }
     }
@@ -45,7 +50,14 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The errno of a failed system call, if that is what happened.
     public var errno: Int32? {
         if case .system(_, _, let code) = self { return code }
+        if case .permissionDenied = self { return EACCES }
         return nil
+    }
+
+    /// The error for a failed system call: with `EACCES`, the missing permission, worked out
+    /// now, as the identity that failed.
+    static func failed(operation: String, path: String, errno code: Int32) -> MaildirError {
+        MaildirError(FileAccessError.failed(operation: operation, path: path, errno: code))
     }
 
     public var description: String {
@@ -60,6 +72,8 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
             return "not a regular file: \(path)"
         case .system(let operation, let path, let code):
             return "\(operation)(\(path)) failed: \(String(cString: strerror(code))) (errno \(code))"
+        case .permissionDenied(let operation, let path, let explanation):
+            return "\(operation)(\(path)) failed: Permission denied (\(explanation))"
         case .spoolSizeMismatch(let expected, let actual):
             if actual > expected {
                 return "spool file is longer than the \(expected) bytes expected"

@@ -119,6 +119,8 @@ extension MaildirError {
         case .notARegularFile(let path): self = .notARegularFile(path: path)
         case .invalidPath(let path, let reason): self = .invalidDestination(reason: "\(path): \(reason)")
         case .system(let operation, let path, let code): self = .system(operation: operation, path: path, errno: code)
+        case .permissionDenied(let operation, let path, let explanation):
+            self = .permissionDenied(operation: operation, path: path, explanation: explanation)
         }
     }
 }

@@ -111,6 +111,25 @@ public struct MaildirSizeFile: Sendable {
         return try recalculate(limits: configured, force: false, isCounted: isCounted)
     }
 
+    /// The limits and usage without changing anything (`homing quota get`): the file when it is
+    /// usable, else a scan of the maildir, with the limits the file would get. Nothing is
+    /// written, locked exclusively or created.
+    public func peekContents(configured: QuotaLimits?,
+                             isCounted: (String) -> Bool = { _ in true }) throws(FileAccessError) -> MaildirSizeContents {
+        let directory = try openMaildir()
+        var old: MaildirSizeContents?
+        if let (bytes, age) = try readBytes(in: directory) {
+            let contents = MaildirSizeContents.parse(bytes)
+            if !Self.needsRecalculation(contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age) {
+                return contents
+            }
+            old = contents
+        }
+        let usage = try MaildirUsageScanner(maildir: location).scan(in: directory, isCounted: isCounted)
+        let limits = configured ?? (old?.isValid == true ? old?.limits : nil) ?? .unlimited
+        return MaildirSizeContents(limits: limits, usage: usage, usageLineCount: 1, isValid: true)
+    }
+
     /// Checks and stores in one step, under the exclusive lock: `store` receives the current
     /// contents (recalculated first when needed), decides, stores the message and returns the
     /// change (nil: nothing stored); the change is appended before the lock is released.
@@ -249,7 +268,7 @@ public struct MaildirSizeFile: Sendable {
         let file = try holder.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
         do throws(FileAccessError) {
             try writeAll(fd: file.raw, bytes: bytes, path: holder.child(name))
-            if let code = file.close() { throw .system(operation: "close", path: holder.child(name), errno: code) }
+            if let code = file.close() { throw .failed(operation: "close", path: holder.child(name), errno: code) }
             try holder.rename(name, to: directory, as: Self.fileName)
         } catch {
             try? holder.removeFile(name)
@@ -278,7 +297,7 @@ public struct MaildirSizeFile: Sendable {
     private func readBytes(in directory: borrowing TreeDirectory) throws(FileAccessError) -> ([UInt8], Int)? {
         guard let file = try directory.openExistingFile(Self.fileName, flags: O_RDONLY) else { return nil }
         var info = stat()
-        guard fstat(file.raw, &info) == 0 else { throw .system(operation: "fstat", path: path, errno: errno) }
+        guard fstat(file.raw, &info) == 0 else { throw .failed(operation: "fstat", path: path, errno: errno) }
         let bytes = try readAll(fd: file.raw)
         return (bytes, max(0, time(nil) - info.st_mtim.tv_sec))
     }
@@ -291,7 +310,7 @@ public struct MaildirSizeFile: Sendable {
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .system(operation: "read", path: path, errno: errno)
+                throw .failed(operation: "read", path: path, errno: errno)
             }
             if count == 0 { return result }
             result.append(contentsOf: buffer[0..<count])
@@ -308,7 +327,7 @@ public struct MaildirSizeFile: Sendable {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .system(operation: "write", path: path, errno: errno)
+                throw .failed(operation: "write", path: path, errno: errno)
             }
             written += count
         }

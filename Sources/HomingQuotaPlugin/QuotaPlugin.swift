@@ -177,6 +177,14 @@ public struct QuotaPlugin: DeliveryPlugin {
         }
     }
 
+    /// As ``status(of:config:)``, but changing nothing on disk: a missing or stale
+    /// `maildirsize` is answered from a scan and left as it is (`homing quota get`).
+    public static func peekStatus(of user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
+        try withMaildirSize(of: user, config: config) { file, configured, counted in
+            try file.peekContents(configured: configured, isCounted: counted)
+        }
+    }
+
     /// Rewrites a user's `maildirsize` from a scan of the maildir. Blocking.
     public static func recalculate(_ user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
         try withMaildirSize(of: user, config: config) { file, configured, counted in

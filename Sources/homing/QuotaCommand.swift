@@ -36,7 +36,7 @@ struct QuotaGetCommand: AsyncParsableCommand {
     func run() async throws {
         let status = await withQuotaUser(options.config, address) { user, plugin, config, runtime in
             let contents = try await runtime.threadPool.runIfActive {
-                try QuotaPlugin.status(of: user, config: config)
+                try QuotaPlugin.peekStatus(of: user, config: config)
             }
             print(QuotaReport(name: plugin.root.name, contents: contents, config: config, bytes: bytes).text, terminator: "")
         }
