@@ -309,7 +309,11 @@ struct MaildirWriterTests {
         let error = #expect(throws: MaildirError.self) {
             try writer.store(spool.message, headerPrefix: prefix, into: inbox(root, identity: FilesystemIdentity(uid: 4242, gid: 4243)))
         }
-        #expect(error == .system(operation: "mkdir", path: root, errno: EACCES))
+        #expect(error?.errno == EACCES)
+        #expect(
+            error == .permissionDenied(
+                operation: "mkdir", path: root,
+                explanation: "euid=4242(unknown) egid=4243(unknown) missing +w perm: \(temporary.path), dir owned by 0:0 mode=0755"))
         #expect(error?.isTemporary == true)
         #expect(!exists(root))
     }
