@@ -17,7 +17,7 @@ build:
 test:
 	scripts/install-deps.sh test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/run-tests.sh
 
 bench:
 	scripts/install-deps.sh build

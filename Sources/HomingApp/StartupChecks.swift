@@ -89,6 +89,9 @@ public enum StartupChecks {
             ?? loaded.location(ofSetting: "mail_path")
         let template = settings.mailLocation
         guard !template.isEmpty else {
+            // Written in the file but not taken (say, mail_location in a 2.4 file): the error
+            // that rejected it already names it; a second message about its absence is noise.
+            guard location == nil else { return }
             let fileOnly = !settings.userdbs.isEmpty && settings.userdbs.allSatisfy { ["passwd"].contains($0.driver) }
             let message = "mail_location is not set: every user then needs a `mail` field from the userdb"
             if fileOnly {
