@@ -9,12 +9,15 @@ public struct MailboxDirectory: Sendable, Hashable {
     public var treeRoot: String
     /// True for INBOX (always created when missing; never gets a `maildirfolder` file).
     public var isInbox: Bool
+    /// How the `subscriptions` file at `treeRoot` names the folder (`nil` for INBOX).
+    public var subscription: MailboxSubscription?
 
-    public init(name: String, path: String, treeRoot: String, isInbox: Bool) {
+    public init(name: String, path: String, treeRoot: String, isInbox: Bool, subscription: MailboxSubscription? = nil) {
         self.name = name
         self.path = path
         self.treeRoot = treeRoot
         self.isInbox = isInbox
+        self.subscription = subscription
     }
 }
 
@@ -54,7 +57,9 @@ extension MailLocation {
         case .maildirPlusPlus:
             let directory = "." + encoded.joined(separator: ".")
             if directory.utf8.count > 255 { throw refuse("it is longer than a directory name may be") }
-            return MailboxDirectory(name: name, path: root + "/" + directory, treeRoot: root, isInbox: false)
+            return MailboxDirectory(
+                name: name, path: root + "/" + directory, treeRoot: root, isInbox: false,
+                subscription: MailboxSubscription(levels: encoded, separator: "."))
         case .fs:
             for level in encoded {
                 if level.utf8.count > 255 { throw refuse("a level is longer than a directory name may be") }
@@ -66,7 +71,9 @@ extension MailLocation {
             if let mailboxDirectoryName { path += "/" + mailboxDirectoryName }
             path += "/" + encoded.joined(separator: "/")
             if let directoryName { path += "/" + directoryName }
-            return MailboxDirectory(name: name, path: path, treeRoot: root, isInbox: false)
+            return MailboxDirectory(
+                name: name, path: path, treeRoot: root, isInbox: false,
+                subscription: MailboxSubscription(levels: encoded, separator: "/"))
         }
     }
 }

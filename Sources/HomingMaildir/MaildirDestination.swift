@@ -19,6 +19,13 @@ public struct MaildirDestination: Sendable, Hashable {
     public var fsync: HomingSettings.FsyncMode
     /// Whom to act as on the filesystem, or nil for the process itself.
     public var identity: FilesystemIdentity?
+    /// IMAP keywords (`$Label1`, `Work`), stored as Dovecot stores them: letters `a`...`z` in
+    /// the file name's info, named in the folder's `dovecot-keywords` file. A message with
+    /// keywords goes to `cur/`.
+    public var keywords: [String] = []
+    /// When the store creates the folder, add it to the `subscriptions` file at the tree root
+    /// (`lda_mailbox_autosubscribe`); `nil` for no subscription.
+    public var subscribeIfCreated: MailboxSubscription?
 
     public init(
         directory: String,

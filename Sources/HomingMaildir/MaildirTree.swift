@@ -11,6 +11,12 @@ struct OpenedMaildir: ~Copyable {
     var tmpPath: String
     /// Path of `new/` or `cur/`.
     var destinationPath: String
+    /// The folder itself (where `dovecot-keywords` lives).
+    var folder: OwnedDescriptor
+    /// The tree root (where the `subscriptions` file lives).
+    var root: OwnedDescriptor
+    /// Whether this open created the folder.
+    var createdFolder: Bool
 }
 
 /// Opens (and creates, as allowed) the directories of a maildir folder with fd-relative calls.
@@ -52,6 +58,7 @@ struct MaildirTree {
         var current = OwnedDescriptor(rootFD)
         var path = ""
         var createdInFolder = false
+        var treeRoot: OwnedDescriptor? = nil
         for (index, part) in folderParts.enumerated() {
             path += "/" + part
             // Components above the tree root may be symlinks; the root and everything below may not.
@@ -62,6 +69,14 @@ struct MaildirTree {
                 create: mayCreate ? .create : .mustExist(reportAs: folderPath), created: &created)
             current = next
             if created && index == folderParts.count - 1 { createdInFolder = true }
+            if index == rootParts.count - 1 {
+                let copy = dup(current.raw)
+                guard copy >= 0 else { throw .system(operation: "dup", path: path, errno: errno) }
+                treeRoot = OwnedDescriptor(copy)
+            }
+        }
+        guard let root = treeRoot.take() else {
+            throw .invalidDestination(reason: "tree root \"\(destination.treeRoot)\" was not reached")
         }
 
         var created = false
@@ -82,9 +97,13 @@ struct MaildirTree {
             try createMaildirfolderFile(in: current, path: folderPath + "/maildirfolder")
         }
         if inCur {
-            return OpenedMaildir(tmp: tmp, destination: cur, tmpPath: folderPath + "/tmp", destinationPath: folderPath + "/cur")
+            return OpenedMaildir(
+                tmp: tmp, destination: cur, tmpPath: folderPath + "/tmp", destinationPath: folderPath + "/cur",
+                folder: current, root: root, createdFolder: createdInFolder)
         }
-        return OpenedMaildir(tmp: tmp, destination: new, tmpPath: folderPath + "/tmp", destinationPath: folderPath + "/new")
+        return OpenedMaildir(
+            tmp: tmp, destination: new, tmpPath: folderPath + "/tmp", destinationPath: folderPath + "/new",
+            folder: current, root: root, createdFolder: createdInFolder)
     }
 
     /// What to do when a directory is missing.
