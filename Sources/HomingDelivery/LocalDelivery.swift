@@ -201,7 +201,6 @@ public final class LocalDelivery: Sendable {
         }
         let actions = plan.actions
         let prefix = trace.bytes
-        let size = prefix.count + message.spool.size
         if actions.isEmpty {
             logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)
             await runAfterStore(plan.afterStore)
@@ -210,9 +209,13 @@ public final class LocalDelivery: Sendable {
         var failure: DeliveryFailure?
         var mailboxes: [String] = []
         for action in actions {
+            let size = MaildirWriter.sizes(of: message.spool, headerPrefix: prefix, replacing: action.header).size
             switch await store(message.spool, prefix: prefix, size: size, action: action, user: user, recipient: recipient) {
             case .success(.stored(let stored, let mailbox)):
                 logLine(log, message, status: "saved mail to \(mailbox)", stored: stored)
+                for problem in stored.problems {
+                    log.warning("\(mailbox): \(problem)")
+                }
                 mailboxes.append(mailbox)
             case .success(.notStored(let copyFailure, let reason, let mailbox)):
                 logLine(log, message, status: "save failed to \(mailbox): \(reason)", stored: nil)
@@ -244,16 +247,19 @@ public final class LocalDelivery: Sendable {
         _ spool: SpooledMessage, prefix: [UInt8], size: Int, action: StoreAction, user: DeliveryUser,
         recipient: EnvelopeRecipient
     ) async -> Result<CopyResult, StoreFailure> {
-        let fsync = settings.mailFsync
+        let options = StoreOptions(fsync: settings.mailFsync, autosubscribe: settings.ldaMailboxAutosubscribe)
         let plugins = self.plugins
         let attempt: @Sendable (String, Bool) async -> Result<StoreCopyOutcome, StoreFailure> = { mailbox, create in
-            let target = StoreAction(mailbox: mailbox, flags: action.flags, create: create)
+            var retargeted = action
+            retargeted.mailbox = mailbox
+            retargeted.create = create
+            let target = retargeted
             do {
                 return .success(
                     try await self.threadPool.runIfActive {
                         try Self.storeThroughPlugins(
                             plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
-                            recipient: recipient, fsync: fsync)
+                            recipient: recipient, options: options)
                     })
             } catch let error as StoreFailure {
                 return .failure(error)
@@ -279,19 +285,16 @@ public final class LocalDelivery: Sendable {
     /// The blocking part: each plugin wraps the next, the last one writes the file.
     private static func storeThroughPlugins(
         _ plugins: ArraySlice<any DeliveryPlugin>, spool: SpooledMessage, prefix: [UInt8], size: Int,
-        action: StoreAction, user: DeliveryUser, recipient: EnvelopeRecipient, fsync: HomingSettings.FsyncMode
+        action: StoreAction, user: DeliveryUser, recipient: EnvelopeRecipient, options: StoreOptions
     ) throws(StoreFailure) -> StoreCopyOutcome {
         guard let first = plugins.first else {
-            return .stored(
-                try MaildirStore.store(
-                    spool, headerPrefix: prefix, user: user, mailbox: action.mailbox, flags: action.flags,
-                    create: action.create, fsync: fsync))
+            return .stored(try MaildirStore.store(spool, headerPrefix: prefix, user: user, action: action, options: options))
         }
         return try first.storeCopy(action, size: size, for: user, recipient: recipient) {
             () throws(StoreFailure) -> StoreCopyOutcome in
             try storeThroughPlugins(
                 plugins.dropFirst(), spool: spool, prefix: prefix, size: size, action: action, user: user,
-                recipient: recipient, fsync: fsync)
+                recipient: recipient, options: options)
         }
     }
 
