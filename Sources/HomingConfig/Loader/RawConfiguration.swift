@@ -16,6 +16,13 @@ struct RawConfiguration: Sendable {
         var assignments: [Assignment] = []
     }
 
+    /// A `namespace [name] { }` block (blocks with the same name are one namespace).
+    struct Namespace: Sendable {
+        var name: String?
+        var location: ConfigLocation
+        var assignments: [Assignment] = []
+    }
+
     /// A `unix_listener PATH { }` or `inet_listener NAME { }` block of `service lmtp`.
     struct Listener: Sendable {
         var name: String
@@ -32,6 +39,8 @@ struct RawConfiguration: Sendable {
     var lmtpPlugin: [Assignment] = []
     /// `userdb { }` blocks in file order.
     var userdbs: [Userdb] = []
+    /// `namespace { }` blocks in file order.
+    var namespaces: [Namespace] = []
     /// `service lmtp { }` listeners in file order (one entry per distinct path / name).
     var unixListeners: [Listener] = []
     var inetListeners: [Listener] = []

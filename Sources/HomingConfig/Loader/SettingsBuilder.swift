@@ -20,6 +20,7 @@ enum SettingsBuilder {
             settings.plugin[assignment.key] = assignment.value
         }
         settings.userdbs = try raw.userdbs.map { (userdb) throws(ConfigError) in try self.userdb(from: userdb) }
+        settings.namespaces = try raw.namespaces.map { (block) throws(ConfigError) in try namespace(from: block) }
         settings.lmtpService = try service(from: raw, listen: settings.listen)
         return settings
     }
@@ -50,6 +51,24 @@ enum SettingsBuilder {
                 settings.resultFailure = try SettingValueParser.word(value, choices: resultValues, key: key, at: location)
             case "result_internalfail":
                 settings.resultInternalfail = try SettingValueParser.word(value, choices: resultValues, key: key, at: location)
+            default: break
+            }
+        }
+        return settings
+    }
+
+    private static func namespace(from raw: RawConfiguration.Namespace) throws(ConfigError) -> NamespaceSettings {
+        var settings = NamespaceSettings(name: raw.name, location: raw.location)
+        for assignment in raw.assignments {
+            let (key, value, location) = (assignment.key, assignment.value, assignment.location)
+            switch key {
+            case "separator":
+                guard value.count <= 1 else {
+                    throw ConfigError("separator: '\(value)' must be a single character (such as / or .)", at: location)
+                }
+                settings.separator = value
+            case "prefix": settings.prefix = value
+            case "inbox": settings.inbox = try SettingValueParser.boolean(value, key: key, at: location)
             default: break
             }
         }
