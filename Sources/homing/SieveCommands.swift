@@ -43,7 +43,7 @@ struct SieveTestCommand: ParsableCommand {
     var hostname = "localhost"
 
     @Option(
-        name: .customShort("x"),
+        name: .customShort("x"), parsing: .unconditional,
         help: "Extensions, as sieve_extensions: \"+editheader -enotify\" changes the default set, a list without +/- replaces it.")
     var extensions: String?
 
@@ -111,7 +111,7 @@ struct SieveCheckCommand: ParsableCommand {
             """)
 
     @Option(
-        name: .customShort("x"),
+        name: .customShort("x"), parsing: .unconditional,
         help: "Extensions, as sieve_extensions: \"+editheader -enotify\" changes the default set, a list without +/- replaces it.")
     var extensions: String?
 
