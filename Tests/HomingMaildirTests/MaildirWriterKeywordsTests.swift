@@ -42,6 +42,30 @@ struct MaildirWriterKeywordsTests {
         #expect(entries(root + "/.Lists").filter { $0.hasSuffix(".lock") }.isEmpty)
     }
 
+    @Test("concurrent stores with different keywords into one folder: every keyword gets its own letter, each file names its own")
+    func concurrentKeywords() throws {
+        let temporary = try TemporaryDirectory()
+        let spool = try SpoolFile(in: temporary.path, bytes: body)
+        let root = temporary.path + "/Maildir"
+        _ = try MaildirWriter().store(spool.message, headerPrefix: [], into: folder(root, "INBOX"))
+        let message = spool.message
+        let destinations = try (0..<8).map { try folder(root, "INBOX", keywords: ["k\($0)"]) }
+        let names = Locked<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            if let stored = try? MaildirWriter().store(message, headerPrefix: [], into: destinations[index]) {
+                names.withValue { $0[index] = stored.fileName }
+            }
+        }
+        let table = MaildirKeywordTable(parsing: try contents(root + "/dovecot-keywords"))
+        #expect(table.names.count == 8)
+        for (index, name) in names.current {
+            let letterIndex = try #require(table.index(of: "k\(index)"))
+            #expect(name.hasSuffix(":2,\(MaildirKeywordTable.letter(letterIndex))"), "\(name)")
+        }
+        #expect(names.current.count == 8)
+        #expect(entries(root).filter { $0.hasSuffix(".lock") }.isEmpty)
+    }
+
     @Test("a dovecot-uidlist.lock left by a process that is gone is overridden; one held by a live process makes the keywords wait, then the message is stored without them")
     func uidlistLock() throws {
         let temporary = try TemporaryDirectory()
