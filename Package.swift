@@ -16,10 +16,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        // MD5 and the SHA family, for variable filters and Sieve's tracking keys.
+        .target(name: "HomingDigest", swiftSettings: strict),
         // Dovecot configuration syntax, Homing's settings model and `%` variable expansion.
-        .target(name: "HomingConfig", swiftSettings: strict),
+        .target(name: "HomingConfig", dependencies: ["HomingDigest"], swiftSettings: strict),
         // Userdb abstraction and the file-based drivers (static, passwd-file, passwd).
         .target(
             name: "HomingUserdb",
@@ -27,6 +31,7 @@ let package = Package(
                 "HomingConfig",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -40,6 +45,7 @@ let package = Package(
                 "HomingConfig", "HomingUserdb", "CLibPQ",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -53,12 +59,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Linux calls Swift's Glibc module cannot reach (openat2 through syscall, O_TMPFILE).
+        .target(name: "CHomingLinux", path: "Sources/CHomingLinux"),
+        // Symlink-safe file access below a user's home: one walk from a directory descriptor.
+        .target(name: "HomingFileSystem", dependencies: ["CHomingLinux"], swiftSettings: strict),
         // Maildir storage: mail_location parsing, unique names, durable writes, privileges.
-        .target(name: "HomingMaildir", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .target(name: "HomingMaildir", dependencies: ["HomingConfig", "HomingFileSystem"], swiftSettings: strict),
         // Quota (issue 6): quota rules and Maildir++ maildirsize accounting.
-        .target(name: "HomingQuota", dependencies: ["HomingConfig"], swiftSettings: strict),
+        .target(name: "HomingQuota", dependencies: ["HomingConfig", "HomingFileSystem"], swiftSettings: strict),
         // Sieve (issue 7): the language, RFC 5228 and its extensions.
-        .target(name: "HomingSieve", swiftSettings: strict),
+        .target(name: "HomingSieve", dependencies: ["HomingDigest", "HomingFileSystem"], swiftSettings: strict),
         // Outgoing mail for Sieve's redirect, reject and vacation: sendmail_path or submission_host.
         .target(name: "HomingSubmission", swiftSettings: strict),
         // LMTP protocol: command parser, session state machine, SwiftNIO handlers.
@@ -75,10 +85,11 @@ let package = Package(
         .target(
             name: "HomingDelivery",
             dependencies: [
-                "HomingConfig", "HomingUserdb", "HomingMaildir",
+                "HomingConfig", "HomingUserdb", "HomingMaildir", "HomingFileSystem", "CHomingLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -86,9 +97,10 @@ let package = Package(
         .target(
             name: "HomingQuotaPlugin",
             dependencies: [
-                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingQuota",
+                "HomingConfig", "HomingDelivery", "HomingFileSystem", "HomingMaildir", "HomingQuota",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -96,9 +108,10 @@ let package = Package(
         .target(
             name: "HomingSievePlugin",
             dependencies: [
-                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingSieve", "HomingSubmission",
+                "HomingConfig", "HomingDelivery", "HomingFileSystem", "HomingMaildir", "HomingSieve", "HomingSubmission",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -111,6 +124,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
@@ -126,6 +140,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict,
             plugins: ["BuildInfoPlugin"]
@@ -160,6 +177,8 @@ let package = Package(
         .testTarget(name: "HomingQuotaTests", dependencies: ["HomingQuota", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingSieveTests", dependencies: ["HomingSieve", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingSubmissionTests", dependencies: ["HomingSubmission", "HomingTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "HomingFileSystemTests", dependencies: ["HomingFileSystem", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(name: "HomingMaildirTests", dependencies: ["HomingMaildir", "HomingTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "HomingLMTPTests",

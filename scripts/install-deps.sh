@@ -5,7 +5,7 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(libpq-dev libldap2-dev pkg-config swaks)
-test_pkgs=(postgresql slapd ldap-utils postfix procps)
+test_pkgs=(postgresql slapd ldap-utils postfix procps util-linux)
 pkgs=("${build_pkgs[@]}")
 if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()

@@ -22,14 +22,16 @@ public func printError(_ line: String) {
 /// program, do the work, shut down; configuration problems are printed as `Fatal: ...` and
 /// give EX_CONFIG.
 public enum CommandRunner {
-    /// Loads the configuration at `path`, or prints what is wrong.
+    /// Loads the configuration at `path` (Dovecot 2.3 or 2.4) and makes the start-up checks
+    /// (``StartupChecks``), or prints every error found (then the warnings).
     public static func loadConfiguration(_ path: String) -> LoadedConfiguration? {
-        do {
-            return try ConfigurationLoader.load(path: path)
-        } catch {
-            printError("Fatal: \(error)")
+        var loaded = ConfigurationLoader.loadAll(path: path)
+        StartupChecks.run(on: &loaded)
+        guard !loaded.diagnostics.hasErrors else {
+            for line in loaded.diagnostics.report { printError(line) }
             return nil
         }
+        return loaded
     }
 
     /// Runs `body` on the program `path` configures and returns its exit status (EX_CONFIG when
@@ -55,7 +57,7 @@ public enum CommandRunner {
         do {
             runtime = try HomingRuntime(configuration: loaded, logger: logger, threads: threads, sieveThreads: sieveThreads)
         } catch {
-            printError("Fatal: \(error)")
+            printError("Error: \(StartupChecks.locate(error, in: loaded))")
             return ExitStatus.configError
         }
         let status = await body(runtime)

@@ -33,7 +33,7 @@ public enum HomingDaemon {
         }
         let logger = makeLogger(output: output, debug: settings.mailDebug)
         logger.info("\(versionLine) starting up (configuration \(path), logging to \(output.description))")
-        for warning in loaded.warnings {
+        for warning in loaded.diagnostics.warnings {
             logger.warning("\(warning)")
         }
         let lock: InstanceLock
@@ -49,8 +49,9 @@ public enum HomingDaemon {
         do {
             runtime = try HomingRuntime(configuration: loaded, logger: logger)
         } catch {
-            logger.critical("\(error)")
-            if !output.isStandardError { printError("Fatal: \(error)") }
+            let located = StartupChecks.locate(error, in: loaded)
+            logger.critical("\(located)")
+            if !output.isStandardError { printError("Fatal: \(located)") }
             return ExitStatus.configError
         }
         let notifier = ServiceNotifier()
@@ -59,15 +60,21 @@ public enum HomingDaemon {
             idleTimeout: idleTimeout,
             onListening: { notifier.ready("serving LMTP") },
             onRetire: { await runtime.shutdown() })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if !settings.statsHTTPListeners.isEmpty {
+            services.append(
+                .init(
+                    service: MetricsEndpoint(listeners: settings.statsHTTPListeners, logger: logger),
+                    failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let signals = SignalHandler(
             configurationPath: path, server: server, output: output, logger: logger, notifier: notifier,
             running: settings, current: current)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: signals),
-                ],
+                services: services + [.init(service: signals)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger))
@@ -123,17 +130,21 @@ private struct SignalHandler: Service {
         notifier.reloading()
         defer { notifier.ready("serving LMTP") }
         logger.info("SIGHUP received - reloading configuration \(configurationPath)")
-        let loaded: LoadedConfiguration
-        do {
-            loaded = try ConfigurationLoader.load(path: configurationPath)
-        } catch {
-            logger.error("reload failed, the running configuration stays in force: \(error)")
+        var loaded = ConfigurationLoader.loadAll(path: configurationPath)
+        StartupChecks.run(on: &loaded)
+        guard !loaded.diagnostics.hasErrors else {
+            for error in loaded.diagnostics.errors {
+                logger.error("reload failed, the running configuration stays in force: \(error)")
+            }
             return
         }
-        for warning in loaded.warnings { logger.warning("\(warning)") }
+        for warning in loaded.diagnostics.warnings { logger.warning("\(warning)") }
         let settings = loaded.settings
         if settings.baseDir != running.baseDir {
             logger.warning("base_dir changed to \(settings.baseDir): this takes effect at the next restart")
+        }
+        if settings.statsHTTPListeners != running.statsHTTPListeners {
+            logger.warning("service stats changes take effect at the next restart")
         }
         if settings.logPath != running.logPath || settings.mailDebug != running.mailDebug {
             logger.warning("log_path and mail_debug changes take effect at the next restart")
@@ -142,7 +153,7 @@ private struct SignalHandler: Service {
         do {
             runtime = try HomingRuntime(configuration: loaded, logger: logger)
         } catch {
-            logger.error("reload failed, the running configuration stays in force: \(error)")
+            logger.error("reload failed, the running configuration stays in force: \(StartupChecks.locate(error, in: loaded))")
             return
         }
         do {

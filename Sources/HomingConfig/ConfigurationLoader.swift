@@ -5,28 +5,66 @@
 /// file), `$setting` references and `key = <file` values. Settings Homing does not act on give one
 /// ``ConfigWarning`` per name; bad values of implemented settings, a missing `postmaster_address`
 /// and `protocols` without `lmtp` are ``ConfigError``s (`file:line: what is wrong`).
+///
+/// A file whose first setting is `dovecot_config_version = 2.4.x` is read as Dovecot 2.4 reads
+/// it (see ``Dovecot24Reader``) into the same settings; any other file as Dovecot 2.3.
+///
+/// ``load(path:)`` throws the first error; ``loadAll(path:)`` goes on after errors and returns
+/// every one of them in ``LoadedConfiguration/diagnostics``.
 public enum ConfigurationLoader {
     /// Reads and checks the configuration at `path` (usually /etc/dovecot/dovecot.conf).
     public static func load(path: String) throws(ConfigError) -> LoadedConfiguration {
-        var reader = ConfigTreeReader()
-        try reader.read(path: path)
-        return try finish(reader, path: path)
+        let loaded = loadAll(path: path)
+        if let error = loaded.diagnostics.firstError { throw error }
+        return loaded
     }
 
     /// Reads and checks configuration `text` as if it were the file `file`; `!include` and `<file`
     /// paths are relative to `baseDirectory` (default: the directory of `file`).
     public static func parse(text: String, file: String, baseDirectory: String? = nil) throws(ConfigError) -> LoadedConfiguration {
-        var reader = ConfigTreeReader()
-        try reader.read(text: text, file: file, directory: baseDirectory ?? ConfigFileAccess.directory(of: file))
-        try reader.finish()
-        return try finish(reader, path: file)
+        let loaded = parseAll(text: text, file: file, baseDirectory: baseDirectory)
+        if let error = loaded.diagnostics.firstError { throw error }
+        return loaded
     }
 
-    private static func finish(_ reader: ConfigTreeReader, path: String) throws(ConfigError) -> LoadedConfiguration {
-        let global = try SettingsBuilder.globalSettings(from: reader.raw)
-        let settings = try SettingsBuilder.lmtpSettings(from: reader.raw, global: global)
-        try SettingsBuilder.validate(settings, raw: reader.raw)
+    /// Reads the configuration at `path`, collecting every error instead of stopping at the
+    /// first. The settings hold whatever could be read.
+    public static func loadAll(path: String) -> LoadedConfiguration {
+        let text: String
+        do {
+            text = try ConfigFileAccess.readText(at: path)
+        } catch {
+            guard case .system(let reason) = error else { return failed(path, "can't read \(path)") }
+            return failed(path, "can't read configuration file \(path): \(reason)")
+        }
+        return parseAll(text: text, file: path, baseDirectory: nil)
+    }
+
+    /// ``parse(text:file:baseDirectory:)`` collecting every error.
+    public static func parseAll(text: String, file: String, baseDirectory: String? = nil) -> LoadedConfiguration {
+        let directory = baseDirectory ?? ConfigFileAccess.directory(of: file)
+        if let version = Dovecot24Reader.configVersion(in: text, file: file) {
+            var reader = Dovecot24Reader(version: version)
+            reader.read(text: text, file: file, directory: directory)
+            return reader.finish(path: file)
+        }
+        var reader = ConfigTreeReader()
+        reader.read(text: text, file: file, directory: directory)
+        try? reader.finish()
+        var diagnostics = reader.diagnostics
+        let global = SettingsBuilder.globalSettings(from: reader.raw, diagnostics: &diagnostics)
+        let settings = SettingsBuilder.lmtpSettings(from: reader.raw, global: global, diagnostics: &diagnostics)
+        SettingsBuilder.validate(settings, raw: reader.raw, diagnostics: &diagnostics)
+        TemplateChecks.check(settings, raw: reader.raw, diagnostics: &diagnostics)
+        for warning in reader.warnings { diagnostics.warning(warning.message, at: warning.location) }
         return LoadedConfiguration(settings: settings, globalSettings: global, warnings: reader.warnings,
-                                   path: path, files: reader.raw.files, raw: reader.raw)
+                                   path: file, files: reader.raw.files, raw: reader.raw, diagnostics: diagnostics)
+    }
+
+    private static func failed(_ path: String, _ message: String) -> LoadedConfiguration {
+        var diagnostics = ConfigDiagnostics()
+        diagnostics.error(message)
+        return LoadedConfiguration(settings: HomingSettings(), globalSettings: HomingSettings(), warnings: [],
+                                   path: path, files: [], raw: RawConfiguration(), diagnostics: diagnostics)
     }
 }

@@ -40,6 +40,14 @@ public struct HomingSettings: Sendable, Equatable {
     public var quotaFullTempfail: Bool = false
     /// `auth_username_format` (default `%Lu`): applied to the recipient before the userdb lookup.
     public var authUsernameFormat: String = "%Lu"
+    /// `auth_username_chars` (Dovecot's default: letters, digits and `.-_@`): a name with any
+    /// other character does not exist; empty permits every character. Checked before
+    /// `auth_username_format` is applied.
+    public var authUsernameChars: String =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+    /// `auth_username_translation` (empty): pairs of characters, the first of each replaced by
+    /// the second before the `auth_username_chars` check (`#@/@`).
+    public var authUsernameTranslation: String = ""
     /// `mail_fsync` (optimized).
     public var mailFsync: FsyncMode = .optimized
     /// `lda_mailbox_autocreate` (no), `lda_mailbox_autosubscribe` (no).
@@ -63,8 +71,43 @@ public struct HomingSettings: Sendable, Equatable {
     public var userdbs: [UserdbSettings] = []
     /// `service lmtp { unix_listener ... { } inet_listener ... { } }`.
     public var lmtpService: LMTPServiceSettings = .init()
-    /// `plugin { }` settings, in file order, for the plugins (quota, sieve).
+    /// `service stats { inet_listener NAME { address port } }`: where the OpenMetrics export
+    /// (`/metrics`) listens, as Dovecot 2.3 configures its own; none by default.
+    public var statsHTTPListeners: [InetListenerSettings] = []
+    /// `plugin { }` settings, in file order, for the plugins (quota, sieve). A Dovecot 2.4 file
+    /// has no `plugin { }`: its quota and Sieve settings are turned into the 2.3 entries here
+    /// (`quota_storage_size = 1G` gives `quota_rule = *:storage=1G`, see docs/dovecot-2.4.md).
     public var plugin: [String: String] = [:]
+    /// The `%` variable syntax of every template in these settings (mail_location,
+    /// auth_username_format, deliver_log_format, plugin values, userdb fields): Dovecot 2.4's
+    /// for a file that starts with `dovecot_config_version = 2.4.x`, else 2.3's.
+    public var variableSyntax: VariableSyntax = .dovecot23
+    /// Dovecot 2.4 only: the `mail_driver`, `mail_path`, `mail_inbox_path`, `mailbox_list_layout`...
+    /// settings as written (already folded into ``mailLocation``), the defaults for a userdb that
+    /// returns only some of them (see ``MailStorage24/normalisedFields(_:defaults:)``).
+    public var mailStorage24: [String: String] = [:]
+
+    /// A template of these settings (or a userdb value) with their syntax.
+    public func template(_ text: String) -> VariableTemplate {
+        VariableTemplate(text, syntax: variableSyntax)
+    }
+
+    /// `mail_temp_scan_interval` (default 1w, 0 disables), in seconds: how often a delivery
+    /// removes files older than 36 hours from a maildir's `tmp/`, as Dovecot does.
+    public var mailTempScanInterval: Int = 7 * 24 * 60 * 60
+    /// `default_process_limit` (100) and `default_client_limit` (1000): what `service lmtp`'s
+    /// `process_limit = 0` and `client_limit = 0` stand for.
+    public var defaultProcessLimit: Int = 100
+    public var defaultClientLimit: Int = 1000
+
+    /// The most LMTP sessions served at once: `process_limit × client_limit` of `service lmtp`
+    /// (each 0 meaning the `default_` setting), as Dovecot's process model allows (100 × 1).
+    public var maximumLMTPSessions: Int {
+        let processes = lmtpService.processLimit == 0 ? defaultProcessLimit : lmtpService.processLimit
+        let clients = lmtpService.clientLimit == 0 ? defaultClientLimit : lmtpService.clientLimit
+        let (product, overflow) = processes.multipliedReportingOverflow(by: clients)
+        return overflow ? Int.max : product
+    }
     /// The `namespace { }` blocks (only `separator`, `prefix` and `inbox` are read).
     public var namespaces: [NamespaceSettings] = []
 
@@ -108,6 +151,18 @@ public struct UserdbSettings: Sendable, Equatable {
     public var name: String? = nil
     /// Where the block starts, for error messages.
     public var location: ConfigLocation?
+    /// The syntax of `args`, the field templates and the driver's templates (queries, filters).
+    public var variableSyntax: VariableSyntax = .dovecot23
+    /// Dovecot 2.4 only: the `mail_driver`, `mail_path`, `mail_inbox_path`, `mailbox_list_layout`...
+    /// settings as written (already folded into ``mailLocation``), the defaults for a userdb that
+    /// returns only some of them (see ``MailStorage24/normalisedFields(_:defaults:)``).
+    public var mailStorage24: [String: String] = [:]
+    /// Dovecot 2.4 only: the driver's settings from the main file, by their 2.4 names, for the
+    /// `sql` and `ldap` drivers (which read a .conf.ext named by `args` in 2.3): the global ones
+    /// (`sql_driver`, `pgsql/HOST/parameters/KEY`, `ldap_uris`, `ldap_base`...) followed by the
+    /// block's own (`query`, `iterate_query`, `filter`, `iterate_filter`, `fields/NAME`,
+    /// `iterate_fields/NAME`), later entries overriding earlier ones of the same key.
+    public var driverSettings: [ExtConfigEntry] = []
 
     public init(driver: String, location: ConfigLocation? = nil) {
         self.driver = driver
@@ -139,6 +194,10 @@ public struct NamespaceSettings: Sendable, Equatable {
 public struct LMTPServiceSettings: Sendable, Equatable {
     public var unixListeners: [UnixListenerSettings] = [UnixListenerSettings(path: "lmtp")]
     public var inetListeners: [InetListenerSettings] = []
+    /// `process_limit` (default 0: `default_process_limit`) and `client_limit` (default 1, as
+    /// Dovecot's lmtp service; 0: `default_client_limit`).
+    public var processLimit: Int = 0
+    public var clientLimit: Int = 1
 
     public init() {}
 }

@@ -4,7 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Dovecot's `%` variables (2.3 syntax), for userdb templates, queries and mail_location.
+/// Dovecot's `%` variables, for userdb templates, queries, mail_location and the other
+/// templates of a configuration, in the syntax the configuration is written in (``syntax``).
+///
+/// With ``VariableSyntax/dovecot24`` the template is read as Dovecot 2.4 reads it (see
+/// ``Dovecot24Program``: `%{user | domain}`, filters, `%{ldap:attr | default('x')}`); `values`
+/// are looked up by their long names, except the 2.3 aliases 2.4 dropped (`username`, `domain`,
+/// `lip`, `orig_user`...); `original_user`, `auth_user` and `owner_user` default to `user`,
+/// `protocol` to `service`; a provider that has no value is an error that `| default(...)`
+/// can catch. The rest of this comment describes the 2.3 syntax.
 ///
 /// `%[offset.][width][modifiers]letter` or `%[...]{long_name}`:
 /// - short letters map to long names (`u` user, `n` username, `d` domain, `h` home,
@@ -27,6 +35,8 @@ public struct VariableExpander: Sendable {
     public var values: [String: String]
     /// `%{name:key}` providers: given `key`, return the value or nil when there is none.
     public var providers: [String: @Sendable (String) -> String?]
+    /// The language of the templates this expander reads.
+    public var syntax: VariableSyntax
 
     /// Short letters and the long names they stand for.
     public static let shortNames: [Character: String] = [
@@ -42,9 +52,11 @@ public struct VariableExpander: Sendable {
     ])
 
     /// An expander over `values` (by long name or single letter) and `%{name:key}` `providers`.
-    public init(values: [String: String], providers: [String: @Sendable (String) -> String?] = [:]) {
+    public init(values: [String: String], providers: [String: @Sendable (String) -> String?] = [:],
+                syntax: VariableSyntax = .dovecot23) {
         self.values = values
         self.providers = providers
+        self.syntax = syntax
     }
 
     /// Values for a user name: `user`, `username` (before the last `@`, or all of it) and
@@ -83,6 +95,13 @@ public struct VariableExpander: Sendable {
 
     /// Expands every variable in `template`.
     public func expand(_ template: String, escape: (String) -> String = { $0 }) throws(VariableExpansionError) -> String {
+        switch syntax {
+        case .dovecot23: return try expand23(template, escape: escape)
+        case .dovecot24: return try expand24(template, escape: escape)
+        }
+    }
+
+    private func expand23(_ template: String, escape: (String) -> String) throws(VariableExpansionError) -> String {
         let characters = Array(template)
         var output = ""
         var index = 0

@@ -9,6 +9,14 @@ public enum VariableExpansionError: Error, Sendable, Hashable, CustomStringConve
     case unterminatedBrace(position: Int)
     /// The template ends right after `%` (or after its modifiers).
     case incompleteVariable(position: Int)
+    /// A Dovecot 2.4 template that does not parse (`%{user | }`, an unclosed quote...).
+    case syntax(message: String, position: Int)
+    /// A Dovecot 2.4 expansion failed, in Dovecot's words (`Unknown variable 'x'`,
+    /// `substr: Offset out of bounds`, `No such function 'x'`).
+    case failed(message: String)
+    /// A Dovecot 2.3 variable (`%d`, `%Ln`, `%{orig_user}`) in a 2.4 template; `replacement` is
+    /// the 2.4 form (`%{user | domain}`), when there is one.
+    case obsoleteVariable(written: String, replacement: String?, position: Int)
 
     public var description: String {
         switch self {
@@ -21,6 +29,15 @@ public enum VariableExpansionError: Error, Sendable, Hashable, CustomStringConve
             return "'%{' at position \(position) has no closing '}'"
         case .incompleteVariable(let position):
             return "'%' at position \(position) is not followed by a variable (write %% for a literal %)"
+        case .syntax(let message, let position):
+            return "syntax error at position \(position): \(message)"
+        case .failed(let message):
+            return message
+        case .obsoleteVariable(let written, let replacement, let position):
+            let instead = replacement.map { "use \($0) instead" }
+                ?? "Dovecot 2.4 has no replacement for it"
+            return "\(written) at position \(position) is Dovecot 2.3 variable syntax, which a 2.4 file cannot use: "
+                + "\(instead) (write %{literal('\(written)')} for the text itself)"
         }
     }
 }

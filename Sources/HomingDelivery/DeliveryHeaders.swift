@@ -53,7 +53,14 @@ public struct DeliveryHeaders: Sendable, Hashable {
 
     /// The header block, each header ended by LF, ready to prepend to the message.
     public var text: String {
-        var out = "Return-Path: <\(returnPath)>\n"
+        "Return-Path: <\(returnPath)>\n" + forwardedText
+    }
+
+    /// The block without `Return-Path` (`Delivered-To` and `Received`): what a copy passed on
+    /// from this delivery carries (Pigeonhole's redirect drops `Return-Path`, which the next
+    /// hop sets from its own envelope).
+    public var forwardedText: String {
+        var out = ""
         if let deliveredTo { out += "Delivered-To: \(deliveredTo)\n" }
         if let received {
             out += "Received: from \(received.from)"

@@ -1,14 +1,22 @@
+import HomingConfig
+
 /// `deliver_log_format` (default `msgid=%m: %$`): the text of the one log line per delivery.
 ///
 /// Variables: `%$` the status text (`saved mail to INBOX`), `%m`/`%{msgid}` Message-ID
 /// (`unspecified` when missing), `%s`/`%{subject}`, `%f`/`%{from}` (header From),
 /// `%e`/`%{from_envelope}`, `%p`/`%{size}` stored size, `%w`/`%{vsize}` size with CRLF,
 /// `%%`. Unknown variables are kept as written.
+///
+/// A Dovecot 2.4 format (`msgid=%{msgid}: %{message}`) is expanded by the 2.4 engine, filters
+/// included, with the 2.4 names `message`, `msgid`, `subject`, `from`, `from_envelope`, `size`
+/// and `vsize`.
 public struct DeliveryLogFormat: Sendable, Hashable {
     public var format: String
+    public var syntax: VariableSyntax
 
-    public init(_ format: String) {
+    public init(_ format: String, syntax: VariableSyntax = .dovecot23) {
         self.format = format
+        self.syntax = syntax
     }
 
     /// Values for one line.
@@ -37,6 +45,14 @@ public struct DeliveryLogFormat: Sendable, Hashable {
 
     /// The formatted line.
     public func render(_ values: Values) -> String {
+        if syntax == .dovecot24 {
+            let table: [String: String] = [
+                "message": values.status, "msgid": values.messageID ?? "unspecified", "subject": values.subject ?? "",
+                "from": values.from ?? "", "from_envelope": values.envelopeFrom,
+                "size": values.size.map(String.init) ?? "", "vsize": values.virtualSize.map(String.init) ?? "",
+            ]
+            return (try? VariableExpander(values: table, syntax: .dovecot24).expand(format)) ?? format
+        }
         func value(_ name: String) -> String? {
             switch name {
             case "$": return values.status

@@ -84,8 +84,9 @@ public enum DeliveryOutcome: Sendable, Hashable {
     /// Stored durably (fsynced, in `new/` or `cur/`) in these mailboxes; empty when the user's
     /// Sieve script discarded the message. Either way the recipient is done.
     case stored(mailboxes: [String])
-    /// The same user and mailbox already got this message as the recipient at this position of
-    /// the list: nothing more was stored.
+    /// The recipient is identical to the one at this (earlier) position of the list, which got
+    /// the message (`LocalDelivery.duplicates(in:)`): nothing more was stored, and it is answered
+    /// as that recipient is.
     case duplicate(ofRecipientAt: Int)
     /// Not delivered.
     case failed(DeliveryFailure)

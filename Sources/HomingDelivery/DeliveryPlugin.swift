@@ -58,19 +58,28 @@ public struct DeliveryPlan: Sendable {
     }
 }
 
-/// What plugins know about the message being delivered.
+/// What plugins know about the message being delivered to one recipient.
 public struct DeliveryMessage: Sendable {
-    /// The spooled message (LF line ends), without Homing's trace headers.
+    /// The spooled message (LF line ends) as the client sent it, without the trace headers.
     public var spool: SpooledMessage
     /// `message-id`, `subject`, `from` as found in the header (names lower-cased).
     public var headers: [String: String]
     /// The envelope.
     public var envelope: DeliveryEnvelope
+    /// The trace headers this recipient's stored copies start with (`Return-Path`,
+    /// `Delivered-To`, `Received`), which `spool` does not hold. Dovecot adds them to the mail
+    /// before any plugin sees it, so a plugin that passes the message on (Sieve's `redirect`)
+    /// sends them in front of `spool`, as ``DeliveryHeaders/forwardedText`` (without
+    /// `Return-Path`): downstream loop detection counts them.
+    public var traceHeaders: DeliveryHeaders
 
-    public init(spool: SpooledMessage, headers: [String: String], envelope: DeliveryEnvelope) {
+    public init(
+        spool: SpooledMessage, headers: [String: String], envelope: DeliveryEnvelope, traceHeaders: DeliveryHeaders
+    ) {
         self.spool = spool
         self.headers = headers
         self.envelope = envelope
+        self.traceHeaders = traceHeaders
     }
 }
 

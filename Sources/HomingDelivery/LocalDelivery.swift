@@ -38,7 +38,7 @@ public final class LocalDelivery: Sendable {
         self.threadPool = threadPool
         self.plugins = plugins
         self.logger = logger
-        self.logFormat = DeliveryLogFormat(settings.deliverLogFormat)
+        self.logFormat = DeliveryLogFormat(settings.deliverLogFormat, syntax: settings.variableSyntax)
     }
 
     /// The plugins, in `mail_plugins` order.
@@ -50,6 +50,12 @@ public final class LocalDelivery: Sendable {
     /// plugins' RCPT-time checks. Runs before the protocol answers the recipient, so Postfix's
     /// `reject_unverified_recipient` probes get the real answer.
     public func checkRecipient(_ recipient: EnvelopeRecipient, envelope: DeliveryEnvelope) async -> RecipientVerdict {
+        let verdict = await verdict(for: recipient, envelope: envelope)
+        DeliveryMetrics.recipient(verdict)
+        return verdict
+    }
+
+    private func verdict(for recipient: EnvelopeRecipient, envelope: DeliveryEnvelope) async -> RecipientVerdict {
         var log = logger
         log[metadataKey: "user"] = "\(recipient.address)"
         log[metadataKey: "session"] = "\(envelope.sessionID)"
@@ -83,6 +89,19 @@ public final class LocalDelivery: Sendable {
     }
 
     // MARK: - The message
+
+    /// Removes spool files an earlier Homing left in `mail_temp_dir` and logs each (see
+    /// ``MessageSpool/removeStaleFiles(in:)``). `homing serve` calls it before it listens.
+    public func removeStaleSpoolFiles() async {
+        let directory = settings.mailTempDir
+        guard let result = try? await threadPool.runIfActive({ MessageSpool.removeStaleFiles(in: directory) }) else {
+            return
+        }
+        for file in result.removed {
+            logger.info("removed stale spool file \(directory)/\(file) left by an earlier Homing")
+        }
+        for problem in result.problems { logger.warning("\(problem)") }
+    }
 
     /// Starts spooling a message (an unlinked file in `mail_temp_dir`).
     public func makeSpool(for envelope: DeliveryEnvelope) async throws -> MessageSpool {
@@ -119,19 +138,27 @@ public final class LocalDelivery: Sendable {
             log.error("spooling the message failed: \(error)")
             return recipients.map { _ in .failed(.deferred(.internalError)) }
         }
-        let message = DeliveryMessage(spool: spooled, headers: headers.values, envelope: envelope)
         let received = Date()
         let duplicateOf = Self.duplicates(in: recipients)
         let single = recipients.count == 1
         return await withTaskGroup(of: (Int, DeliveryOutcome).self) { group in
             for (index, accepted) in recipients.enumerated() {
                 if let first = duplicateOf[index] {
+                    DeliveryMetrics.delivery(.duplicate(ofRecipientAt: first), bytes: 0, nanoseconds: 0)
                     group.addTask { (index, .duplicate(ofRecipientAt: first)) }
                     continue
                 }
                 let trace = traceHeaders(for: accepted.recipient, single: single, envelope: envelope, date: received)
+                let message = DeliveryMessage(
+                    spool: spooled, headers: headers.values, envelope: envelope, traceHeaders: trace)
                 group.addTask {
-                    (index, await self.deliverCopy(message, to: accepted, trace: trace))
+                    let start = ContinuousClock.now
+                    let (outcome, bytes) = await self.deliverCopy(message, to: accepted)
+                    let elapsed = ContinuousClock.now - start
+                    DeliveryMetrics.delivery(
+                        outcome, bytes: bytes,
+                        nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+                    return (index, outcome)
                 }
             }
             var outcomes = [DeliveryOutcome](repeating: .failed(.deferred(.internalError)), count: recipients.count)
@@ -140,16 +167,40 @@ public final class LocalDelivery: Sendable {
         }
     }
 
-    /// Recipients that name the same user and mailbox as an earlier one: stored once, the later
-    /// ones answered as duplicates of the first (index → index of the first).
+    /// Recipients identical to an earlier one in the transaction: stored once, the later ones
+    /// answered as the first (index → index of the first). Identical as Dovecot compares them
+    /// (`smtp_address_equals` and `smtp_params_rcpt_equal`): the same local part byte for byte,
+    /// the same domain in any case, and the same ORCPT. `alice+news@`, `alice+@` and
+    /// `Alice@Example.COM` are three recipients, each with its own copy, even when they are one
+    /// user: each has its own envelope address for Sieve, detail folder and trace headers.
     static func duplicates(in recipients: [AcceptedRecipient]) -> [Int: Int] {
-        var firstIndex: [String: Int] = [:]
+        var firstIndex: [RecipientIdentity: Int] = [:]
         var duplicateOf: [Int: Int] = [:]
         for (index, accepted) in recipients.enumerated() {
-            let key = accepted.user.user + "\u{0}" + accepted.user.mailbox
+            let key = RecipientIdentity(accepted.recipient)
             if let first = firstIndex[key] { duplicateOf[index] = first } else { firstIndex[key] = index }
         }
         return duplicateOf
+    }
+
+    /// What makes two RCPTs the same recipient.
+    private struct RecipientIdentity: Hashable {
+        var address: String
+        var original: String?
+
+        init(_ recipient: EnvelopeRecipient) {
+            address = Self.normalized(recipient.address)
+            original = recipient.originalAddress.map(Self.normalized)
+        }
+
+        /// The local part as it is, the domain lower-cased (ASCII, as `strcasecmp`).
+        static func normalized(_ address: String) -> String {
+            guard let at = address.lastIndex(of: "@") else { return address }
+            let domain = address[address.index(after: at)...].map { character -> Character in
+                character.isASCII ? Character(character.lowercased()) : character
+            }
+            return String(address[...at]) + String(domain)
+        }
     }
 
     /// The Return-Path, Delivered-To and Received headers for one recipient's copy.
@@ -176,9 +227,8 @@ public final class LocalDelivery: Sendable {
 
     // MARK: - Storing one recipient's copies
 
-    private func deliverCopy(
-        _ message: DeliveryMessage, to accepted: AcceptedRecipient, trace: DeliveryHeaders
-    ) async -> DeliveryOutcome {
+    /// One recipient's copies; the outcome and the bytes stored.
+    private func deliverCopy(_ message: DeliveryMessage, to accepted: AcceptedRecipient) async -> (DeliveryOutcome, Int) {
         let user = accepted.user
         let recipient = accepted.recipient
         activeDeliveries.withLock { $0[user.user, default: 0] += 1 }
@@ -195,19 +245,21 @@ public final class LocalDelivery: Sendable {
         for plugin in plugins {
             plan = await plugin.plan(plan, for: user, recipient: recipient, message: message)
             if let rejection = plan.rejection {
-                logLine(log, message, status: "refused: \(rejection.reason)", stored: nil)
-                return .failed(rejection.failure)
+                let verb = rejection.failure.isTemporary ? "deferred" : "refused"
+                logLine(log, message, status: "\(verb): \(rejection.reason)", stored: nil)
+                return (.failed(rejection.failure), 0)
             }
         }
         let actions = plan.actions
-        let prefix = trace.bytes
+        let prefix = message.traceHeaders.bytes
         if actions.isEmpty {
             logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)
             await runAfterStore(plan.afterStore)
-            return .stored(mailboxes: [])
+            return (.stored(mailboxes: []), 0)
         }
         var failure: DeliveryFailure?
         var mailboxes: [String] = []
+        var bytes = 0
         for action in actions {
             let size = MaildirWriter.sizes(of: message.spool, headerPrefix: prefix, replacing: action.header).size
             switch await store(message.spool, prefix: prefix, size: size, action: action, user: user, recipient: recipient) {
@@ -217,6 +269,7 @@ public final class LocalDelivery: Sendable {
                     log.warning("\(mailbox): \(problem)")
                 }
                 mailboxes.append(mailbox)
+                bytes += stored.size
             case .success(.notStored(let copyFailure, let reason, let mailbox)):
                 logLine(log, message, status: "save failed to \(mailbox): \(reason)", stored: nil)
                 failure = copyFailure
@@ -225,9 +278,9 @@ public final class LocalDelivery: Sendable {
                 failure = error.deliveryFailure
             }
         }
-        if let failure { return .failed(failure) }
+        if let failure { return (.failed(failure), bytes) }
         await runAfterStore(plan.afterStore)
-        return .stored(mailboxes: mailboxes)
+        return (.stored(mailboxes: mailboxes), bytes)
     }
 
     private func runAfterStore(_ work: [@Sendable () -> Void]) async {
@@ -247,7 +300,10 @@ public final class LocalDelivery: Sendable {
         _ spool: SpooledMessage, prefix: [UInt8], size: Int, action: StoreAction, user: DeliveryUser,
         recipient: EnvelopeRecipient
     ) async -> Result<CopyResult, StoreFailure> {
-        let options = StoreOptions(fsync: settings.mailFsync, autosubscribe: settings.ldaMailboxAutosubscribe)
+        let options = StoreOptions(
+            fsync: settings.mailFsync, tmpScanInterval: settings.mailTempScanInterval,
+            reportTmpCleanup: tmpCleanupReporter(user: user, recipient: recipient),
+            autosubscribe: settings.ldaMailboxAutosubscribe)
         let plugins = self.plugins
         let attempt: @Sendable (String, Bool) async -> Result<StoreCopyOutcome, StoreFailure> = { mailbox, create in
             var retargeted = action
@@ -279,6 +335,25 @@ public final class LocalDelivery: Sendable {
         case .failure(.missingMailbox) where !isInbox:
             return await attempt("INBOX", true).map { named($0, "INBOX") }
         case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// How copies are written: `mail_fsync`, the `tmp/` cleanup and where its report goes.
+    /// Logs what a `tmp/` cleanup removed (Dovecot does it silently; Homing says what went).
+    private func tmpCleanupReporter(
+        user: DeliveryUser, recipient: EnvelopeRecipient
+    ) -> @Sendable (MaildirTmpCleanupReport) -> Void {
+        var log = logger
+        log[metadataKey: "user"] = "\(user.user)"
+        log[metadataKey: "session"] = "\(recipient.logID)"
+        return { [log] report in
+            if report.removed.isEmpty && report.problems.isEmpty {
+                log.debug("maildir: tmp cleanup: \(report)")
+            } else if report.problems.isEmpty {
+                log.info("maildir: tmp cleanup: \(report)")
+            } else {
+                log.warning("maildir: tmp cleanup: \(report)")
+            }
         }
     }
 

@@ -1,11 +1,15 @@
 import HomingConfig
 import HomingMaildir
 
-/// How copies are written: `mail_fsync`, and whether folders delivery creates are subscribed
+/// How copies are written: `mail_fsync`, `mail_temp_scan_interval` (seconds, 0: never: how
+/// often `tmp/` is cleaned of files older than 36 hours, ``HomingMaildir/MaildirTmpCleanup``),
+/// who is told what a cleanup removed, and whether folders delivery creates are subscribed
 /// (`lda_mailbox_autosubscribe`).
 struct StoreOptions: Sendable {
     var fsync: HomingSettings.FsyncMode
-    var autosubscribe: Bool
+    var tmpScanInterval: Int = 0
+    var reportTmpCleanup: (@Sendable (MaildirTmpCleanupReport) -> Void)? = nil
+    var autosubscribe: Bool = false
 }
 
 /// Stores one copy of a spooled message into one of a user's mailboxes. Blocking: runs on the
@@ -23,12 +27,13 @@ enum MaildirStore {
         }
         var destination = MaildirDestination(
             mailbox: directory, createIfMissing: action.create, flags: action.flags, fsync: options.fsync,
-            identity: user.identity)
+            identity: user.identity,
+            tmpCleanup: options.tmpScanInterval > 0 ? MaildirTmpCleanup(scanInterval: options.tmpScanInterval) : nil)
         destination.keywords = action.keywords
         if options.autosubscribe { destination.subscribeIfCreated = directory.subscription }
         do {
-            return try MaildirWriter().store(
-                spool, headerPrefix: headerPrefix, replacingHeader: action.header, into: destination)
+            return try MaildirWriter(reportTmpCleanup: options.reportTmpCleanup)
+                .store(spool, headerPrefix: headerPrefix, replacingHeader: action.header, into: destination)
         } catch {
             if case .mailboxDoesNotExist = error { throw .missingMailbox(error.description) }
             if error.isOutOfSpace { throw .diskFull(error.description) }

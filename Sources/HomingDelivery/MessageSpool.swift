@@ -1,3 +1,4 @@
+import CHomingLinux
 import Glibc
 import HomingConfig
 import HomingMaildir
@@ -5,12 +6,19 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Where an incoming message waits between DATA and the end of delivery: an unlinked file in
-/// `mail_temp_dir`, written in 64 KiB pieces on the thread pool as the message arrives, with
-/// CRLF turned into LF. Never holds the message in memory.
+/// Where an incoming message waits between DATA and the end of delivery: a file in
+/// `mail_temp_dir` that never has a name (`O_TMPFILE`), written in 64 KiB pieces on the thread
+/// pool as the message arrives, with CRLF turned into LF. Never holds the message in memory; a
+/// crash leaves nothing behind (the kernel frees the file with the last descriptor).
+///
+/// Only where the file system has no `O_TMPFILE` (`EOPNOTSUPP`, or `EISDIR` from a kernel
+/// without it) is the file created as `homing-spool.XXXXXX` and unlinked at once; a crash in
+/// between can leave one behind, which ``removeStaleFiles(in:)`` removes when the server starts.
 public final class MessageSpool: Sendable {
     /// Bytes gathered before one write to the file.
     static let writeSize = 64 * 1024
+    /// The name prefix of spool files created where `O_TMPFILE` is missing.
+    public static let fileNamePrefix = "homing-spool."
 
     private struct State {
         var normalizer = LineEndingNormalizer()
@@ -31,21 +39,74 @@ public final class MessageSpool: Sendable {
 
     /// Creates an anonymous spool file in `directory`.
     public static func create(in directory: String, threadPool: NIOThreadPool) async throws -> MessageSpool {
-        let fd = try await threadPool.runIfActive { () throws -> Int32 in
-            var template = Array((directory + "/homing-spool.XXXXXX").utf8CString)
-            let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
-                guard let base = buffer.baseAddress else { return -1 }
-                let fd = mkstemp(base)
-                if fd >= 0 {
-                    _ = unlink(base)
-                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let fd = try await threadPool.runIfActive { () throws -> Int32 in try openAnonymousFile(in: directory) }
+        return MessageSpool(fileDescriptor: fd, threadPool: threadPool)
+    }
+
+    /// A readable and writable file in `directory` without a directory entry: `O_TMPFILE`, or
+    /// where the file system lacks it, a `homing-spool.XXXXXX` file unlinked at once.
+    static func openAnonymousFile(in directory: String, allowTmpfile: Bool = true) throws -> Int32 {
+        let tmpfile = homing_o_tmpfile()
+        if allowTmpfile && tmpfile != 0 {
+            while true {
+                let fd = Glibc.open(directory, tmpfile | O_RDWR | O_CLOEXEC, mode_t(0o600))
+                if fd >= 0 { return fd }
+                let code = errno
+                if code == EINTR { continue }
+                guard code == EOPNOTSUPP || code == EISDIR else {
+                    throw SystemCallError("create a spool file", path: directory, errno: code)
                 }
-                return fd
+                break
             }
-            if fd < 0 { throw SystemCallError("create a spool file", path: directory) }
+        }
+        var template = Array((directory + "/" + fileNamePrefix + "XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            let fd = mkstemp(base)
+            if fd >= 0 {
+                _ = unlink(base)
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
             return fd
         }
-        return MessageSpool(fileDescriptor: fd, threadPool: threadPool)
+        if fd < 0 { throw SystemCallError("create a spool file", path: directory) }
+        return fd
+    }
+
+    /// Removes the spool files an earlier Homing left in `directory` (a crash between creating
+    /// and unlinking one, where `O_TMPFILE` is missing): regular files named
+    /// `homing-spool.XXXXXX` and owned by this process's user. A spool file in use is only ever
+    /// reached by its descriptor, so removing the name of one that another Homing has just
+    /// created does no harm. Blocking.
+    /// - Returns: what was removed (`name (size bytes)`) and what could not be looked at.
+    public static func removeStaleFiles(in directory: String) -> (removed: [String], problems: [String]) {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            return ([], ["cannot open mail_temp_dir \(directory): \(String(cString: strerror(errno)))"])
+        }
+        guard let stream = fdopendir(fd) else {
+            _ = Glibc.close(fd)
+            return ([], ["cannot read mail_temp_dir \(directory): \(String(cString: strerror(errno)))"])
+        }
+        defer { closedir(stream) }
+        var removed: [String] = []
+        var problems: [String] = []
+        let owner = geteuid()
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(fileNamePrefix), name.utf8.count == fileNamePrefix.utf8.count + 6 else { continue }
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            guard (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == owner else { continue }
+            if unlinkat(fd, name, 0) == 0 {
+                removed.append("\(name) (\(info.st_size) bytes)")
+            } else if errno != ENOENT {
+                problems.append("cannot remove \(directory)/\(name): \(String(cString: strerror(errno)))")
+            }
+        }
+        return (removed, problems)
     }
 
     /// Appends message bytes (line ends as the client sent them).

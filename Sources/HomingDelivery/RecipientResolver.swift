@@ -4,17 +4,19 @@ import HomingMaildir
 import HomingUserdb
 import Logging
 
-/// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_format`,
-/// the userdb lookup, then the checks that keep delivery safe (uid ranges, never root,
-/// values that would escape the mail tree) and the mail location.
+/// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_translation`,
+/// `auth_username_chars` and `auth_username_format` (``lookupName(for:)``), the userdb lookup,
+/// then the checks that keep delivery safe (uid ranges, never root, values that would escape the
+/// mail tree, homes and mail roots in system directories (``SystemDirectoryCheck``)) and the mail
+/// location.
 public struct RecipientResolver: Sendable {
     /// Why a recipient cannot be delivered to.
     public enum Failure: Error, Sendable, Hashable {
         /// The userdb answered that the user does not exist (550 5.1.1). `lookedUp` is the
         /// address without its detail, case as sent.
         case notFound(lookedUp: String)
-        /// The address itself is unusable (a `/` in the user name...): refused like an
-        /// unknown user, with the reason logged.
+        /// The address itself is unusable (a character `auth_username_chars` does not permit, a
+        /// `/` in the user name...): refused like an unknown user, with the reason logged.
         case invalidAddress(lookedUp: String, reason: String)
         /// The userdb could not answer (down, timed out): retry later.
         case userdbUnavailable(reason: String)
@@ -43,6 +45,7 @@ public struct RecipientResolver: Sendable {
 
     public let settings: HomingSettings
     private let users: any UserLookup
+    private let usernameFilter: UsernameFilter
     private let processUID: UInt32
     private let defaultUID: UInt32?
     private let defaultGID: UInt32?
@@ -53,6 +56,7 @@ public struct RecipientResolver: Sendable {
     {
         self.settings = settings
         self.users = users
+        self.usernameFilter = UsernameFilter(settings: settings)
         self.processUID = processUID
         if let name = settings.mailUID, !name.isEmpty {
             guard let uid = SystemAccounts.uid(name) else {
@@ -72,15 +76,25 @@ public struct RecipientResolver: Sendable {
         }
     }
 
-    /// The name the userdb is asked for: `auth_username_format` applied to `user`.
+    /// The name the userdb is asked for, in Dovecot's order: `auth_username_translation`, the
+    /// `auth_username_chars` check (a name with another character does not exist), then
+    /// `auth_username_format`. An empty result does not exist either.
     public func lookupName(for user: String) throws(Failure) -> String {
+        let translated: String
+        switch usernameFilter.apply(user) {
+        case .success(let name): translated = name
+        case .failure(let refusal): throw .invalidAddress(lookedUp: user, reason: "\(refusal)")
+        }
+        let expanded: String
         do {
-            let expanded = try VariableExpander(values: VariableExpander.userValues(user: user))
+            expanded = try VariableExpander(
+                values: VariableExpander.userValues(user: translated), syntax: settings.variableSyntax)
                 .expand(settings.authUsernameFormat)
-            return expanded
         } catch {
             throw .unusable(reason: "auth_username_format '\(settings.authUsernameFormat)': \(error)")
         }
+        if expanded.isEmpty { throw .invalidAddress(lookedUp: user, reason: "Empty username") }
+        return expanded
     }
 
     /// Resolves an LMTP recipient (detail split by `recipient_delimiter`).
@@ -126,6 +140,9 @@ public struct RecipientResolver: Sendable {
         if let home, !home.hasPrefix("/") {
             throw .unusable(reason: "user \(user): home '\(home)' is not an absolute path")
         }
+        if let home, let problem = SystemDirectoryCheck.problem(with: home) {
+            throw .unusable(reason: "user \(user): home '\(home)' \(problem): Homing does not deliver there; fix the userdb's home")
+        }
         let template = record.mail ?? settings.mailLocation
         if template.isEmpty {
             throw .unusable(
@@ -133,7 +150,8 @@ public struct RecipientResolver: Sendable {
         }
         let expanded: String
         do {
-            expanded = try Self.expandMailLocation(template, user: user, home: home, service: service)
+            expanded = try Self.expandMailLocation(
+                template, user: user, home: home, service: service, syntax: settings.variableSyntax)
         } catch {
             throw .unusable(reason: "user \(user): mail location '\(template)': \(error)")
         }
@@ -142,6 +160,12 @@ public struct RecipientResolver: Sendable {
             location = try MailLocation.parse(expanded, home: home)
         } catch {
             throw .unusable(reason: "user \(user): mail location '\(expanded)': \(error)")
+        }
+        for (what, path) in [("mail root", location.root), ("INBOX path", location.inboxPath)] {
+            if let path, let problem = SystemDirectoryCheck.problem(with: path) {
+                throw .unusable(
+                    reason: "user \(user): \(what) '\(path)' \(problem): Homing does not deliver there; fix the mail location")
+            }
         }
         var mailbox = "INBOX"
         if settings.lmtpSaveToDetailMailbox, let detail, !detail.isEmpty {
@@ -154,11 +178,11 @@ public struct RecipientResolver: Sendable {
 
     /// `mail_location` (or a userdb `mail`) with a user's `%` variables expanded; `~` is kept.
     public static func expandMailLocation(
-        _ template: String, user: String, home: String?, service: String
+        _ template: String, user: String, home: String?, service: String, syntax: VariableSyntax = .dovecot23
     ) throws(VariableExpansionError) -> String {
         var values = VariableExpander.userValues(user: user, service: service)
         if let home { values["home"] = home }
-        return try VariableExpander(values: values).expand(template)
+        return try VariableExpander(values: values, syntax: syntax).expand(template)
     }
 
     private func identity(for record: UserRecord) throws(Failure) -> FilesystemIdentity? {

@@ -146,8 +146,9 @@ public struct LMTPAcceptedRecipient<Recipient: Sendable>: Sendable {
 public enum LMTPDeliveryOutcome: Sendable, Hashable {
     /// Stored durably: the LMTP layer answers `250 2.0.0 <path> <replyID> Saved`.
     case saved
-    /// The same message was already stored for the accepted recipient at this position of
-    /// the list (the same user twice): answer `250 2.0.0 <path> <that recipient's replyID> Saved`.
+    /// This recipient is identical to the accepted recipient at this (earlier) position of the
+    /// list, which got the message: answer with that recipient's reply, word for word (its
+    /// address as written there, its reply id, its failure if it failed), as Dovecot does.
     case duplicate(ofRecipientAt: Int)
     /// Not stored: answer with this reply (4xx or 5xx).
     case failed(LMTPReply)

@@ -11,7 +11,7 @@ import NIOCore
 ///   session works (a userdb lookup, a delivery) there is no timer, so a slow delivery is never
 ///   cut short.
 /// - **Quiescing.** On `ChannelShouldQuiesceEvent` (the server is shutting down), a waiting
-///   session is told `421 4.3.2 <hostname> Server shutting down` and closed at once; a busy one
+///   session is told `421 4.3.2 <hostname> Shutting down` and closed at once; a busy one
 ///   when it next waits, so that a delivery in progress is answered first.
 ///
 /// Everything happens on the channel's event loop, so the session's mark ("I wait, having

@@ -67,9 +67,16 @@ extension LMTPReply {
         LMTPReply(421, "4.4.2", "\(hostname) Disconnected for inactivity")
     }
 
-    /// `421 4.3.2 <hostname> Server shutting down`: sent before closing when the server stops.
+    /// `421 4.3.2 <hostname> Shutting down` (Dovecot's `clients_destroy` text): sent before closing when the server stops.
     public static func shuttingDown(hostname: String) -> LMTPReply {
-        LMTPReply(421, "4.3.2", "\(hostname) Server shutting down")
+        LMTPReply(421, "4.3.2", "\(hostname) Shutting down")
+    }
+
+    /// `421 4.3.2 <hostname> Too many connections`: sent to a connection that is refused because
+    /// the server already serves as many as it may (`service lmtp { process_limit client_limit }`)
+    /// or has no file descriptor to spare; it is closed right after.
+    public static func tooManyConnections(hostname: String) -> LMTPReply {
+        LMTPReply(421, "4.3.2", "\(hostname) Too many connections")
     }
 
     /// `250 2.0.0 Added <n> octets` (BDAT without LAST).

@@ -341,10 +341,11 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             case .saved:
                 replies.append(.saved(path: recipient.command.path, replyID: recipient.command.replyID))
             case .duplicate(let original):
-                let replyID =
-                    recipients.indices.contains(original)
-                    ? recipients[original].command.replyID : recipient.command.replyID
-                replies.append(.saved(path: recipient.command.path, replyID: replyID))
+                // The same recipient given twice gets the first one's reply, word for word
+                // (Dovecot's `smtp_server_reply_submit_duplicate`): its id, its address as the
+                // client wrote it then, and its failure if it failed.
+                precondition(original < replies.count, "LMTP: a duplicate of a later recipient (\(original))")
+                replies.append(replies[original])
             case .failed(let reply):
                 replies.append(reply)
             }

@@ -40,6 +40,9 @@ public struct MailLocation: Sendable, Hashable {
     /// Every option in the order given, including those Homing keeps but does not act on
     /// (`INDEX`, `CONTROL`, `VOLATILEDIR`, `NO-NOSELECT`, ...).
     public var options: [Option]
+    /// The user's home, as given to ``parse(_:home:)``: the boundary of the symlink rule
+    /// (``trustedBase(for:)``).
+    public var home: String?
 
     public init(
         root: String,
@@ -48,8 +51,10 @@ public struct MailLocation: Sendable, Hashable {
         utf8: Bool = false,
         directoryName: String? = nil,
         mailboxDirectoryName: String? = nil,
-        options: [Option] = []
+        options: [Option] = [],
+        home: String? = nil
     ) {
+        self.home = home
         self.root = root
         self.inboxPath = inboxPath
         self.layout = layout
@@ -104,7 +109,7 @@ extension MailLocation {
             throw .missingRoot(location: value)
         }
         let paths = PathExpander(home: home, location: value)
-        var location = MailLocation(root: try paths.expand(rootArgument, what: "mail root directory"))
+        var location = MailLocation(root: try paths.expand(rootArgument, what: "mail root directory"), home: home)
         for argument in arguments.dropFirst() {
             try location.apply(argument, paths: paths)
         }

@@ -1,27 +1,54 @@
+import HomingFileSystem
+
 /// Where one mailbox (folder) of a user lives on disk, from ``MailLocation/mailbox(named:)``.
 public struct MailboxDirectory: Sendable, Hashable {
     /// The mailbox name as asked for (`INBOX`, `lists`, `Archiv/2024`).
     public var name: String
     /// The maildir directory (holding `cur/`, `new/`, `tmp/`).
     public var path: String
-    /// The boundary of the user's tree: below it no symlink is followed. The mail root, or the
-    /// `INBOX=` path for INBOX when that is set.
-    public var treeRoot: String
+    /// Where the administrator's part of the path ends (``MailLocation/trustedBase(for:)``):
+    /// the home when the maildir is inside it, else the parent of the mail root (or of the
+    /// `INBOX=` path for INBOX). Below it no symlink is followed.
+    public var trustedBase: String
     /// True for INBOX (always created when missing; never gets a `maildirfolder` file).
     public var isInbox: Bool
-    /// How the `subscriptions` file at `treeRoot` names the folder (`nil` for INBOX).
+    /// How the `subscriptions` file at the mail root names the folder (`nil` for INBOX).
     public var subscription: MailboxSubscription?
 
-    public init(name: String, path: String, treeRoot: String, isInbox: Bool, subscription: MailboxSubscription? = nil) {
+    public init(
+        name: String, path: String, trustedBase: String, isInbox: Bool, subscription: MailboxSubscription? = nil
+    ) {
         self.name = name
         self.path = path
-        self.treeRoot = treeRoot
+        self.trustedBase = trustedBase
         self.isInbox = isInbox
         self.subscription = subscription
     }
 }
 
+extension MailboxDirectory {
+    /// The directory split at its trusted base, for `HomingFileSystem.TreeDirectory.open`.
+    public var treePath: TreePath {
+        let baseParts = TreePath.components(ofAbsolute: trustedBase) ?? []
+        let parts = TreePath.components(ofAbsolute: path) ?? []
+        guard parts.starts(with: baseParts) else { return TreePath(base: path) }
+        return TreePath(base: trustedBase, components: Array(parts.dropFirst(baseParts.count)))
+    }
+}
+
 extension MailLocation {
+    /// Where the administrator's part of `path` (the mail root, the `INBOX=` path, a file
+    /// below them) ends, by the rule of `HomingFileSystem.TreePath`: the home when `path` is
+    /// inside it (or is it), else the parent directory of `path`.
+    public func trustedBase(for path: String) -> String {
+        (try? TreePath(path, home: home))?.base ?? path
+    }
+
+    /// `path` split at its trusted base (see ``trustedBase(for:)``).
+    public func treePath(of path: String) throws(FileAccessError) -> TreePath {
+        try TreePath(path, home: home)
+    }
+
     /// The maildir directory of mailbox `name`: INBOX (any case) is the root (or `INBOX=`),
     /// Maildir++ `a/b` or `a.b` is `<root>/.a.b`, `LAYOUT=fs` `a/b` is `<root>/a/b`.
     public func directory(forMailbox name: String) throws(MailLocationError) -> String {
@@ -41,7 +68,7 @@ extension MailLocation {
         }
         if name.uppercased() == "INBOX" && name.allSatisfy(\.isASCII) {
             let inbox = inboxPath ?? root
-            return MailboxDirectory(name: name, path: inbox, treeRoot: inbox, isInbox: true)
+            return MailboxDirectory(name: name, path: inbox, trustedBase: trustedBase(for: inbox), isInbox: true)
         }
         if name.hasPrefix("~") { throw refuse("it starts with ~") }
         let separators: Set<Character> = layout == .fs ? ["/"] : ["/", "."]
@@ -58,8 +85,8 @@ extension MailLocation {
             let directory = "." + encoded.joined(separator: ".")
             if directory.utf8.count > 255 { throw refuse("it is longer than a directory name may be") }
             return MailboxDirectory(
-                name: name, path: root + "/" + directory, treeRoot: root, isInbox: false,
-                subscription: MailboxSubscription(levels: encoded, separator: "."))
+                name: name, path: root + "/" + directory, trustedBase: trustedBase(for: root), isInbox: false,
+                subscription: MailboxSubscription(levels: encoded, separator: ".", root: root))
         case .fs:
             for level in encoded {
                 if level.utf8.count > 255 { throw refuse("a level is longer than a directory name may be") }
@@ -72,8 +99,8 @@ extension MailLocation {
             path += "/" + encoded.joined(separator: "/")
             if let directoryName { path += "/" + directoryName }
             return MailboxDirectory(
-                name: name, path: path, treeRoot: root, isInbox: false,
-                subscription: MailboxSubscription(levels: encoded, separator: "/"))
+                name: name, path: path, trustedBase: trustedBase(for: root), isInbox: false,
+                subscription: MailboxSubscription(levels: encoded, separator: "/", root: root))
         }
     }
 }

@@ -1,28 +1,21 @@
 import Glibc
+import HomingFileSystem
 
 /// Reading and replacing Dovecot's small control files in a user's maildir (`subscriptions`,
-/// `dovecot-keywords`), relative to an open directory descriptor and never through a symlink.
+/// `dovecot-keywords`) through the directory's ``HomingFileSystem/TreeDirectory``: never
+/// through a symbolic link.
 enum MaildirControlFile {
-    /// The contents of `name` in `directory`, `nil` when there is no such file. A symlink, a
-    /// file that is not regular or one larger than `limit` bytes is an error.
-    /// - Parameter path: the directory's path, for messages.
-    static func read(_ name: String, in directory: Int32, path: String, limit: Int) throws(MaildirError) -> [UInt8]? {
-        let full = path + "/" + name
-        var fd: Int32
-        repeat {
-            fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        } while fd < 0 && errno == EINTR
-        if fd < 0 {
-            switch errno {
-            case ENOENT: return nil
-            case ELOOP: throw .symlinkNotAllowed(path: full)
-            case let code: throw .system(operation: "open", path: full, errno: code)
-            }
+    /// The contents of `name` in `directory`, `nil` when there is no such file. A link, a file
+    /// that is not regular or one larger than `limit` bytes is an error.
+    static func read(_ name: String, in directory: borrowing TreeDirectory, limit: Int) throws(MaildirError) -> [UInt8]? {
+        let full = directory.child(name)
+        let opened: OwnedDescriptor?
+        do {
+            opened = try directory.openExistingFile(name, flags: O_RDONLY)
+        } catch {
+            throw MaildirError(error)
         }
-        let file = OwnedDescriptor(fd)
-        var info = stat()
-        guard fstat(file.raw, &info) == 0 else { throw .system(operation: "fstat", path: full, errno: errno) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .invalidDestination(reason: "\(full) is not a regular file") }
+        guard let file = opened else { return nil }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
@@ -40,21 +33,20 @@ enum MaildirControlFile {
     }
 
     /// The modification time (seconds) of `name` in `directory`, `nil` when it does not exist.
-    static func modificationTime(_ name: String, in directory: Int32) -> Int? {
-        var info = stat()
-        guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+    static func modificationTime(_ name: String, in directory: borrowing TreeDirectory) -> Int? {
+        guard let info = try? directory.status(of: name) else { return nil }
         return Int(info.st_mtim.tv_sec)
     }
 
     /// Makes `bytes` the contents of `file`: writes them into its dot-lock `lock` (created by
-    /// ``MaildirDotLock/create(for:in:path:timing:writePID:)``), gives it a modification time
-    /// after `newerThan` (Dovecot notices changes by the second), syncs it, and renames it over
-    /// the file. On failure the lock is removed and the file is unchanged.
+    /// ``MaildirDotLock/create(for:in:timing:writePID:)``), gives it a modification time after
+    /// `newerThan` (Dovecot notices changes by the second), syncs it, and renames it over the
+    /// file. On failure the lock is removed and the file is unchanged.
     static func commit(
-        _ bytes: [UInt8], lock: consuming OwnedDescriptor, for file: String, in directory: Int32, path: String,
+        _ bytes: [UInt8], lock: consuming OwnedDescriptor, for file: String, in directory: borrowing TreeDirectory,
         fsync: Bool, newerThan previous: Int?
     ) throws(MaildirError) {
-        let lockPath = path + "/" + file + ".lock"
+        let lockPath = directory.child(file + ".lock")
         do throws(MaildirError) {
             try writeAll(bytes, to: lock.raw, path: lockPath)
             if let previous {
@@ -73,8 +65,14 @@ enum MaildirControlFile {
             MaildirDotLock.remove(for: file, in: directory)
             throw error
         }
-        try MaildirDotLock.commit(for: file, in: directory, path: path)
-        if fsync, Glibc.fsync(directory) != 0 { throw .system(operation: "fsync", path: path, errno: errno) }
+        try MaildirDotLock.commit(for: file, in: directory)
+        if fsync {
+            do {
+                try directory.sync()
+            } catch {
+                throw MaildirError(error)
+            }
+        }
     }
 
     /// Writes all of `bytes` to `fd`.

@@ -1,13 +1,15 @@
 import Glibc
+import HomingFileSystem
 
 /// Dovecot's dot-locks (`file-dotlock.c` with `dotlock_use_excl = yes`, the default): the lock
 /// for `<file>` is `<file>.lock` next to it, created with `O_EXCL`. A lock that only locks
 /// (`dovecot-uidlist.lock`) holds `<pid>:<host>`; a lock that becomes the file's new contents
 /// (`subscriptions.lock`, `dovecot-keywords.lock`) is written and then renamed over the file.
 ///
-/// Everything is relative to an open directory descriptor and never follows a symlink: a
-/// symlink named like the lock makes `O_EXCL` fail, and is treated like a held lock (it goes
-/// away only when stale). Blocking: call it on a delivery thread.
+/// Everything goes through the directory's ``HomingFileSystem/TreeDirectory`` and never follows
+/// a symlink: a symlink named like the lock makes `O_EXCL` fail, and is treated like a held lock
+/// (it goes away only when stale, the link itself removed). Blocking: call it on a delivery
+/// thread.
 enum MaildirDotLock {
     /// How long to wait and when a lock counts as abandoned.
     struct Timing: Sendable, Hashable {
@@ -28,66 +30,62 @@ enum MaildirDotLock {
 
     /// Creates `<file>.lock` in `directory` (mode 0600), waiting while another process holds
     /// it; with `writePID` it holds `<pid>:<host>`. Returns the open lock file.
-    /// - Parameter path: the directory's path, for messages.
     static func create(
-        for file: String, in directory: Int32, path: String, timing: Timing, writePID: Bool
+        for file: String, in directory: borrowing TreeDirectory, timing: Timing, writePID: Bool
     ) throws(MaildirError) -> OwnedDescriptor {
         let lockName = file + ".lock"
         let deadline = now() + max(0, timing.timeout)
         var pause = 0.02
         while true {
-            let fd = openat(directory, lockName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 {
-                let lock = OwnedDescriptor(fd)
+            do {
+                let lock = try directory.openFile(lockName, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
                 if writePID {
                     do {
-                        try MaildirControlFile.writeAll(Array("\(getpid()):\(hostName)".utf8), to: lock.raw, path: path + "/" + lockName)
+                        try MaildirControlFile.writeAll(
+                            Array("\(getpid()):\(hostName)".utf8), to: lock.raw, path: directory.child(lockName))
                     } catch {
-                        _ = unlinkat(directory, lockName, 0)
+                        remove(for: file, in: directory)
                         throw error
                     }
                 }
                 return lock
-            }
-            let code = errno
-            switch code {
-            case EINTR:
-                continue
-            case EEXIST:
+            } catch let error as FileAccessError {
+                guard error.errno == EEXIST else { throw MaildirError(error) }
                 if isStale(lockName, protecting: file, in: directory, timing: timing) {
-                    _ = unlinkat(directory, lockName, 0)
+                    remove(for: file, in: directory)
                     continue
                 }
-            default:
-                throw .system(operation: "open", path: path + "/" + lockName, errno: code)
+            } catch {
+                throw error as? MaildirError ?? .invalidDestination(reason: "\(error)")
             }
-            guard now() < deadline else { throw .lockTimeout(path: path + "/" + lockName) }
+            guard now() < deadline else { throw .lockTimeout(path: directory.child(lockName)) }
             usleep(useconds_t(pause * 1_000_000))
             pause = min(pause * 2, 0.5)
         }
     }
 
-    /// Removes `<file>.lock`.
-    static func remove(for file: String, in directory: Int32) {
-        _ = unlinkat(directory, file + ".lock", 0)
+    /// Removes `<file>.lock` (a link of that name itself, never its target).
+    static func remove(for file: String, in directory: borrowing TreeDirectory) {
+        try? directory.removeFile(file + ".lock")
     }
 
     /// Renames `<file>.lock` over `<file>` (the lock's contents become the file).
-    static func commit(for file: String, in directory: Int32, path: String) throws(MaildirError) {
-        while renameat(directory, file + ".lock", directory, file) != 0 {
-            let code = errno
-            if code == EINTR { continue }
+    static func commit(for file: String, in directory: borrowing TreeDirectory) throws(MaildirError) {
+        do {
+            try directory.rename(file + ".lock", to: directory, as: file)
+        } catch {
             remove(for: file, in: directory)
-            throw .system(operation: "rename", path: "\(path)/\(file).lock to \(path)/\(file)", errno: code)
+            throw MaildirError(error)
         }
     }
 
     /// Whether the existing `lockName` was left behind: its process (on this host) is gone, or
     /// neither the lock nor the file it protects changed for `staleAfter` seconds. A lock of this
     /// process is another thread's, never stale by its PID.
-    private static func isStale(_ lockName: String, protecting file: String, in directory: Int32, timing: Timing) -> Bool {
-        var info = stat()
-        guard fstatat(directory, lockName, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+    private static func isStale(
+        _ lockName: String, protecting file: String, in directory: borrowing TreeDirectory, timing: Timing
+    ) -> Bool {
+        guard let info = try? directory.status(of: lockName) else {
             return false  // gone already: the next attempt creates it
         }
         let lockChanged = Double(max(info.st_mtim.tv_sec, info.st_ctim.tv_sec))
@@ -98,16 +96,15 @@ enum MaildirDotLock {
             return true
         }
         var lastChange = lockChanged
-        var protected = stat()
-        if fstatat(directory, file, &protected, AT_SYMLINK_NOFOLLOW) == 0 {
+        if let protected = try? directory.status(of: file) {
             lastChange = max(lastChange, Double(protected.st_mtim.tv_sec))
         }
         return now() - lastChange > timing.staleAfter
     }
 
     /// The PID in a `<pid>:<host>` lock written on this host.
-    private static func localPID(_ lockName: String, in directory: Int32) -> pid_t? {
-        guard let bytes = try? MaildirControlFile.read(lockName, in: directory, path: "", limit: 512) else { return nil }
+    private static func localPID(_ lockName: String, in directory: borrowing TreeDirectory) -> pid_t? {
+        guard let bytes = try? MaildirControlFile.read(lockName, in: directory, limit: 512) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let colon = text.firstIndex(of: ":"), text[text.index(after: colon)...] == hostName,
             let pid = pid_t(text[..<colon]), pid > 0

@@ -5,10 +5,12 @@ import Glibc
 public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The folder does not exist and the destination does not allow creating it.
     case mailboxDoesNotExist(path: String)
-    /// A symlink was found at or below the tree root.
+    /// A symlink was found below the trusted base (inside the home, or the maildir itself).
     case symlinkNotAllowed(path: String)
     /// Something other than a directory sits where a directory must be.
     case notADirectory(path: String)
+    /// Something other than a regular file (a FIFO, a device) sits where a file must be.
+    case notARegularFile(path: String)
     /// A system call failed: `operation` (`open`, `mkdir`, `write`, `fsync`, ...), the path, errno.
     case system(operation: String, path: String, errno: Int32)
     /// The spool did not hold `expected` bytes (it held `actual`, or more when `actual > expected`).
@@ -30,7 +32,8 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .mailboxDoesNotExist, .invalidDestination, .invalidFlags:
             return false
-        case .symlinkNotAllowed, .notADirectory, .system, .spoolSizeMismatch, .uniqueNameExhausted, .identity, .lockTimeout:
+        case .symlinkNotAllowed, .notADirectory, .notARegularFile, .system, .spoolSizeMismatch, .uniqueNameExhausted,
+            .identity, .lockTimeout:
             return true
         }
     }
@@ -53,9 +56,11 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
         case .mailboxDoesNotExist(let path):
             return "mailbox does not exist: \(path)"
         case .symlinkNotAllowed(let path):
-            return "symlink not allowed: \(path)"
+            return "symlink not allowed: \(path) (nothing below the home directory or the mail root may be a symbolic link)"
         case .notADirectory(let path):
             return "not a directory: \(path)"
+        case .notARegularFile(let path):
+            return "not a regular file: \(path)"
         case .system(let operation, let path, let code):
             return "\(operation)(\(path)) failed: \(String(cString: strerror(code))) (errno \(code))"
         case .spoolSizeMismatch(let expected, let actual):

@@ -1,3 +1,5 @@
+import HomingFileSystem
+
 /// Stores keywords as Dovecot does: the folder's `dovecot-keywords` file names the letter of
 /// each keyword, and the message's file name carries the letters (`:2,Sab`).
 ///
@@ -16,19 +18,16 @@ enum MaildirKeywordsFile {
     /// The info letters of `keywords` in the folder open at `folder` (sorted), adding the
     /// keywords the folder's table does not have yet, and the keywords left without a letter
     /// (not IMAP atoms, or past the 26 a folder can name).
-    /// - Parameters:
-    ///   - path: the folder's path, for messages.
-    ///   - fsync: sync the new table and the folder directory.
+    /// - Parameter fsync: sync the new table and the folder directory.
     static func letters(
-        for keywords: [String], inFolder folder: Int32, path: String, fsync: Bool,
+        for keywords: [String], inFolder folder: borrowing TreeDirectory, fsync: Bool,
         timing: MaildirDotLock.Timing = .uidlist
     ) throws(MaildirError) -> (letters: String, unassigned: [String]) {
-        let uidlistLock = try MaildirDotLock.create(
-            for: uidlistName, in: folder, path: path, timing: timing, writePID: true)
+        let uidlistLock = try MaildirDotLock.create(for: uidlistName, in: folder, timing: timing, writePID: true)
         _ = uidlistLock.close()
         defer { MaildirDotLock.remove(for: uidlistName, in: folder) }
 
-        let existing = try MaildirControlFile.read(fileName, in: folder, path: path, limit: sizeLimit) ?? []
+        let existing = try MaildirControlFile.read(fileName, in: folder, limit: sizeLimit) ?? []
         let previous = MaildirControlFile.modificationTime(fileName, in: folder)
         var table = MaildirKeywordTable(parsing: existing)
         let (letters, changed, unassigned) = table.letters(for: keywords)
@@ -36,10 +35,10 @@ enum MaildirKeywordsFile {
         // Under the uidlist lock a keyword lock can only be left over: Dovecot removes it too.
         MaildirDotLock.remove(for: fileName, in: folder)
         let lock = try MaildirDotLock.create(
-            for: fileName, in: folder, path: path, timing: MaildirDotLock.Timing(timeout: 0, staleAfter: timing.staleAfter),
+            for: fileName, in: folder, timing: MaildirDotLock.Timing(timeout: 0, staleAfter: timing.staleAfter),
             writePID: false)
         try MaildirControlFile.commit(
-            table.contents, lock: lock, for: fileName, in: folder, path: path, fsync: fsync, newerThan: previous)
+            table.contents, lock: lock, for: fileName, in: folder, fsync: fsync, newerThan: previous)
         return (letters, unassigned)
     }
 }

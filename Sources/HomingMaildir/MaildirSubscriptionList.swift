@@ -1,16 +1,20 @@
 /// A folder as Dovecot's `subscriptions` file names it: its hierarchy levels as stored (modified
 /// UTF-7 unless the mail location has `UTF-8`), and the separator the storage puts between them
-/// (`.` for Maildir++, `/` for `LAYOUT=fs`), used by files of the old version 1 format.
+/// (`.` for Maildir++, `/` for `LAYOUT=fs`), used by files of the old version 1 format; and the
+/// mail root, where the file is.
 public struct MailboxSubscription: Sendable, Hashable {
     /// The levels, as stored (`["Lists", "Other"]`).
     public var levels: [String]
     /// The storage's hierarchy separator.
     public var separator: Character
+    /// The mail root (the directory holding `subscriptions`), absolute.
+    public var root: String
 
     /// Creates a subscription entry.
-    public init(levels: [String], separator: Character) {
+    public init(levels: [String], separator: Character, root: String = "/") {
         self.levels = levels
         self.separator = separator
+        self.root = root
     }
 }
 

@@ -1,3 +1,5 @@
+import HomingFileSystem
+
 /// Adds a folder to the `subscriptions` file at the root of a user's mail tree, as Dovecot's
 /// `lda_mailbox_autosubscribe` does for a folder delivery creates: under `subscriptions.lock`
 /// (created with `O_EXCL`, overridden after 30 s without change), the current file is read,
@@ -8,17 +10,15 @@ enum MaildirSubscriptionsFile {
     static let sizeLimit = 4 << 20
 
     /// Subscribes `subscription` in the mail root open at `root`.
-    /// - Parameters:
-    ///   - path: the root's path, for messages.
-    ///   - fsync: sync the new file and the directory.
+    /// - Parameter fsync: sync the new file and the directory.
     static func subscribe(
-        _ subscription: MailboxSubscription, inRoot root: Int32, path: String, fsync: Bool,
+        _ subscription: MailboxSubscription, inRoot root: borrowing TreeDirectory, fsync: Bool,
         timing: MaildirDotLock.Timing = .subscriptions
     ) throws(MaildirError) {
-        let lock = try MaildirDotLock.create(for: fileName, in: root, path: path, timing: timing, writePID: false)
+        let lock = try MaildirDotLock.create(for: fileName, in: root, timing: timing, writePID: false)
         let existing: [UInt8]?
         do {
-            existing = try MaildirControlFile.read(fileName, in: root, path: path, limit: sizeLimit)
+            existing = try MaildirControlFile.read(fileName, in: root, limit: sizeLimit)
         } catch {
             MaildirDotLock.remove(for: fileName, in: root)
             throw error
@@ -29,7 +29,7 @@ enum MaildirSubscriptionsFile {
             return
         }
         try MaildirControlFile.commit(
-            list.contents, lock: lock, for: fileName, in: root, path: path, fsync: fsync,
+            list.contents, lock: lock, for: fileName, in: root, fsync: fsync,
             newerThan: MaildirControlFile.modificationTime(fileName, in: root))
     }
 }

@@ -1,190 +1,128 @@
 import Glibc
+import HomingFileSystem
 
 /// The open directories of one maildir folder, reached without following symlinks below the
-/// tree root.
+/// trusted base.
 struct OpenedMaildir: ~Copyable {
     /// `tmp/`.
-    var tmp: OwnedDescriptor
+    var tmp: TreeDirectory
     /// `new/` or `cur/`, wherever the message goes.
-    var destination: OwnedDescriptor
+    var destination: TreeDirectory
     /// Path of `tmp/`, for messages.
-    var tmpPath: String
+    var tmpPath: String { tmp.path }
     /// Path of `new/` or `cur/`.
-    var destinationPath: String
+    var destinationPath: String { destination.path }
     /// The folder itself (where `dovecot-keywords` lives).
-    var folder: OwnedDescriptor
-    /// The tree root (where the `subscriptions` file lives).
-    var root: OwnedDescriptor
+    var folder: TreeDirectory
     /// Whether this open created the folder.
     var createdFolder: Bool
 }
 
-/// Opens (and creates, as allowed) the directories of a maildir folder with fd-relative calls.
-///
-/// Above the tree root symlinks are followed (the administrator's part of the path); from the
-/// tree root downward every directory is opened with `O_NOFOLLOW | O_DIRECTORY`, and a symlink
-/// is an error. Created directories get mode 0700; with fsync enabled the parent directory is
-/// synced after each creation.
+/// Opens (and creates, as allowed) the directories of a maildir folder through
+/// ``HomingFileSystem/TreeDirectory``: the trusted base (``MaildirDestination/trustedBase``)
+/// and the way to it may be links (the administrator's part of the path); from there
+/// downward every level is opened without following a link, and a link is an error. Created
+/// directories get mode 0700; with fsync enabled the parent directory is synced after each
+/// creation.
 struct MaildirTree {
     var destination: MaildirDestination
 
     private var syncs: Bool { destination.fsync != .never }
 
-    /// Path components of an absolute path; nil when it is not absolute or has `.`/`..` levels.
-    static func components(of path: String) -> [String]? {
-        guard path.hasPrefix("/") else { return nil }
-        let parts = path.split(separator: "/").map(String.init)
-        if parts.contains(where: { $0 == "." || $0 == ".." }) { return nil }
-        return parts
-    }
-
     /// Opens the folder's `tmp/` and `new/` (or `cur/` when `inCur`).
     func open(inCur: Bool) throws(MaildirError) -> OpenedMaildir {
-        guard let rootParts = Self.components(of: destination.treeRoot), !rootParts.isEmpty else {
-            throw .invalidDestination(reason: "tree root \"\(destination.treeRoot)\" must be an absolute path below /")
-        }
-        guard let folderParts = Self.components(of: destination.directory) else {
-            throw .invalidDestination(reason: "folder \"\(destination.directory)\" must be an absolute path")
-        }
-        guard folderParts.starts(with: rootParts) else {
+        guard let folderParts = TreePath.components(ofAbsolute: destination.directory), !folderParts.isEmpty else {
             throw .invalidDestination(
-                reason: "folder \"\(destination.directory)\" is not inside the tree root \"\(destination.treeRoot)\"")
+                reason: "folder \"\(destination.directory)\" must be an absolute path below / without . or .. levels")
+        }
+        guard let baseParts = TreePath.components(ofAbsolute: destination.trustedBase) else {
+            throw .invalidDestination(reason: "trusted base \"\(destination.trustedBase)\" must be an absolute path")
+        }
+        guard folderParts.starts(with: baseParts) else {
+            throw .invalidDestination(
+                reason: "folder \"\(destination.directory)\" is not inside \"\(destination.trustedBase)\"")
         }
         let mayCreate = destination.createIfMissing || destination.isInbox
         let folderPath = "/" + folderParts.joined(separator: "/")
+        let creation = mayCreate ? DirectoryCreation(mode: 0o700, syncParent: syncs) : nil
+        let always = DirectoryCreation(mode: 0o700, syncParent: syncs)
 
-        let rootFD = Glibc.open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard rootFD >= 0 else { throw .system(operation: "open", path: "/", errno: errno) }
-        var current = OwnedDescriptor(rootFD)
-        var path = ""
-        var createdInFolder = false
-        var treeRoot: OwnedDescriptor? = nil
-        for (index, part) in folderParts.enumerated() {
-            path += "/" + part
-            // Components above the tree root may be symlinks; the root and everything below may not.
-            let isRootOrBelow = index >= rootParts.count - 1
-            var created = false
-            let next = try openDirectory(
-                in: current, name: part, path: path, followSymlinks: !isRootOrBelow,
-                create: mayCreate ? .create : .mustExist(reportAs: folderPath), created: &created)
-            current = next
-            if created && index == folderParts.count - 1 { createdInFolder = true }
-            if index == rootParts.count - 1 {
-                let copy = dup(current.raw)
-                guard copy >= 0 else { throw .system(operation: "dup", path: path, errno: errno) }
-                treeRoot = OwnedDescriptor(copy)
-            }
+        var current = try opening(folderPath) { () throws(FileAccessError) in
+            try TreeDirectory.openBase(destination.trustedBase, create: creation)
         }
-        guard let root = treeRoot.take() else {
-            throw .invalidDestination(reason: "tree root \"\(destination.treeRoot)\" was not reached")
+        var createdInFolder = false
+        let below = Array(folderParts.dropFirst(baseParts.count))
+        for (index, name) in below.enumerated() {
+            var created = false
+            let next = try opening(folderPath) { () throws(FileAccessError) in
+                try current.openDirectory(name, create: creation, created: &created)
+            }
+            current = next
+            if created && index == below.count - 1 { createdInFolder = true }
         }
 
         var created = false
-        let cur = try openDirectory(
-            in: current, name: "cur", path: folderPath + "/cur", followSymlinks: false,
-            create: mayCreate ? .create : .mustExist(reportAs: folderPath), created: &created)
+        let cur = try opening(folderPath) { () throws(FileAccessError) in
+            try current.openDirectory("cur", create: creation, created: &created)
+        }
         createdInFolder = createdInFolder || created
-        let new = try openDirectory(
-            in: current, name: "new", path: folderPath + "/new", followSymlinks: false, create: .create,
-            created: &created)
+        let new = try opening(folderPath) { () throws(FileAccessError) in
+            try current.openDirectory("new", create: always, created: &created)
+        }
         createdInFolder = createdInFolder || created
-        let tmp = try openDirectory(
-            in: current, name: "tmp", path: folderPath + "/tmp", followSymlinks: false, create: .create,
-            created: &created)
+        let tmp = try opening(folderPath) { () throws(FileAccessError) in
+            try current.openDirectory("tmp", create: always, created: &created)
+        }
         createdInFolder = createdInFolder || created
 
         if createdInFolder && !destination.isInbox {
-            try createMaildirfolderFile(in: current, path: folderPath + "/maildirfolder")
+            try createMaildirfolderFile(in: current)
         }
         if inCur {
-            return OpenedMaildir(
-                tmp: tmp, destination: cur, tmpPath: folderPath + "/tmp", destinationPath: folderPath + "/cur",
-                folder: current, root: root, createdFolder: createdInFolder)
+            return OpenedMaildir(tmp: tmp, destination: cur, folder: current, createdFolder: createdInFolder)
         }
-        return OpenedMaildir(
-            tmp: tmp, destination: new, tmpPath: folderPath + "/tmp", destinationPath: folderPath + "/new",
-            folder: current, root: root, createdFolder: createdInFolder)
+        return OpenedMaildir(tmp: tmp, destination: new, folder: current, createdFolder: createdInFolder)
     }
 
-    /// What to do when a directory is missing.
-    enum MissingDirectory {
-        case create
-        /// Throw ``MaildirError/mailboxDoesNotExist(path:)`` naming this path.
-        case mustExist(reportAs: String)
-    }
-
-    /// Opens directory `name` in `parent`, creating it (0700) if allowed.
-    func openDirectory(
-        in parent: borrowing OwnedDescriptor, name: String, path: String, followSymlinks: Bool,
-        create: MissingDirectory, created: inout Bool
-    ) throws(MaildirError) -> OwnedDescriptor {
-        created = false
-        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followSymlinks ? 0 : O_NOFOLLOW)
-        var attempts = 0
-        while true {
-            let fd = openat(parent.raw, name, flags)
-            if fd >= 0 { return OwnedDescriptor(fd) }
-            let code = errno
-            switch code {
-            case EINTR:
-                continue
-            case ENOENT:
-                guard case .create = create else {
-                    if case .mustExist(let reported) = create { throw .mailboxDoesNotExist(path: reported) }
-                    throw .mailboxDoesNotExist(path: path)
-                }
-                attempts += 1
-                if attempts > 5 { throw .system(operation: "mkdir", path: path, errno: ENOENT) }
-                if mkdirat(parent.raw, name, 0o700) == 0 {
-                    created = true
-                    if syncs { try syncDirectory(parent, path: parentPath(of: path)) }
-                } else if errno != EEXIST {
-                    throw .system(operation: "mkdir", path: path, errno: errno)
-                }
-            case ELOOP:
-                throw .symlinkNotAllowed(path: path)
-            case ENOTDIR:
-                if isSymlink(in: parent, name: name) { throw .symlinkNotAllowed(path: path) }
-                throw .notADirectory(path: path)
-            default:
-                throw .system(operation: "open", path: path, errno: code)
-            }
+    /// Runs one step of the walk, turning a missing directory that may not be created into
+    /// ``MaildirError/mailboxDoesNotExist(path:)`` for the folder.
+    private func opening(
+        _ folderPath: String, _ step: () throws(FileAccessError) -> TreeDirectory
+    ) throws(MaildirError) -> TreeDirectory {
+        do {
+            return try step()
+        } catch {
+            if error.isNotFound { throw .mailboxDoesNotExist(path: folderPath) }
+            throw MaildirError(error)
         }
     }
 
     /// Creates the empty `maildirfolder` marker (0600) unless it exists.
-    private func createMaildirfolderFile(in folder: borrowing OwnedDescriptor, path: String) throws(MaildirError) {
-        while true {
-            let fd = openat(folder.raw, "maildirfolder", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 {
-                if let code = OwnedDescriptor(fd).close() { throw .system(operation: "close", path: path, errno: code) }
-                return
+    private func createMaildirfolderFile(in folder: borrowing TreeDirectory) throws(MaildirError) {
+        let path = folder.child("maildirfolder")
+        let file: OwnedDescriptor
+        do {
+            file = try folder.openFile("maildirfolder", flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        } catch {
+            guard error.errno == EEXIST else { throw MaildirError(error) }
+            if let info = try? folder.status(of: "maildirfolder"), (info.st_mode & S_IFMT) == S_IFLNK {
+                throw .symlinkNotAllowed(path: path)
             }
-            switch errno {
-            case EINTR: continue
-            case EEXIST:
-                if isSymlink(in: folder, name: "maildirfolder") { throw .symlinkNotAllowed(path: path) }
-                return
-            case let code: throw .system(operation: "open", path: path, errno: code)
-            }
+            return
         }
+        if let code = file.close() { throw .system(operation: "close", path: path, errno: code) }
     }
+}
 
-    /// fsync on a directory descriptor.
-    func syncDirectory(_ directory: borrowing OwnedDescriptor, path: String) throws(MaildirError) {
-        if Glibc.fsync(directory.raw) != 0 {
-            throw .system(operation: "fsync", path: path, errno: errno)
+extension MaildirError {
+    /// The maildir error for a failed step of the walk.
+    init(_ error: FileAccessError) {
+        switch error {
+        case .symlinkNotAllowed(let path): self = .symlinkNotAllowed(path: path)
+        case .notADirectory(let path): self = .notADirectory(path: path)
+        case .notARegularFile(let path): self = .notARegularFile(path: path)
+        case .invalidPath(let path, let reason): self = .invalidDestination(reason: "\(path): \(reason)")
+        case .system(let operation, let path, let code): self = .system(operation: operation, path: path, errno: code)
         }
-    }
-
-    private func isSymlink(in parent: borrowing OwnedDescriptor, name: String) -> Bool {
-        var info = stat()
-        guard fstatat(parent.raw, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
-        return (info.st_mode & S_IFMT) == S_IFLNK
-    }
-
-    private func parentPath(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
-        return String(path[..<slash])
     }
 }

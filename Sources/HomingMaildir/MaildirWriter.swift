@@ -1,4 +1,5 @@
 import Glibc
+import HomingFileSystem
 
 /// Stores messages into maildir folders, durably and as the user, the way Dovecot 2.3 does.
 ///
@@ -10,13 +11,20 @@ public struct MaildirWriter: Sendable {
     public var chunkSize: Int
     /// How many file names to try when one is taken.
     public var maximumNameAttempts: Int
+    /// Told what each `tmp/` cleanup (``MaildirDestination/tmpCleanup``) removed; called on the
+    /// storing thread, as the user.
+    public var reportTmpCleanup: (@Sendable (MaildirTmpCleanupReport) -> Void)?
     /// How long to wait for `dovecot-uidlist.lock` (keywords) and `subscriptions.lock`.
     var keywordLockTiming = MaildirDotLock.Timing.uidlist
     var subscriptionLockTiming = MaildirDotLock.Timing.subscriptions
 
-    public init(chunkSize: Int = 64 * 1024, maximumNameAttempts: Int = 100) {
+    public init(
+        chunkSize: Int = 64 * 1024, maximumNameAttempts: Int = 100,
+        reportTmpCleanup: (@Sendable (MaildirTmpCleanupReport) -> Void)? = nil
+    ) {
         self.chunkSize = max(1, chunkSize)
         self.maximumNameAttempts = max(1, maximumNameAttempts)
+        self.reportTmpCleanup = reportTmpCleanup
     }
 
     /// Stores `headerPrefix` followed by the spooled message as one new file in the folder.
@@ -91,14 +99,16 @@ public struct MaildirWriter: Sendable {
         let tree = MaildirTree(destination: destination)
         let keywords = destination.keywords
         let directories = try tree.open(inCur: !systemInfo.isEmpty || !keywords.isEmpty)
+        if let cleanup = destination.tmpCleanup, let report = cleanup.run(in: directories.tmp) {
+            reportTmpCleanup?(report)
+        }
         let (size, virtualSize) = Self.sizes(of: message, headerPrefix: headerPrefix, replacing: replacement)
         let syncs = destination.fsync != .never
         var problems: [String] = []
         if directories.createdFolder, let subscription = destination.subscribeIfCreated {
             do throws(MaildirError) {
-                try MaildirSubscriptionsFile.subscribe(
-                    subscription, inRoot: directories.root.raw, path: destination.treeRoot, fsync: syncs,
-                    timing: subscriptionLockTiming)
+                let root = try Self.openMailRoot(subscription.root, trustedBase: destination.trustedBase)
+                try MaildirSubscriptionsFile.subscribe(subscription, inRoot: root, fsync: syncs, timing: subscriptionLockTiming)
             } catch {
                 problems.append("not subscribed to the new folder: \(error)")
             }
@@ -108,8 +118,7 @@ public struct MaildirWriter: Sendable {
             var letters = ""
             do throws(MaildirError) {
                 let assigned = try MaildirKeywordsFile.letters(
-                    for: keywords, inFolder: directories.folder.raw, path: destination.directory, fsync: syncs,
-                    timing: keywordLockTiming)
+                    for: keywords, inFolder: directories.folder, fsync: syncs, timing: keywordLockTiming)
                 letters = assigned.letters
                 if !assigned.unassigned.isEmpty {
                     problems.append(
@@ -134,7 +143,7 @@ public struct MaildirWriter: Sendable {
             }
             if let code = file.close() { throw .system(operation: "close", path: tmpPath, errno: code) }
         } catch {
-            _ = unlinkat(directories.tmp.raw, tmpName, 0)
+            _ = unlinkat(directories.tmp.descriptor.raw, tmpName, 0)
             throw error
         }
 
@@ -144,16 +153,16 @@ public struct MaildirWriter: Sendable {
             (baseName, fileName) = try moveIntoPlace(
                 tmpName: tmpName, directories: directories, size: size, virtualSize: virtualSize, info: info)
         } catch {
-            _ = unlinkat(directories.tmp.raw, tmpName, 0)
+            _ = unlinkat(directories.tmp.descriptor.raw, tmpName, 0)
             throw error
         }
         if syncs {
-            do throws(MaildirError) {
-                try tree.syncDirectory(directories.destination, path: directories.destinationPath)
+            do throws(FileAccessError) {
+                try directories.destination.sync()
             } catch {
                 // Not durable: take it back so a retry does not deliver twice.
-                _ = unlinkat(directories.destination.raw, fileName, 0)
-                throw error
+                _ = unlinkat(directories.destination.descriptor.raw, fileName, 0)
+                throw MaildirError(error)
             }
         }
         return StoredMail(
@@ -161,18 +170,35 @@ public struct MaildirWriter: Sendable {
             size: size, virtualSize: virtualSize, inCur: !info.isEmpty, problems: problems)
     }
 
+    /// The mail root (where `subscriptions` lives): below the trusted base without following a
+    /// link, or (a root above the base, the administrator's part) as the base itself.
+    static func openMailRoot(_ root: String, trustedBase: String) throws(MaildirError) -> TreeDirectory {
+        let rootParts = TreePath.components(ofAbsolute: root) ?? []
+        let baseParts = TreePath.components(ofAbsolute: trustedBase) ?? []
+        let location =
+            rootParts.starts(with: baseParts)
+            ? TreePath(base: trustedBase, components: Array(rootParts.dropFirst(baseParts.count)))
+            : TreePath(base: root)
+        do {
+            return try TreeDirectory.open(location)
+        } catch {
+            throw MaildirError(error)
+        }
+    }
+
     /// Creates `tmp/<unique base name>` exclusively, trying fresh names while one is taken.
     private func createTemporaryFile(
-        in tmp: borrowing OwnedDescriptor, path: String
+        in tmp: borrowing TreeDirectory, path: String
     ) throws(MaildirError) -> TemporaryFile {
         var attempts = 0
         while attempts < maximumNameAttempts {
             let name = MaildirFileName.nextUniqueBase()
-            let fd = openat(tmp.raw, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 { return TemporaryFile(name: name, descriptor: OwnedDescriptor(fd)) }
-            switch errno {
-            case EEXIST, EINTR: attempts += 1
-            case let code: throw .system(operation: "open", path: path + "/" + name, errno: code)
+            do {
+                let file = try tmp.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+                return TemporaryFile(name: name, descriptor: file)
+            } catch {
+                guard error.errno == EEXIST else { throw MaildirError(error) }
+                attempts += 1
             }
         }
         throw .uniqueNameExhausted(directory: path)
@@ -243,7 +269,7 @@ public struct MaildirWriter: Sendable {
             let baseName = MaildirFileName.withSizes(base, size: size, virtualSize: virtualSize)
             let fileName = baseName + info
             let code = Self.renameWithoutReplacing(
-                from: directories.tmp.raw, tmpName, to: directories.destination.raw, fileName)
+                from: directories.tmp.descriptor.raw, tmpName, to: directories.destination.descriptor.raw, fileName)
             switch code {
             case 0:
                 return (baseName, fileName)

@@ -1,5 +1,6 @@
 import Glibc
 import HomingConfig
+import HomingFileSystem
 
 /// A maildir's Maildir++ `maildirsize` file: read it, append usage lines, recalculate it.
 ///
@@ -9,6 +10,11 @@ import HomingConfig
 /// file grows past 5120 bytes, does not parse, or its limits differ from the configured ones,
 /// it is recalculated: the tree is scanned, a new file is written under `tmp/` and renamed over
 /// the old one.
+///
+/// Every file is reached through the maildir's directory descriptor (`HomingFileSystem`'s
+/// ``HomingFileSystem/TreeDirectory``): the maildir, `maildirsize`, `tmp/` and the temporary
+/// file are never reached through a symbolic link below the trusted base (the user's home),
+/// and a link there fails the operation.
 ///
 /// Concurrency (threads and processes): Homing takes `flock(2)` on the maildir directory —
 /// shared for appends (``update(_:)``, ``append(bytes:messages:)``), exclusive for a
@@ -26,15 +32,25 @@ import HomingConfig
 /// recalculation), and a line written in the few microseconds between that final read and
 /// their own next `open` may be lost (an undercount of at most one message per such writer).
 public struct MaildirSizeFile: Sendable {
+    /// The maildir root, split where the symlink rule starts.
+    public let location: TreePath
     /// The maildir root.
-    public let maildir: String
+    public var maildir: String { location.path }
     /// `<maildir>/maildirsize`.
     public var path: String { maildir + "/maildirsize" }
     /// The size past which the specification asks for a recalculation.
     public static let maximumSize = 5120
+    static let fileName = "maildirsize"
 
+    /// The maildir at `location` (the user's home as its base, when it is inside it).
+    public init(maildir location: TreePath) {
+        self.location = location
+    }
+
+    /// The maildir at `maildir`, its parent directory as the trusted base (the maildir itself
+    /// and everything below it may not be links).
     public init(maildir: String) {
-        self.maildir = maildir
+        self.location = (try? TreePath(maildir, home: nil)) ?? TreePath(base: maildir)
     }
 
     /// What ``append(bytes:messages:)`` did.
@@ -48,9 +64,10 @@ public struct MaildirSizeFile: Sendable {
 
     // MARK: - Reading
 
-    /// Reads and parses the file; nil when it does not exist.
-    public func read() throws(SystemCallError) -> MaildirSizeContents? {
-        guard let (bytes, _) = try readBytes() else { return nil }
+    /// Reads and parses the file; nil when it (or the maildir) does not exist.
+    public func read() throws(FileAccessError) -> MaildirSizeContents? {
+        guard let directory = try openMaildirIfPresent() else { return nil }
+        guard let (bytes, _) = try readBytes(in: directory) else { return nil }
         return MaildirSizeContents.parse(bytes)
     }
 
@@ -83,8 +100,9 @@ public struct MaildirSizeFile: Sendable {
     /// The current usage and limits: the file as it is, or recalculated first when needed.
     /// `configured` nil keeps the file's limits (and creates a file with no limits if missing).
     public func currentContents(configured: QuotaLimits?,
-                                isCounted: (String) -> Bool = { _ in true }) throws(SystemCallError) -> MaildirSizeContents {
-        if let (bytes, age) = try readBytes() {
+                                isCounted: (String) -> Bool = { _ in true }) throws(FileAccessError) -> MaildirSizeContents {
+        let directory = try openMaildir()
+        if let (bytes, age) = try readBytes(in: directory) {
             let contents = MaildirSizeContents.parse(bytes)
             if !Self.needsRecalculation(contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age) {
                 return contents
@@ -100,18 +118,19 @@ public struct MaildirSizeFile: Sendable {
     /// including every earlier one. Returns the contents after the change.
     public func updateChecked(configured: QuotaLimits?, isCounted: (String) -> Bool = { _ in true },
                               _ store: (MaildirSizeContents) throws -> QuotaUsage?) throws -> MaildirSizeContents {
-        let lock = try DirectoryLock(path: maildir, exclusive: true)
-        defer { lock.release() }
+        let directory = try openMaildir()
+        try directory.lock(exclusive: true)
         var contents: MaildirSizeContents
-        if let (bytes, age) = try readBytes(),
+        if let (bytes, age) = try readBytes(in: directory),
            case let parsed = MaildirSizeContents.parse(bytes),
            !Self.needsRecalculation(contents: parsed, fileSize: bytes.count, configured: configured, ageSeconds: age) {
             contents = parsed
         } else {
-            contents = try recalculateLocked(limits: configured, force: true, isCounted: isCounted, afterScan: {})
+            contents = try recalculateLocked(
+                in: directory, limits: configured, force: true, isCounted: isCounted, afterScan: {})
         }
         guard let change = try store(contents) else { return contents }
-        _ = try appendLine(MaildirSizeContents.usageLine(bytes: change.bytes, messages: change.messages))
+        _ = try appendLine(MaildirSizeContents.usageLine(bytes: change.bytes, messages: change.messages), in: directory)
         contents.usage.bytes += change.bytes
         contents.usage.messages += change.messages
         contents.usageLineCount += 1
@@ -121,31 +140,25 @@ public struct MaildirSizeFile: Sendable {
     // MARK: - Appending
 
     /// Appends `<bytes> <messages>` (negative for removals) with one write, under the shared lock.
-    public func append(bytes: Int64, messages: Int64) throws(SystemCallError) -> AppendResult {
-        let lock = try DirectoryLock(path: maildir, exclusive: false)
-        defer { lock.release() }
-        return try appendLine(MaildirSizeContents.usageLine(bytes: bytes, messages: messages))
+    public func append(bytes: Int64, messages: Int64) throws(FileAccessError) -> AppendResult {
+        let directory = try openMaildir()
+        try directory.lock(exclusive: false)
+        return try appendLine(MaildirSizeContents.usageLine(bytes: bytes, messages: messages), in: directory)
     }
 
     /// Runs `store` under the shared lock and appends the change it returns (nil: nothing stored).
     /// Store the message (the link into `new/`) inside `store` for an exact count. Do not call
     /// ``recalculate(limits:force:isCounted:)`` from inside `store`: it would wait for itself.
     public func update(_ store: () throws -> QuotaUsage?) throws -> AppendResult? {
-        let lock = try DirectoryLock(path: maildir, exclusive: false)
-        defer { lock.release() }
+        let directory = try openMaildir()
+        try directory.lock(exclusive: false)
         guard let change = try store() else { return nil }
-        return try appendLine(MaildirSizeContents.usageLine(bytes: change.bytes, messages: change.messages))
+        return try appendLine(MaildirSizeContents.usageLine(bytes: change.bytes, messages: change.messages), in: directory)
     }
 
-    private func appendLine(_ line: String) throws(SystemCallError) -> AppendResult {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
-        if fd < 0 {
-            let code = errno
-            if code == ENOENT { return .missing }
-            throw SystemCallError("open", path: path, errno: code)
-        }
-        defer { close(fd) }
-        try writeAll(fd: fd, bytes: Array(line.utf8), path: path)
+    private func appendLine(_ line: String, in directory: borrowing TreeDirectory) throws(FileAccessError) -> AppendResult {
+        guard let file = try directory.openExistingFile(Self.fileName, flags: O_WRONLY | O_APPEND) else { return .missing }
+        try writeAll(fd: file.raw, bytes: Array(line.utf8), path: path)
         return .appended
     }
 
@@ -158,25 +171,29 @@ public struct MaildirSizeFile: Sendable {
     /// Returns the new contents.
     @discardableResult
     public func recalculate(limits: QuotaLimits?, force: Bool = true,
-                            isCounted: (String) -> Bool = { _ in true }) throws(SystemCallError) -> MaildirSizeContents {
+                            isCounted: (String) -> Bool = { _ in true }) throws(FileAccessError) -> MaildirSizeContents {
         try recalculate(limits: limits, force: force, isCounted: isCounted, afterScan: {})
     }
 
     /// As above; `afterScan` runs between the scan and the rename (tests use it to play another writer).
     func recalculate(limits: QuotaLimits?, force: Bool, isCounted: (String) -> Bool,
-                     afterScan: () -> Void) throws(SystemCallError) -> MaildirSizeContents {
-        let lock = try DirectoryLock(path: maildir, exclusive: true)
-        defer { lock.release() }
-        return try recalculateLocked(limits: limits, force: force, isCounted: isCounted, afterScan: afterScan)
+                     afterScan: () -> Void) throws(FileAccessError) -> MaildirSizeContents {
+        let directory = try openMaildir()
+        try directory.lock(exclusive: true)
+        return try recalculateLocked(in: directory, limits: limits, force: force, isCounted: isCounted, afterScan: afterScan)
     }
 
-    /// The recalculation proper; the caller holds the exclusive lock.
-    private func recalculateLocked(limits: QuotaLimits?, force: Bool, isCounted: (String) -> Bool,
-                                   afterScan: () -> Void) throws(SystemCallError) -> MaildirSizeContents {
+    /// The recalculation proper; the caller holds the exclusive lock on `directory`.
+    private func recalculateLocked(in directory: borrowing TreeDirectory, limits: QuotaLimits?, force: Bool,
+                                   isCounted: (String) -> Bool,
+                                   afterScan: () -> Void) throws(FileAccessError) -> MaildirSizeContents {
         // Keep the old file open: lines appended to it during the scan are read back from `start`.
-        let oldFD = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        defer { if oldFD >= 0 { close(oldFD) } }
-        if oldFD < 0, errno != ENOENT { throw SystemCallError("open", path: path, errno: errno) }
+        let oldFile = try directory.openExistingFile(Self.fileName, flags: O_RDONLY)
+        let oldFD: Int32
+        switch oldFile {  // borrows: the descriptor stays open to the end of this function
+        case .some(let file): oldFD = file.raw
+        case .none: oldFD = -1
+        }
         var oldBytes: [UInt8] = []
         if oldFD >= 0 { oldBytes = try readAll(fd: oldFD) }
         let old = oldFD >= 0 ? MaildirSizeContents.parse(oldBytes) : nil
@@ -185,12 +202,12 @@ public struct MaildirSizeFile: Sendable {
         }
         let start = oldBytes.count
 
-        let usage = try MaildirUsageScanner(maildir: maildir).scan(isCounted: isCounted)
+        let usage = try MaildirUsageScanner(maildir: location).scan(in: directory, isCounted: isCounted)
         afterScan()
         let newLimits = limits ?? (old?.isValid == true ? old?.limits : nil) ?? .unlimited
         let text = MaildirSizeContents.limitsLine(newLimits) + "\n"
             + MaildirSizeContents.usageLine(bytes: usage.bytes, messages: usage.messages)
-        try writeReplacement(Array(text.utf8))
+        try writeReplacement(Array(text.utf8), maildir: directory)
 
         // Lines appended by writers that do not lock, between our read and the rename.
         var carried: [UInt8] = []
@@ -205,54 +222,68 @@ public struct MaildirSizeFile: Sendable {
             }
         }
         if !carried.isEmpty {
-            let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw SystemCallError("open", path: path, errno: errno) }
-            defer { close(fd) }
-            try writeAll(fd: fd, bytes: carried, path: path)
+            let file = try directory.openFile(Self.fileName, flags: O_WRONLY | O_APPEND)
+            try writeAll(fd: file.raw, bytes: carried, path: path)
         }
         return MaildirSizeContents.parse(Array(text.utf8) + carried)
     }
 
-    private func writeReplacement(_ bytes: [UInt8]) throws(SystemCallError) {
-        var tmpDirectory = maildir + "/tmp"
-        var info = stat()
-        if stat(tmpDirectory, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR { tmpDirectory = maildir }
-        let tmpPath = tmpDirectory + "/.maildirsize.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
-        let fd = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw SystemCallError("open", path: tmpPath, errno: errno) }
+    /// Writes `bytes` to a new file in `tmp/` (in the maildir itself when there is no `tmp/`)
+    /// and renames it over `maildirsize`. A link at `tmp/` fails, it is not passed over.
+    private func writeReplacement(_ bytes: [UInt8], maildir directory: borrowing TreeDirectory) throws(FileAccessError) {
+        let tmp: TreeDirectory
         do {
-            try writeAll(fd: fd, bytes: bytes, path: tmpPath)
+            tmp = try directory.openDirectory("tmp")
         } catch {
-            close(fd)
-            unlink(tmpPath)
-            throw error
+            if case .notADirectory = error {} else if !error.isNotFound { throw error }
+            try writeReplacement(bytes, through: directory, maildir: directory)
+            return
         }
-        close(fd)
-        if rename(tmpPath, path) != 0 {
-            let code = errno
-            unlink(tmpPath)
-            throw SystemCallError("rename", path: path, errno: code)
+        try writeReplacement(bytes, through: tmp, maildir: directory)
+    }
+
+    private func writeReplacement(
+        _ bytes: [UInt8], through holder: borrowing TreeDirectory, maildir directory: borrowing TreeDirectory
+    ) throws(FileAccessError) {
+        let name = ".maildirsize.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+        let file = try holder.openFile(name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        do throws(FileAccessError) {
+            try writeAll(fd: file.raw, bytes: bytes, path: holder.child(name))
+            if let code = file.close() { throw .system(operation: "close", path: holder.child(name), errno: code) }
+            try holder.rename(name, to: directory, as: Self.fileName)
+        } catch {
+            try? holder.removeFile(name)
+            throw error
         }
     }
 
     // MARK: - Low-level I/O
 
-    /// The file's bytes and its age in seconds; nil when it does not exist.
-    private func readBytes() throws(SystemCallError) -> ([UInt8], Int)? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        if fd < 0 {
-            let code = errno
-            if code == ENOENT { return nil }
-            throw SystemCallError("open", path: path, errno: code)
+    /// The maildir directory, through the walk.
+    private func openMaildir() throws(FileAccessError) -> TreeDirectory {
+        try TreeDirectory.open(location)
+    }
+
+    /// The maildir directory, or nil when it does not exist.
+    private func openMaildirIfPresent() throws(FileAccessError) -> TreeDirectory? {
+        do {
+            return try TreeDirectory.open(location)
+        } catch {
+            if error.isNotFound { return nil }
+            throw error
         }
-        defer { close(fd) }
+    }
+
+    /// The file's bytes and its age in seconds; nil when it does not exist.
+    private func readBytes(in directory: borrowing TreeDirectory) throws(FileAccessError) -> ([UInt8], Int)? {
+        guard let file = try directory.openExistingFile(Self.fileName, flags: O_RDONLY) else { return nil }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SystemCallError("fstat", path: path, errno: errno) }
-        let bytes = try readAll(fd: fd)
+        guard fstat(file.raw, &info) == 0 else { throw .system(operation: "fstat", path: path, errno: errno) }
+        let bytes = try readAll(fd: file.raw)
         return (bytes, max(0, time(nil) - info.st_mtim.tv_sec))
     }
 
-    private func readAll(fd: Int32) throws(SystemCallError) -> [UInt8] {
+    private func readAll(fd: Int32) throws(FileAccessError) -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         var offset: off_t = 0
@@ -260,7 +291,7 @@ public struct MaildirSizeFile: Sendable {
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw SystemCallError("read", path: path, errno: errno)
+                throw .system(operation: "read", path: path, errno: errno)
             }
             if count == 0 { return result }
             result.append(contentsOf: buffer[0..<count])
@@ -268,7 +299,7 @@ public struct MaildirSizeFile: Sendable {
         }
     }
 
-    private func writeAll(fd: Int32, bytes: [UInt8], path: String) throws(SystemCallError) {
+    private func writeAll(fd: Int32, bytes: [UInt8], path: String) throws(FileAccessError) {
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes { raw -> Int in
@@ -277,7 +308,7 @@ public struct MaildirSizeFile: Sendable {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw SystemCallError("write", path: path, errno: errno)
+                throw .system(operation: "write", path: path, errno: errno)
             }
             written += count
         }

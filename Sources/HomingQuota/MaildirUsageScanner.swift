@@ -1,43 +1,83 @@
 import Glibc
-import HomingConfig
+import HomingFileSystem
 
 /// Counts what a Maildir++ tree holds: the messages in `cur/` and `new/` of the maildir itself
 /// (`INBOX`) and of every `.folder` directory. A message's size is the `,S=<size>` in its file
 /// name, else its size on disk. Files vanishing during the scan (moved or expunged) are skipped.
+///
+/// The scan goes through the maildir's directory descriptor and never follows a link: a
+/// `.folder`, `cur/` or `new/` that is a symbolic link fails the scan
+/// (``HomingFileSystem/FileAccessError/symlinkNotAllowed(path:)``). Message files are never
+/// opened: a name without `S=` is measured with `fstatat` of the entry itself (a link there is
+/// not counted).
 public struct MaildirUsageScanner: Sendable {
     /// The maildir root (the directory holding `cur/ new/ tmp/` and `maildirsize`).
-    public var maildir: String
+    public var location: TreePath
+    /// Its path.
+    public var maildir: String { location.path }
 
+    /// The maildir at `location` (the user's home as its base, when it is inside it).
+    public init(maildir location: TreePath) {
+        self.location = location
+    }
+
+    /// The maildir at `maildir`, its parent directory as the trusted base.
     public init(maildir: String) {
-        self.maildir = maildir
+        self.location = (try? TreePath(maildir, home: nil)) ?? TreePath(base: maildir)
     }
 
     /// Scans the tree. `isCounted` receives each folder's Maildir++ name (`INBOX`, or the
     /// directory name without its leading dot, e.g. `Trash`, `Lists.Work`) and returns false for
     /// folders left out of the quota (`Junk:ignore`).
-    public func scan(isCounted: (String) -> Bool = { _ in true }) throws(SystemCallError) -> QuotaUsage {
+    public func scan(isCounted: (String) -> Bool = { _ in true }) throws(FileAccessError) -> QuotaUsage {
+        let directory = try TreeDirectory.open(location)
+        return try scan(in: directory, isCounted: isCounted)
+    }
+
+    /// Scans the maildir open as `directory`.
+    public func scan(
+        in directory: borrowing TreeDirectory, isCounted: (String) -> Bool = { _ in true }
+    ) throws(FileAccessError) -> QuotaUsage {
         var total = QuotaUsage.zero
-        if isCounted("INBOX") { try add(folder: maildir, to: &total) }
-        for entry in try listDirectory(maildir, ignoreMissing: false) where entry.hasPrefix(".") {
-            guard entry != ".", entry != ".." else { continue }
-            let path = maildir + "/" + entry
-            guard isDirectory(path) else { continue }
-            if isCounted(String(entry.dropFirst())) { try add(folder: path, to: &total) }
+        if isCounted("INBOX") { try add(folder: directory, to: &total) }
+        for entry in try directory.entries() where entry.hasPrefix(".") {
+            guard let info = try directory.status(of: entry) else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFLNK:
+                throw .symlinkNotAllowed(path: directory.child(entry))
+            case S_IFDIR:
+                guard isCounted(String(entry.dropFirst())) else { continue }
+                let folder: TreeDirectory
+                do {
+                    folder = try directory.openDirectory(entry)
+                } catch {
+                    if error.isNotFound { continue }  // removed meanwhile
+                    throw error
+                }
+                try add(folder: folder, to: &total)
+            default:
+                continue
+            }
         }
         return total
     }
 
-    private func add(folder: String, to total: inout QuotaUsage) throws(SystemCallError) {
+    private func add(folder: borrowing TreeDirectory, to total: inout QuotaUsage) throws(FileAccessError) {
         for sub in ["cur", "new"] {
-            let directory = folder + "/" + sub
-            for name in try listDirectory(directory, ignoreMissing: true) where !name.hasPrefix(".") {
+            let directory: TreeDirectory
+            do {
+                directory = try folder.openDirectory(sub)
+            } catch {
+                if error.isNotFound { continue }
+                if case .notADirectory = error { continue }
+                throw error
+            }
+            for name in try directory.entries() where !name.hasPrefix(".") {
                 let size: Int64
                 if let fromName = Self.sizeFromFileName(name) {
                     size = fromName
                 } else {
-                    var info = stat()
-                    guard lstat(directory + "/" + name, &info) == 0 else { continue }
-                    guard (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                    guard let info = try? directory.status(of: name), (info.st_mode & S_IFMT) == S_IFREG else { continue }
                     size = Int64(info.st_size)
                 }
                 total.bytes += size
@@ -53,27 +93,5 @@ public struct MaildirUsageScanner: Sendable {
             return Int64(field.dropFirst(2))
         }
         return nil
-    }
-
-    private func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    private func listDirectory(_ path: String, ignoreMissing: Bool) throws(SystemCallError) -> [String] {
-        guard let handle = opendir(path) else {
-            let code = errno
-            if ignoreMissing && (code == ENOENT || code == ENOTDIR) { return [] }
-            throw SystemCallError("opendir", path: path, errno: code)
-        }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            names.append(name)
-        }
-        return names
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import HomingConfig
 import HomingDelivery
+import HomingFileSystem
 import HomingMaildir
 import HomingQuota
 import Logging
@@ -94,15 +95,19 @@ public struct QuotaPlugin: DeliveryPlugin {
             }
             return try store()
         }
-        let maildir = user.mailLocation.root
+        let maildir: TreePath
+        do {
+            maildir = try Self.maildirLocation(of: user)
+        } catch {
+            throw .failed("quota: \(error)")
+        }
         let mailbox = Self.quotaMailboxName(action.mailbox)
         let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
         let forced = config.rules.defaultRuleIsForced
         let outcome: Result<StoreCopyOutcome, any Error>
         do {
             outcome = try FilesystemIdentity.withIdentity(user.identity) { () throws -> StoreCopyOutcome in
-                var info = stat()
-                if stat(maildir, &info) != 0 {
+                if try !Self.maildirExists(maildir) {
                     // First delivery: create the INBOX maildir so that its lock can be taken.
                     try Self.createInbox(of: user)
                 }
@@ -133,6 +138,25 @@ public struct QuotaPlugin: DeliveryPlugin {
         case .success(let result): return result
         case .failure(let error as StoreFailure): throw error
         case .failure(let error): throw .failed("quota: \(error)")
+        }
+    }
+
+    /// The user's maildir root, split where the symlink rule starts (their home, when the
+    /// maildir is inside it).
+    static func maildirLocation(of user: DeliveryUser) throws(FileAccessError) -> TreePath {
+        try user.mailLocation.treePath(of: user.mailLocation.root)
+    }
+
+    /// Whether the maildir is there (a directory, reached without following a link below the
+    /// trusted base). A link there throws.
+    static func maildirExists(_ maildir: TreePath) throws(FileAccessError) -> Bool {
+        do {
+            _ = try TreeDirectory.open(maildir)
+            return true
+        } catch {
+            if error.isNotFound { return false }
+            if case .notADirectory = error { return false }
+            throw error
         }
     }
 
@@ -173,11 +197,10 @@ public struct QuotaPlugin: DeliveryPlugin {
         of user: DeliveryUser, config: QuotaConfiguration,
         _ body: (MaildirSizeFile, QuotaLimits?, (String) -> Bool) throws -> MaildirSizeContents
     ) throws -> MaildirSizeContents {
-        let maildir = user.mailLocation.root
+        let maildir = try maildirLocation(of: user)
         let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
         let result = try FilesystemIdentity.withIdentity(user.identity) { () throws -> MaildirSizeContents in
-            var info = stat()
-            guard stat(maildir, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            guard try maildirExists(maildir) else {
                 return MaildirSizeContents(
                     limits: config.rules.userLimits, usage: .zero, usageLineCount: 0, isValid: true)
             }

@@ -70,12 +70,21 @@ extension LMTPListener {
     /// process answers on (a running Homing or Dovecot) is never touched: binding fails; a stale
     /// one (nobody answers) is replaced. The socket gets the configured owner, group and mode
     /// before the first client can be served. `idle` is asked for each accepted connection.
+    ///
+    /// Each accepted connection is first put to `admission`: a refused one gets
+    /// `421 4.3.2 <hostname> Too many connections` and is closed on its event loop (it reaches
+    /// the server as ``AcceptedConnection/refused``).
     func bind(
-        group: any EventLoopGroup, idle: @escaping @Sendable () -> LMTPIdleSettings
+        group: any EventLoopGroup, idle: @escaping @Sendable () -> LMTPIdleSettings, admission: ConnectionAdmission
     ) async throws -> BoundListener {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptFailureHandler(admission: admission))
+                }
+            }
             .childChannelOption(.allowRemoteHalfClosure, value: false)
         do {
             switch self {
@@ -86,7 +95,7 @@ extension LMTPListener {
                 }
                 try UnixSocketFile.prepare(path, for: self)
                 let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle()) }
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle(), admission: admission) }
                 }
                 let bound = BoundListener(listener: self, channel: channel, socketFile: UnixSocketFile.identity(of: path))
                 do {
@@ -99,7 +108,7 @@ extension LMTPListener {
                 return bound
             case .inet(let host, let port, _):
                 let channel = try await bootstrap.bind(host: host, port: port) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle()) }
+                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle(), admission: admission) }
                 }
                 return BoundListener(listener: self, channel: channel, socketFile: nil)
             }
@@ -143,11 +152,21 @@ extension LMTPListener {
         return (uid, gid)
     }
 
-    private static func wrap(_ channel: any Channel, idle: LMTPIdleSettings) throws -> AcceptedConnection {
-        try channel.pipeline.syncOperations.addHandler(
-            LMTPConnectionHandler(hostname: idle.hostname, idleTimeout: idle.timeout, logger: idle.logger))
-        return AcceptedConnection(
-            channel: try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel))
+    private static func wrap(
+        _ channel: any Channel, idle: LMTPIdleSettings, admission: ConnectionAdmission
+    ) throws -> AcceptedConnection {
+        switch admission.connectionAccepted() {
+        case .refuse:
+            channel.closeFuture.whenComplete { _ in admission.refusedConnectionClosed() }
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionRefusalHandler(reply: [LMTPReply.tooManyConnections(hostname: idle.hostname)].wireBuffer()))
+            return .refused
+        case .admit:
+            channel.closeFuture.whenComplete { _ in admission.sessionEnded() }
+            try channel.pipeline.syncOperations.addHandler(
+                LMTPConnectionHandler(hostname: idle.hostname, idleTimeout: idle.timeout, logger: idle.logger))
+            return .session(try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel))
+        }
     }
 }
 
@@ -166,8 +185,11 @@ struct BoundListener: Sendable {
 }
 
 /// A connection accepted on a listener.
-struct AcceptedConnection: Sendable {
-    var channel: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>
+enum AcceptedConnection: Sendable {
+    /// To be served.
+    case session(NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>)
+    /// Refused (too many connections): answered and closed on its event loop, nothing to do.
+    case refused
 }
 
 /// How idle connections are closed: after `timeout` without input while the session waits

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Glibc
 import HomingConfig
 import HomingDelivery
@@ -44,6 +45,9 @@ public final class LMTPServer: Service {
     private let newListeners: AsyncStream<BoundListener>
     private let newListenersContinuation: AsyncStream<BoundListener>.Continuation
     private let onListening: @Sendable () -> Void
+    /// The session and descriptor limits, applied as connections are accepted (set at start:
+    /// a reload does not change them).
+    private let admission: ConnectionAdmission
     /// How long shutdown waits for busy sessions (a delivery in progress) before closing them.
     private let shutdownGrace: TimeAmount = .seconds(30)
     private let idleTimeout: TimeAmount
@@ -66,7 +70,17 @@ public final class LMTPServer: Service {
         self.onListening = onListening
         (newListeners, newListenersContinuation) = AsyncStream.makeStream()
         state = Mutex(State(current: Self.generation(1, delivery, settings, logger, idleTimeout, onRetire)))
+        let service = settings.lmtpService
+        let processes = service.processLimit == 0 ? settings.defaultProcessLimit : service.processLimit
+        let clients = service.clientLimit == 0 ? settings.defaultClientLimit : service.clientLimit
+        admission = ConnectionAdmission(
+            limit: settings.maximumLMTPSessions,
+            limitDescription: "process_limit × client_limit (\(processes) × \(clients) = \(settings.maximumLMTPSessions) sessions)",
+            logger: logger)
     }
+
+    /// The most sessions served at once (`service lmtp { process_limit × client_limit }`).
+    public var maximumSessions: Int { admission.limit }
 
     private static func generation(
         _ number: Int, _ delivery: LocalDelivery, _ settings: HomingSettings, _ logger: Logger,
@@ -90,6 +104,7 @@ public final class LMTPServer: Service {
         let first = current
         let wanted = LMTPListener.listeners(for: first.backend.delivery.settings)
         try Self.createBaseDirectory(first.baseDir, for: wanted)
+        await first.backend.delivery.removeStaleSpoolFiles()
         let bound = try await bind(wanted)
         state.withLock { state in
             for listener in bound { state.listeners[listener.listener.address] = listener }
@@ -98,7 +113,8 @@ public final class LMTPServer: Service {
         if wanted.isEmpty {
             logger.warning("service lmtp has no listeners: nothing to serve")
         }
-        logger.info("Homing started, listening on \(wanted.map(\.description).joined(separator: ", "))")
+        logger.info(
+            "Homing started, listening on \(wanted.map(\.description).joined(separator: ", ")) (at most \(admission.limit) sessions at once)")
         onListening()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
@@ -181,9 +197,13 @@ public final class LMTPServer: Service {
         var bound: [BoundListener] = []
         do {
             for listener in listeners {
-                bound.append(try await listener.bind(group: group) { [weak self] in
-                    self?.current.idle ?? LMTPIdleSettings(timeout: .minutes(5), hostname: "localhost", logger: Logger(label: "lmtp"))
-                })
+                bound.append(
+                    try await listener.bind(
+                        group: group,
+                        idle: { [weak self] in
+                            self?.current.idle
+                                ?? LMTPIdleSettings(timeout: .minutes(5), hostname: "localhost", logger: Logger(label: "lmtp"))
+                        }, admission: admission))
             }
         } catch {
             for listener in bound {
@@ -199,7 +219,8 @@ public final class LMTPServer: Service {
         try await listener.channel.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { connections in
                 for try await connection in inbound {
-                    connections.addTask { await self.serve(connection) }
+                    guard case .session(let channel) = connection else { continue }
+                    connections.addTask { await self.serve(channel) }
                 }
             }
         }
@@ -217,17 +238,22 @@ public final class LMTPServer: Service {
         }
     }
 
-    private func serve(_ connection: AcceptedConnection) async {
-        let channel = connection.channel.channel
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>) async {
+        let channel = connection.channel
         let info = LMTPConnectionInfo(remoteIP: channel.remoteAddress?.ipAddress, localIP: channel.localAddress?.ipAddress)
         let generation = state.withLock { state -> Generation in
             state.sessions[state.current.number, default: 0] += 1
             return state.current
         }
+        // `homing_lmtp_connections_total` and the sessions open now (`homing_lmtp_sessions`).
+        Counter(label: "homing_lmtp_connections_total").increment()
+        let sessions = Meter(label: "homing_lmtp_sessions")
+        sessions.increment()
+        defer { sessions.decrement() }
         let served = await connections.serving(channel) {
             do {
                 try await serveLMTP(
-                    channel: connection.channel, backend: generation.backend, connection: info,
+                    channel: connection, backend: generation.backend, connection: info,
                     configuration: generation.sessionConfiguration, logger: logger)
             } catch {
                 logger.debug("connection ended: \(error)")
@@ -237,7 +263,7 @@ public final class LMTPServer: Service {
             // Accepted just as shutdown began: say so and close (an NIOAsyncChannel must be
             // finished through executeThenClose).
             let reply = [LMTPReply.shuttingDown(hostname: generation.idle.hostname)].wireBuffer()
-            try? await connection.channel.executeThenClose { _, outbound in
+            try? await connection.executeThenClose { _, outbound in
                 try await outbound.write(LMTPSessionOutput(bytes: reply, waitingAfterReads: nil))
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HomingFileSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -13,6 +14,11 @@ import Foundation
 /// `<path>.lock`, reads, merges, prunes expired entries, writes a temporary file, `fsync`s it and
 /// renames it into place, so two deliveries to the same user at once lose no entry.
 ///
+/// The file, its lock and its temporary file are reached through their directory's descriptor
+/// (`HomingFileSystem.TreeDirectory`): below the trusted base (the home) nothing is a symbolic
+/// link, and a link found there is an error (``SieveTrackingError/isSymlinkRefusal``) with
+/// nothing read or written through it.
+///
 /// A damaged file is never fatal: what can be read is used, the rest is dropped, and the
 /// `report` closure given to `init` is told what was wrong (log it). Only real I/O failures
 /// (permissions, a full disk) throw.
@@ -23,6 +29,8 @@ public struct SieveTrackingStore: Sendable {
 
     /// The tracking file.
     public let path: String
+    /// The tracking file split where links stop being allowed (the home for the default file).
+    public let location: TreePath
     /// At most this many entries are kept; when more are recorded, those expiring first go.
     public let maxEntries: Int
     /// How long `record` waits for another delivery's lock before giving up.
@@ -37,7 +45,19 @@ public struct SieveTrackingStore: Sendable {
         path: String, maxEntries: Int = 10_000, lockTimeout: Duration = .seconds(10),
         maxFileSize: Int = 8 << 20, report: @escaping @Sendable (String) -> Void = { _ in }
     ) {
-        self.path = path
+        self.init(
+            location: (try? TreePath(path, home: nil)) ?? TreePath(base: path), maxEntries: maxEntries,
+            lockTimeout: lockTimeout, maxFileSize: maxFileSize, report: report)
+    }
+
+    /// Creates a store for the file at `location` (its directory must exist): nothing below
+    /// `location.base` may be a link.
+    public init(
+        location: TreePath, maxEntries: Int = 10_000, lockTimeout: Duration = .seconds(10),
+        maxFileSize: Int = 8 << 20, report: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.location = location
+        self.path = location.path
         self.maxEntries = maxEntries
         self.lockTimeout = lockTimeout
         self.maxFileSize = maxFileSize
@@ -45,9 +65,9 @@ public struct SieveTrackingStore: Sendable {
     }
 
     /// Creates the store for a user's home directory (`<home>/.homing.sieve-tracking`).
+    /// The home may be reached through links; the file in it may not be one.
     public init(home: String, report: @escaping @Sendable (String) -> Void = { _ in }) {
-        let separator = home.hasSuffix("/") ? "" : "/"
-        self.init(path: home + separator + Self.defaultFileName, report: report)
+        self.init(location: TreePath(base: home, components: [Self.defaultFileName]), report: report)
     }
 
     /// Whether `key` was recorded and its period has not ended at `now`. A missing file
@@ -71,19 +91,43 @@ public struct SieveTrackingStore: Sendable {
     public func record(_ entries: [(key: String, period: Int)], now: Date) throws(SieveTrackingError) {
         if entries.isEmpty { return }
         let nowSeconds = Self.seconds(now)
-        let lock = try acquireLock()
+        let directory = try openDirectory()
+        let lock = try acquireLock(in: directory)
         defer {
-            _ = flock(lock, LOCK_UN)
-            _ = close(lock)
+            _ = flock(lock.raw, LOCK_UN)
         }
-        var table = try load()
+        var table = try load(in: directory)
         table.prune(now: nowSeconds)
         for (key, period) in entries {
             let (expiry, overflow) = nowSeconds.addingReportingOverflow(Int64(max(period, 0)))
             table.insert(digest: Self.digest(key), expiry: overflow ? Int64.max : expiry)
         }
         table.limit(to: maxEntries)
-        try replaceFile(with: table.serialized())
+        try replaceFile(with: table.serialized(), in: directory)
+    }
+
+    /// Checks, without changing anything, that neither the file nor its lock file is a
+    /// symbolic link (nor the way to them below the base). The Sieve plugin calls it before a
+    /// script runs, so that a planted link defers the delivery before anything is sent.
+    public func checkForLinks() throws(SieveTrackingError) {
+        let directory: TreeDirectory
+        do {
+            directory = try TreeDirectory.open(directoryLocation)
+        } catch {
+            if error.isNotFound { return }
+            throw SieveTrackingError(error, path: directoryLocation.path, doing: "cannot open the directory")
+        }
+        for name in [fileName, fileName + ".lock"] {
+            let info: stat?
+            do {
+                info = try directory.status(of: name)
+            } catch {
+                throw SieveTrackingError(error, path: directory.child(name))
+            }
+            if let info, (info.st_mode & S_IFMT) == S_IFLNK {
+                throw SieveTrackingError(.symlinkNotAllowed(path: directory.child(name)), path: directory.child(name))
+            }
+        }
     }
 
     // MARK: - Keys and time
@@ -102,29 +146,58 @@ public struct SieveTrackingStore: Sendable {
 
     // MARK: - File access
 
+    /// The file's name in its directory.
+    private var fileName: String { location.components.last ?? Self.defaultFileName }
+
+    /// Where the file's directory is.
+    private var directoryLocation: TreePath {
+        TreePath(base: location.base, components: Array(location.components.dropLast()))
+    }
+
+    /// The directory holding the file, reached without following a link below the base, for
+    /// writing (a missing one is reported as the lock file that cannot be created).
+    private func openDirectory() throws(SieveTrackingError) -> TreeDirectory {
+        do {
+            return try TreeDirectory.open(directoryLocation)
+        } catch {
+            if error.isNotFound { throw SieveTrackingError(error, path: path + ".lock", doing: "cannot open lock file") }
+            throw SieveTrackingError(error, path: directoryLocation.path, doing: "cannot open the directory")
+        }
+    }
+
     private func load() throws(SieveTrackingError) -> SieveTrackingStoreFile {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if descriptor < 0 {
-            let code = errno
-            if code == ENOENT { return SieveTrackingStoreFile() }
-            throw SieveTrackingError(path: path, "cannot open: \(Self.describe(code))")
+        let directory: TreeDirectory
+        do {
+            directory = try TreeDirectory.open(directoryLocation)
+        } catch {
+            // No directory: nothing recorded (a home that does not exist yet).
+            if error.isNotFound { return SieveTrackingStoreFile() }
+            throw SieveTrackingError(error, path: directoryLocation.path, doing: "cannot open the directory")
         }
-        defer { _ = close(descriptor) }
+        return try load(in: directory)
+    }
+
+    private func load(in directory: borrowing TreeDirectory) throws(SieveTrackingError) -> SieveTrackingStoreFile {
+        let opened: OwnedDescriptor?
+        do {
+            opened = try directory.openExistingFile(fileName, flags: O_RDONLY)
+        } catch {
+            throw SieveTrackingError(error, path: path, doing: "cannot open")
+        }
+        guard let descriptor = opened else { return SieveTrackingStoreFile() }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
+        guard fstat(descriptor.raw, &status) == 0 else {
             throw SieveTrackingError(path: path, "cannot stat: \(Self.describe(errno))")
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw SieveTrackingError(path: path, "not a regular file")
         }
         if Int(status.st_size) > maxFileSize {
             report("\(path): larger than \(maxFileSize) octets; treating it as empty")
             return SieveTrackingStoreFile()
         }
+        let fd = descriptor.raw
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw SieveTrackingError(path: path, "cannot read: \(Self.describe(errno))")
@@ -141,22 +214,23 @@ public struct SieveTrackingStore: Sendable {
         return parsed.file
     }
 
-    private func acquireLock() throws(SieveTrackingError) -> Int32 {
+    private func acquireLock(in directory: borrowing TreeDirectory) throws(SieveTrackingError) -> OwnedDescriptor {
+        let lockName = fileName + ".lock"
         let lockPath = path + ".lock"
-        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if descriptor < 0 {
-            throw SieveTrackingError(path: lockPath, "cannot open lock file: \(Self.describe(errno))")
+        let descriptor: OwnedDescriptor
+        do {
+            descriptor = try directory.openFile(lockName, flags: O_RDWR | O_CREAT, mode: 0o600)
+        } catch {
+            throw SieveTrackingError(error, path: lockPath, doing: "cannot open lock file")
         }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: lockTimeout)
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        while flock(descriptor.raw, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK || code == EINTR else {
-                _ = close(descriptor)
                 throw SieveTrackingError(path: lockPath, "cannot lock: \(Self.describe(code))")
             }
             if clock.now >= deadline {
-                _ = close(descriptor)
                 throw SieveTrackingError(
                     path: lockPath, "still locked by another delivery after \(lockTimeout); try again later")
             }
@@ -165,50 +239,42 @@ public struct SieveTrackingStore: Sendable {
         return descriptor
     }
 
-    private func replaceFile(with bytes: [UInt8]) throws(SieveTrackingError) {
-        let temporary = "\(path).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if descriptor < 0 {
-            throw SieveTrackingError(path: temporary, "cannot create: \(Self.describe(errno))")
+    private func replaceFile(with bytes: [UInt8], in directory: borrowing TreeDirectory) throws(SieveTrackingError) {
+        let temporaryName = "\(fileName).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = directory.child(temporaryName)
+        let descriptor: OwnedDescriptor
+        do {
+            descriptor = try directory.openFile(temporaryName, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        } catch {
+            throw SieveTrackingError(error, path: temporary, doing: "cannot create")
         }
+        let fd = descriptor.raw
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes {
-                write(descriptor, $0.baseAddress.map { $0 + written }, bytes.count - written)
+                write(fd, $0.baseAddress.map { $0 + written }, bytes.count - written)
             }
             if count < 0 {
                 if errno == EINTR { continue }
                 let code = errno
-                _ = close(descriptor)
-                _ = unlink(temporary)
+                try? directory.removeFile(temporaryName)
                 throw SieveTrackingError(path: temporary, "cannot write: \(Self.describe(code))")
             }
             written += count
         }
-        if fsync(descriptor) != 0 {
+        if fsync(fd) != 0 {
             let code = errno
-            _ = close(descriptor)
-            _ = unlink(temporary)
+            try? directory.removeFile(temporaryName)
             throw SieveTrackingError(path: temporary, "cannot fsync: \(Self.describe(code))")
         }
-        _ = close(descriptor)
-        if rename(temporary, path) != 0 {
-            let code = errno
-            _ = unlink(temporary)
-            throw SieveTrackingError(path: path, "cannot rename \(temporary) into place: \(Self.describe(code))")
+        _ = descriptor.close()
+        do {
+            try directory.rename(temporaryName, to: directory, as: fileName)
+        } catch {
+            try? directory.removeFile(temporaryName)
+            throw SieveTrackingError(error, path: path, doing: "cannot rename \(temporary) into place")
         }
-        let directory = Self.directory(of: path)
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            _ = fsync(directoryDescriptor)
-            _ = close(directoryDescriptor)
-        }
-    }
-
-    private static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let directory = String(path[..<slash])
-        return directory.isEmpty ? "/" : directory
+        try? directory.sync()
     }
 
     private static func describe(_ code: Int32) -> String {
@@ -224,10 +290,30 @@ public struct SieveTrackingError: Error, Sendable, Hashable, CustomStringConvert
     /// What went wrong.
     public var message: String
 
+    /// True when a symbolic link was found where none may be (below the home): nothing was
+    /// read or written through it. The delivery is then deferred rather than going on without
+    /// the record.
+    public var isSymlinkRefusal: Bool = false
+
     /// Creates an error.
     public init(path: String, _ message: String) {
         self.path = path
         self.message = message
+    }
+
+    /// The error for a failed file access; `doing` prefixes the system call's reason.
+    init(_ error: FileAccessError, path: String, doing: String? = nil) {
+        switch error {
+        case .symlinkNotAllowed(let linkPath):
+            self.init(path: path, "refusing to follow the symbolic link \(linkPath) (nothing below the home may be one)")
+            isSymlinkRefusal = true
+        case .notARegularFile:
+            self.init(path: path, "not a regular file")
+        case .system(_, _, let code):
+            self.init(path: path, (doing.map { $0 + ": " } ?? "") + String(cString: strerror(code)))
+        default:
+            self.init(path: path, (doing.map { $0 + ": " } ?? "") + "\(error)")
+        }
     }
 
     /// `<path>: <message>`.

@@ -151,7 +151,7 @@ public struct SieveVacationResponder: Sendable {
         head += H.field("Message-ID", H.messageID(hostname: hostname, now: now))
         head += H.field("Date", H.date(now))
         head += H.field("From", H.encodeAddress(request.from ?? replyFrom(headerFields: headerFields, envelope: envelope, request: request)))
-        head += H.field("To", H.encodeAddress(recipient))
+        head += H.field("To", SieveVacationReplyRecipient.field(for: recipient, headerFields: headerFields))
         head += H.field("Subject", H.encodeUnstructured(subject(headerFields: headerFields, request: request)))
         if let messageID = H.first("Message-ID", in: headerFields).flatMap(H.firstMessageID) {
             head += H.field("In-Reply-To", messageID)
@@ -164,6 +164,8 @@ public struct SieveVacationResponder: Sendable {
         }
         head += H.field("Auto-Submitted", "auto-replied (vacation)")
         head += H.field("Precedence", "bulk")
+        // Outlook and Exchange send no automatic reply to a message with this (Pigeonhole's too).
+        head += H.field("X-Auto-Response-Suppress", "All")
         head += H.field("MIME-Version", "1.0")
         var content = Array(head.utf8)
         if request.mime {

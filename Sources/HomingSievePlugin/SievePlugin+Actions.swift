@@ -43,16 +43,15 @@ extension SievePlugin {
         var stores = stores
         var keepAnyway = false
         var marks = result.duplicateMarks
-        let spoolPath = "/proc/self/fd/\(message.spool.fileDescriptor)"
 
         /// Submits `mail`; a redirected copy (`appendOriginal`) carries `header` when the
         /// script edited it.
         func send(_ mail: SieveOutgoingMail, header: HeaderReplacement? = nil) -> SubmissionError? {
-            var outgoing = OutgoingMessage(prefix: mail.content, bodyFile: mail.appendOriginal ? spoolPath : nil, bodyOffset: 0)
-            if mail.appendOriginal, let header {
-                outgoing.prefix += header.header
-                outgoing.bodyOffset = header.bodyOffset
-            }
+            let outgoing =
+                mail.appendOriginal
+                ? RedirectedCopy.make(
+                    mail, message: message, source: source, editedHeader: header, hostname: hostname, now: now)
+                : OutgoingMessage(prefix: mail.content)
             do {
                 try submitter(for: user).submit(outgoing, from: mail.sender, to: mail.recipients)
                 return nil

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HomingConfig
 import HomingDelivery
+import HomingFileSystem
 import HomingMaildir
 import HomingSieve
 import HomingSubmission
@@ -42,11 +43,7 @@ public final class SievePlugin: DeliveryPlugin {
         submitter: (any MailSubmitter)? = nil
     ) throws {
         // Everything that can fail first: the threads start only for a usable configuration.
-        let sample = try SieveUserSettings.resolve(
-            plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
-            recipientDelimiter: settings.recipientDelimiter, hostname: hostname,
-            postmasterAddress: settings.postmasterAddress)
-        for warning in sample.warnings {
+        for warning in try Self.checkSettings(settings, hostname: hostname) {
             logger.warning("sieve: \(warning)")
         }
         if let submitter {
@@ -63,6 +60,27 @@ public final class SievePlugin: DeliveryPlugin {
         let pool = NIOThreadPool(numberOfThreads: max(1, threads))
         pool.start()
         self.threadPool = pool
+    }
+
+    /// Checks the plugin's settings (for a sample user, since paths depend on the user) and
+    /// `submission_host`, without starting anything.
+    /// - Throws: `ConfigError` naming the setting.
+    /// Returns what Pigeonhole would warn about (extension names it alone implements, invalid
+    /// `sieve_editheader_*` entries, inconsistent vacation periods).
+    @discardableResult
+    public static func checkSettings(_ settings: HomingSettings, hostname: String = "localhost") throws(ConfigError) -> [String] {
+        let sample = try SieveUserSettings.resolve(
+            plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
+            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax, hostname: hostname,
+            postmasterAddress: settings.postmasterAddress)
+        if !settings.submissionHost.isEmpty {
+            do {
+                _ = try SMTPSubmitter(setting: settings.submissionHost, heloName: "localhost")
+            } catch {
+                throw ConfigError("submission_host: \(error)")
+            }
+        }
+        return sample.warnings
     }
 
     public func plan(
@@ -97,11 +115,13 @@ public final class SievePlugin: DeliveryPlugin {
             return plan
         }
 
-        // What the user's log gets from this delivery, written once at the end.
-        let userLog = SieveUserLog(path: userSettings.userLog, identity: user.identity)
+        // What the user's log gets from this delivery, written once, before anything is sent.
+        let userLog = SieveUserLog(path: userSettings.userLog, home: user.home, identity: user.identity)
         let userLines = SieveLogLines()
+        /// Writes the user's log and returns `plan`; a link where the log should be defers the
+        /// delivery instead.
         func finish(_ plan: DeliveryPlan) -> DeliveryPlan {
-            userLog.write(userLines.lines)
+            if let refusal = userLog.write(userLines.lines) { return Self.deferral(refusal, log: log) }
             return plan
         }
 
@@ -163,6 +183,24 @@ public final class SievePlugin: DeliveryPlugin {
         let tracking = user.home.map { home in
             SieveTrackingStore(home: home) { problem in trackingLog.warning("sieve: \(problem)") }
         }
+        if let tracking {
+            // A link planted at the tracking file defers the delivery before anything is sent.
+            let check = Result { () throws -> Result<Void, SieveTrackingError> in
+                try FilesystemIdentity.withIdentity(user.identity) { () throws(SieveTrackingError) -> Void in
+                    try tracking.checkForLinks()
+                }
+            }
+            switch check {
+            case .success(.failure(let error)) where error.isSymlinkRefusal:
+                return Self.deferral(error, log: log)
+            case .success(.failure(let error)):
+                log.warning("sieve: \(error)")
+            case .failure(let error):
+                log.warning("sieve: \(error)")
+            case .success(.success):
+                break
+            }
+        }
         let now = Date()
         let identity = user.identity
         let location = user.mailLocation
@@ -171,10 +209,13 @@ public final class SievePlugin: DeliveryPlugin {
                 hostname: hostname, remoteIP: message.envelope.remoteIP),
             now: now,
             mailboxExists: { name in
-                guard let path = try? location.mailbox(named: name).path else { return false }
+                // Looked at as a delivery would store into it: no link below the trusted base.
+                guard let folder = try? location.mailbox(named: name).treePath else { return false }
                 return (try? FilesystemIdentity.withIdentity(identity) { () -> Bool in
-                    var info = stat()
-                    return stat(path + "/cur", &info) == 0
+                    guard let directory = try? TreeDirectory.open(folder),
+                        let info = try? directory.status(of: "cur")
+                    else { return false }
+                    return (info.st_mode & S_IFMT) == S_IFDIR
                 }.get()) ?? false
             },
             isDuplicate: { key in
@@ -240,6 +281,9 @@ public final class SievePlugin: DeliveryPlugin {
             return finish(keepInInbox)
         }
 
+        // The user's log is written before anything is sent: a link planted there defers the
+        // delivery with nothing done.
+        if let refusal = userLog.write(userLines.lines) { return Self.deferral(refusal, log: log) }
         let (carried, marks) = carryOut(
             result, stores: stores, user: user, message: message, source: source, envelope: envelope,
             messageStart: messageStart, tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid)
@@ -260,7 +304,7 @@ public final class SievePlugin: DeliveryPlugin {
                 }
             }
         }
-        return finish(planned)
+        return planned
     }
 
     /// The spool's header, read when the result edits it (`editheader`) so that the edited
@@ -293,6 +337,16 @@ public final class SievePlugin: DeliveryPlugin {
 
     /// The largest header whose edits are stored (a larger one is stored as received).
     static let maxEditedHeaderBytes = 4 << 20
+
+    /// The plan for a delivery that found a symbolic link where none may be (the tracking
+    /// file, the user's Sieve log): deferred (`451 4.3.0`), nothing stored or sent, so that the
+    /// mail waits in the client's queue while an administrator looks.
+    static func deferral(_ refusal: any Error, log: Logger) -> DeliveryPlan {
+        log.error("sieve: \(refusal); deferring the delivery")
+        var plan = DeliveryPlan(actions: [])
+        plan.rejection = DeliveryPlan.Rejection(failure: .deferred(.internalError), reason: "sieve: \(refusal)")
+        return plan
+    }
 
     // MARK: - Which scripts run
 

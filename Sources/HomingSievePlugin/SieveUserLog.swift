@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HomingDelivery
+import HomingFileSystem
 import HomingMaildir
 import Synchronization
 
@@ -8,31 +9,44 @@ import Synchronization
 /// `~/.dovecot.sieve.log`), where errors and warnings of their own script are written so that
 /// they can see them, as Pigeonhole writes them: each delivery that has something to say
 /// appends `sieve: info: started log at <local time>.` and its lines (`.dovecot: line 2: error:
-/// ...`, `warning: ...`). Written as the user, appended, never following a symlink; past 10 KiB
-/// the log starts over (the old one is kept as `<log>.0`), as in Pigeonhole.
+/// ...`, `warning: ...`). Written as the user, appended, through its directory's descriptor:
+/// inside the home nothing on the way may be a symbolic link (outside it, the log file itself
+/// may not be one). Past 10 KiB the log starts over (the old one is kept as `<log>.0`), as in
+/// Pigeonhole.
 struct SieveUserLog {
     var path: String?
+    var home: String?
     var identity: FilesystemIdentity?
 
     /// Pigeonhole's `LOGFILE_MAX_SIZE`.
     static let maximumSize = 10 * 1024
 
-    /// Appends one delivery's `lines` (each a complete message ending with `.`). Failures are
-    /// ignored: the server log has the errors too.
-    func write(_ lines: [String]) {
-        guard let path, !lines.isEmpty else { return }
+    /// Appends one delivery's `lines` (each a complete message ending with `.`; nothing when
+    /// there are none). Failures are ignored (the server log has the errors too), except a
+    /// symbolic link where none may be: nothing is written through it, and that refusal is
+    /// returned so that the delivery is deferred.
+    @discardableResult
+    func write(_ lines: [String]) -> FileAccessError? {
+        guard !lines.isEmpty, let path, let location = try? TreePath(path, home: home),
+            let name = location.components.last
+        else {
+            return nil
+        }
+        let directory = TreePath(base: location.base, components: Array(location.components.dropLast()))
         let text = Self.entry(lines, date: Date())
-        _ = try? FilesystemIdentity.withIdentity(identity) { () -> Void in
-            var info = stat()
-            if lstat(path, &info) == 0, Int(info.st_size) >= Self.maximumSize {
-                _ = rename(path, path + ".0")
+        let outcome = try? FilesystemIdentity.withIdentity(identity) { () throws(FileAccessError) -> Void in
+            let folder = try TreeDirectory.open(directory)
+            if let info = try folder.status(of: name) {
+                if (info.st_mode & S_IFMT) == S_IFLNK { throw .symlinkNotAllowed(path: folder.child(name)) }
+                if Int(info.st_size) >= Self.maximumSize { try? folder.rename(name, to: folder, as: name + ".0") }
             }
-            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return }
-            defer { close(fd) }
+            let file = try folder.openFile(name, flags: O_WRONLY | O_APPEND | O_CREAT, mode: 0o600)
             let bytes = Array(text.utf8)
+            let fd = file.raw
             _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         }
+        if case .failure(let error) = outcome, case .symlinkNotAllowed = error { return error }
+        return nil
     }
 
     /// What one delivery appends: Pigeonhole's opening line, then `lines`, one per line.

@@ -68,15 +68,16 @@ public struct SieveUserSettings: Sendable, Hashable {
         for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
         return try resolve(
             plugin: settings.plugin, fields: fields, user: user.user, home: user.home,
-            recipientDelimiter: settings.recipientDelimiter, hostname: settings.effectiveHostname,
-            postmasterAddress: settings.postmasterAddress)
+            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax,
+            hostname: settings.effectiveHostname, postmasterAddress: settings.postmasterAddress)
     }
 
     /// Reads the settings for a user. `fields` are the userdb's fields (any `sieve*` name
     /// overrides the configured value).
     public static func resolve(
         plugin: [String: String], fields: [String: String], user: String, home: String?,
-        recipientDelimiter: String, hostname: String = "localhost", postmasterAddress: String? = nil
+        recipientDelimiter: String, syntax: VariableSyntax = .dovecot23, hostname: String = "localhost",
+        postmasterAddress: String? = nil
     ) throws(ConfigError) -> SieveUserSettings {
         func value(_ name: String) -> String? {
             let raw = fields[name] ?? plugin[name]
@@ -84,7 +85,7 @@ public struct SieveUserSettings: Sendable, Hashable {
             return raw
         }
         func path(_ name: String, _ raw: String) throws(ConfigError) -> String {
-            try expand(raw, setting: name, user: user, home: home)
+            try expand(raw, setting: name, user: user, home: home, syntax: syntax)
         }
         var settings = SieveUserSettings(
             personalScript: nil, personalDirectory: nil, defaultScript: nil, before: [], after: [],
@@ -255,7 +256,8 @@ public struct SieveUserSettings: Sendable, Hashable {
     }
 
     /// `~/` and `%` variables; the result must be an absolute path without `..`.
-    static func expand(_ raw: String, setting: String, user: String, home: String?) throws(ConfigError) -> String {
+    static func expand(_ raw: String, setting: String, user: String, home: String?,
+                       syntax: VariableSyntax = .dovecot23) throws(ConfigError) -> String {
         var text = raw
         if text == "~" || text.hasPrefix("~/") {
             guard let home else { throw ConfigError("\(setting): '\(raw)' uses ~ but the user has no home") }
@@ -265,7 +267,7 @@ public struct SieveUserSettings: Sendable, Hashable {
         do {
             var values = VariableExpander.userValues(user: user, service: "lmtp")
             if let home { values["home"] = home }
-            expanded = try VariableExpander(values: values).expand(text)
+            expanded = try VariableExpander(values: values, syntax: syntax).expand(text)
         } catch {
             throw ConfigError("\(setting): \(error)")
         }

@@ -65,7 +65,9 @@ public final class HomingServerProcess: Sendable {
         pid = try TestProcess.spawn(
             HomingBinary.path, ["serve", "-c", config], standardOutput: logPath + ".out", standardError: logPath,
             environment: environment.isEmpty ? nil : variables)
-        let deadline = Date().addingTimeInterval(30)
+        // Starting takes a fraction of a second; the bound only has to outlast a machine whose
+        // two cores run the whole suite (dozens of servers, PostgreSQL, slapd, Postfix) at once.
+        let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let status = exited() {
                 throw TestClientError(message: "homing serve exited with \(status): \(self.log)")
@@ -77,7 +79,7 @@ public final class HomingServerProcess: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         kill(pid, SIGKILL)
-        throw TestClientError(message: "homing serve did not start listening in 30 s: \(self.log)")
+        throw TestClientError(message: "homing serve did not start listening in 120 s: \(self.log)")
     }
 
     /// The server's log so far.
@@ -122,17 +124,41 @@ public final class HomingServerProcess: Sendable {
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a test server to listen on.
+///
+/// Drawn at random below the kernel's ephemeral range (32768 and up on Linux), so that the
+/// source port of some outgoing connection (a test client, a PostgreSQL client) cannot take it
+/// between this check and the server's bind; checked by binding it.
 public func freeLoopbackPort() -> Int {
+    for _ in 0..<200 {
+        let port = Int.random(in: 20_000..<32_000)
+        if loopbackPortIsFree(port) { return port }
+    }
+    // Crowded: let the kernel choose.
+    return loopbackPortIsFree(0, chosen: true)
+}
+
+/// Binds 127.0.0.1:`port` (SO_REUSEADDR, as the servers do) and releases it; with `chosen`,
+/// returns the port the kernel picked for port 0.
+private func loopbackPortIsFree(_ port: Int) -> Bool {
+    loopbackPortIsFree(port, chosen: false) != 0
+}
+
+private func loopbackPortIsFree(_ port: Int, chosen: Bool) -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return 0 }
     defer { close(fd) }
+    var reuse: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
     inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-    _ = withUnsafePointer(to: &address) {
+    let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
+    guard bound == 0 else { return 0 }
+    guard chosen else { return port }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }

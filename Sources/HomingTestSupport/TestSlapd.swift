@@ -52,7 +52,7 @@ public final class TestSlapd: Sendable {
             throw TestSlapdError(message: "\(tool) is not installed: run scripts/install-deps.sh test")
         }
         let scratch = try ScratchDirectory("homing-slapd")
-        let server = TestSlapd(port: try freeLoopbackPort(), directory: scratch.path)
+        let server = TestSlapd(port: freeLoopbackPort(), directory: scratch.path)
         do {
             try server.configure(scratch)
             try server.start()
@@ -319,25 +319,6 @@ public final class TestSlapd: Sendable {
     }
 
     // MARK: - Ports
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSlapdError(message: "socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic -> Bool in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-            }
-        }
-        guard bound else { throw TestSlapdError(message: "bind: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
     static func accepts(port: Int) -> Bool {

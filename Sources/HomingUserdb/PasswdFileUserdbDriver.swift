@@ -62,17 +62,23 @@ public struct PasswdFileUserdbDriver: UserdbDriver {
     }
 
     let arguments: Arguments
+    let syntax: VariableSyntax
     let pathHasVariables: Bool
     let store: PasswdFileStore
     let logger: Logger
 
     /// Creates the driver from a `userdb { }` block. A fixed path must name a readable file.
     public init(settings: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
-        let arguments = try Arguments.parse(settings.args, at: settings.location)
-        try UserdbVariables.validate(arguments.path, setting: "passwd-file userdb path", at: settings.location)
+        var arguments = try Arguments.parse(settings.args, at: settings.location)
+        // Dovecot 2.4 has no username_format: the file's first column is matched against %{user}.
+        if settings.variableSyntax == .dovecot24 { arguments.usernameFormat = "%{user}" }
+        try UserdbVariables.validate(arguments.path, setting: "passwd-file userdb path", at: settings.location,
+                                     syntax: settings.variableSyntax)
         try UserdbVariables.validate(
-            arguments.usernameFormat, setting: "passwd-file userdb username_format", at: settings.location)
+            arguments.usernameFormat, setting: "passwd-file userdb username_format", at: settings.location,
+            syntax: settings.variableSyntax)
         self.arguments = arguments
+        self.syntax = settings.variableSyntax
         self.pathHasVariables = arguments.path.contains("%")
         self.logger = context.logger
         self.store = PasswdFileStore(threadPool: context.threadPool, logger: context.logger)
@@ -93,7 +99,7 @@ public struct PasswdFileUserdbDriver: UserdbDriver {
 
     /// Finds the line whose first field equals `username_format` expanded for the user.
     public func lookup(_ request: UserdbRequest) async -> UserdbResult {
-        let variables = UserdbVariables(request: request)
+        let variables = UserdbVariables(request: request, syntax: syntax)
         let name: String
         let path: String
         do {
@@ -129,7 +135,7 @@ public struct PasswdFileUserdbDriver: UserdbDriver {
         record["gid"] = entry.gid
         record["home"] = entry.home
         do {
-            let extra = try UserdbVariables(request: request, home: entry.home).expand(entry.userdbFields)
+            let extra = try UserdbVariables(request: request, home: entry.home, syntax: syntax).expand(entry.userdbFields)
             for field in extra { record[field.name] = field.value }
         } catch {
             return .temporaryFailure(reason: "\(path):\(entry.line): extra fields: \(error)")

@@ -14,6 +14,7 @@ public struct StaticUserdbDriver: UserdbDriver {
 
     /// The fields each lookup returns, `%` variables unexpanded.
     let fields: UserdbFieldTemplate
+    let syntax: VariableSyntax
     /// `allow_all_users=yes` was given.
     public let allowAllUsers: Bool
 
@@ -51,8 +52,9 @@ public struct StaticUserdbDriver: UserdbDriver {
             }
             fields.entries.append(entry)
         }
-        try UserdbVariables.validate(fields, setting: "static userdb args", at: location)
+        try UserdbVariables.validate(fields, setting: "static userdb args", at: location, syntax: settings.variableSyntax)
         self.fields = fields
+        self.syntax = settings.variableSyntax
         self.allowAllUsers = allowAll
         if !allowAll {
             context.logger.warning(
@@ -86,7 +88,7 @@ public struct StaticUserdbDriver: UserdbDriver {
     /// Always finds the user, with the args' fields expanded for it.
     public func lookup(_ request: UserdbRequest) async -> UserdbResult {
         do {
-            let expanded = try UserdbVariables(request: request).expand(fields)
+            let expanded = try UserdbVariables(request: request, syntax: syntax).expand(fields)
             return .found(UserRecord(user: request.user, fields: expanded))
         } catch {
             return .temporaryFailure(reason: "static userdb args: \(error)")

@@ -26,6 +26,9 @@ public final class UserdbChain: UserdbDriver {
     }
 
     private let members: [Member]
+    /// Dovecot 2.4: found users' 2.4 field names are turned into 2.3's (see ``MailStorage24``).
+    private let syntax: VariableSyntax
+    private let storageDefaults: [String: String]
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
@@ -48,9 +51,9 @@ public final class UserdbChain: UserdbDriver {
             // Check the block's own settings before starting its driver.
             let rules = try UserdbBlockRules(block)
             let defaults = try Self.fieldTemplate(
-                block.defaultFields, setting: "default_fields", at: block.location)
+                block.defaultFields, setting: "default_fields", at: block.location, syntax: block.variableSyntax)
             let overrides = try Self.fieldTemplate(
-                block.overrideFields, setting: "override_fields", at: block.location)
+                block.overrideFields, setting: "override_fields", at: block.location, syntax: block.variableSyntax)
             let driver = try registry.makeDriver(for: block, context: context)
             members.append(
                 Member(
@@ -58,11 +61,14 @@ public final class UserdbChain: UserdbDriver {
                     overrideFields: overrides))
         }
         self.members = members
+        self.syntax = settings.variableSyntax
+        self.storageDefaults = settings.mailStorage24
         self.threadPool = context.threadPool
         self.logger = context.logger
     }
 
-    private static func fieldTemplate(_ text: String, setting: String, at location: ConfigLocation?)
+    private static func fieldTemplate(_ text: String, setting: String, at location: ConfigLocation?,
+                                      syntax: VariableSyntax)
         throws(ConfigError)
         -> UserdbFieldTemplate
     {
@@ -72,7 +78,7 @@ public final class UserdbChain: UserdbDriver {
         } catch {
             throw ConfigError("userdb \(setting): \(error)", at: location)
         }
-        try UserdbVariables.validate(fields, setting: "userdb \(setting)", at: location)
+        try UserdbVariables.validate(fields, setting: "userdb \(setting)", at: location, syntax: syntax)
         return fields
     }
 
@@ -141,14 +147,17 @@ public final class UserdbChain: UserdbDriver {
         let driver = member.driver.driverName
         var record = kept
         do {
-            let defaults = try UserdbVariables(request: request, home: kept.home).expand(
-                member.defaultFields)
+            let defaults = try UserdbVariables(request: request, home: kept.home, syntax: member.settings.variableSyntax)
+                .expand(member.defaultFields)
             for field in defaults { record[field.name] = field.value }
         } catch {
             failures.append(logFailure("default_fields: \(error)", user: request.user, driver: driver))
             return (.internalFailure, nil)
         }
-        switch await member.driver.lookup(request) {
+        let start = ContinuousClock.now
+        let answer = await member.driver.lookup(request)
+        UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start)
+        switch answer {
         case .notFound:
             return (.notFound, nil)
         case .temporaryFailure(let reason):
@@ -161,8 +170,8 @@ public final class UserdbChain: UserdbDriver {
         do {
             var after = request
             after.user = record.user
-            let overrides = try UserdbVariables(request: after, home: record.home).expand(
-                member.overrideFields)
+            let overrides = try UserdbVariables(request: after, home: record.home, syntax: member.settings.variableSyntax)
+                .expand(member.overrideFields)
             for field in overrides { record[field.name] = field.value }
         } catch {
             failures.append(logFailure("override_fields: \(error)", user: request.user, driver: driver))
@@ -175,6 +184,10 @@ public final class UserdbChain: UserdbDriver {
     /// `uid`/`gid` names become numbers.
     private func finish(_ found: UserRecord, driver: String) async -> UserdbResult {
         var record = found
+        if syntax == .dovecot24 {
+            let fields = MailStorage24.normalisedFields(found.fields.map { ($0.name, $0.value) }, defaults: storageDefaults)
+            record = UserRecord(user: found.user, fields: fields.map { UserdbField($0.name, $0.value) })
+        }
         if let home = record.home {
             if home.isEmpty {
                 record["home"] = nil

@@ -29,10 +29,11 @@ struct UserdbFieldTemplate: Sendable, Hashable {
         }
     }
 
-    /// Parses a space (or tab) separated list.
+    /// Parses a space (or tab) separated list. Blanks inside a `%{ }` variable (Dovecot 2.4's
+    /// `%{user | domain}`) do not separate.
     static func parse(_ text: String) throws(ParseError) -> UserdbFieldTemplate {
         var entries: [Entry] = []
-        for token in text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }) {
+        for token in tokens(text) {
             let entry: Entry
             if let equals = token.firstIndex(of: "=") {
                 entry = Entry(
@@ -44,6 +45,28 @@ struct UserdbFieldTemplate: Sendable, Hashable {
             entries.append(entry)
         }
         return UserdbFieldTemplate(entries: entries)
+    }
+
+    /// The blank-separated tokens of `text`, keeping `%{ ... }` whole.
+    private static func tokens(_ text: String) -> [Substring] {
+        var result: [Substring] = []
+        var depth = 0
+        var start: String.Index?
+        var previous: Character?
+        for index in text.indices {
+            let character = text[index]
+            if character == "{", previous == "%" { depth += 1 } else if character == "}", depth > 0 { depth -= 1 }
+            let blank = character == " " || character == "\t" || character == "\n" || character == "\r"
+            if blank, depth == 0 {
+                if let begin = start { result.append(text[begin..<index]) }
+                start = nil
+            } else if start == nil {
+                start = index
+            }
+            previous = character
+        }
+        if let begin = start { result.append(text[begin...]) }
+        return result
     }
 
     var isEmpty: Bool { entries.isEmpty }

@@ -8,9 +8,12 @@ import HomingConfig
 public struct UserdbVariables: Sendable {
     /// The values by Dovecot's long variable names.
     public var values: [String: String]
+    /// The syntax of the templates expanded (the userdb block's: 2.3 `%d` or 2.4 `%{user | domain}`).
+    public var syntax: VariableSyntax
 
     /// The variables of `request`, with `home` when one is known.
-    public init(request: UserdbRequest, home: String? = nil) {
+    public init(request: UserdbRequest, home: String? = nil, syntax: VariableSyntax = .dovecot23) {
+        self.syntax = syntax
         var values = Self.processValues
         values["service"] = request.service
         values["local_ip"] = request.localIP ?? ""
@@ -28,9 +31,11 @@ public struct UserdbVariables: Sendable {
     }
 
     /// Variables used to check templates at start.
-    public static let sample = UserdbVariables(
-        request: UserdbRequest(user: "user@example.com", localIP: "127.0.0.1", remoteIP: "127.0.0.1"),
-        home: "/home/user")
+    public static func sample(syntax: VariableSyntax = .dovecot23) -> UserdbVariables {
+        UserdbVariables(
+            request: UserdbRequest(user: "user@example.com", localIP: "127.0.0.1", remoteIP: "127.0.0.1"),
+            home: "/home/user", syntax: syntax)
+    }
 
     /// `pid` and `hostname`, read once.
     private static let processValues = VariableExpander.processValues()
@@ -51,7 +56,7 @@ public struct UserdbVariables: Sendable {
 
     /// An expander over these values and `providers` (`%{name:key}`).
     public func expander(providers: [String: @Sendable (String) -> String?] = [:]) -> VariableExpander {
-        VariableExpander(values: values, providers: providers)
+        VariableExpander(values: values, providers: providers, syntax: syntax)
     }
 
     /// Expands a template, passing each substituted value through `escape`.
@@ -93,22 +98,22 @@ public struct UserdbVariables: Sendable {
     /// Checks a template at start by expanding it with sample values (and `providers`); an
     /// unknown variable or a syntax error becomes a ``ConfigError`` naming the setting.
     public static func validate(
-        _ template: String, setting: String, at location: ConfigLocation?,
+        _ template: String, setting: String, at location: ConfigLocation?, syntax: VariableSyntax = .dovecot23,
         providers: [String: @Sendable (String) -> String?] = [:]
     ) throws(ConfigError) {
         do {
-            _ = try sample.expander(providers: providers).expand(template)
+            _ = try sample(syntax: syntax).expander(providers: providers).expand(template)
         } catch {
             throw ConfigError("\(setting): \(error)", at: location)
         }
     }
 
     /// Checks each value of a field list at start.
-    static func validate(_ fields: UserdbFieldTemplate, setting: String, at location: ConfigLocation?)
-        throws(ConfigError)
-    {
+    static func validate(
+        _ fields: UserdbFieldTemplate, setting: String, at location: ConfigLocation?, syntax: VariableSyntax = .dovecot23
+    ) throws(ConfigError) {
         for entry in fields.entries {
-            try validate(entry.template, setting: "\(setting) \(entry.name)", at: location)
+            try validate(entry.template, setting: "\(setting) \(entry.name)", at: location, syntax: syntax)
         }
     }
 }

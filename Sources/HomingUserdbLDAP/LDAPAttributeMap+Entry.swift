@@ -31,6 +31,7 @@ extension LDAPAttributeMap {
                 field.referencedAttributes.forEach(warnIfMultiple)
                 var local = variables
                 local.values["$"] = values.first ?? ""
+                local.syntax = syntax
                 value = try local.expander(ldap: ldap).expand(template)
             } else {
                 guard let first = values.first else { continue }
@@ -38,7 +39,10 @@ extension LDAPAttributeMap {
                 value = first
             }
             var name = field.name
-            if name.contains("%") { name = try variables.expander(ldap: ldap).expand(name) }
+            if name.contains("%") {
+                variables.syntax = syntax
+                name = try variables.expander(ldap: ldap).expand(name)
+            }
             if name.isEmpty { continue }
             if let index = mapped.fields.firstIndex(where: { $0.name == name }) {
                 mapped.fields[index].value = value
@@ -63,6 +67,7 @@ extension LDAPAttributeMap {
                 if !field.ldapAttribute.isEmpty, values.isEmpty { continue }
                 var local = variables
                 local.values["$"] = values.first ?? ""
+                local.syntax = syntax
                 names.append(try local.expander(ldap: ldap).expand(template))
             } else {
                 names += values

@@ -33,6 +33,8 @@ public struct LDAPAttributeMap: Sendable, Hashable {
 
     /// The entries in the order written.
     public var fields: [Field]
+    /// The syntax of the templates (2.4 `fields { home = %{ldap:homeDirectory} }` or 2.3 `user_attrs`).
+    public var syntax: VariableSyntax = .dovecot23
 
     /// Why a list could not be read.
     public enum ParseError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -103,9 +105,20 @@ public struct LDAPAttributeMap: Sendable, Hashable {
         return result
     }
 
+    /// A Dovecot 2.4 `fields { NAME = TEMPLATE }` list: every field is a template, `%{ldap:attr}`
+    /// an attribute's value (a missing attribute is an error unless `| default(...)` gives one).
+    public static func fields24(_ entries: [(name: String, template: String)]) -> LDAPAttributeMap {
+        var map = LDAPAttributeMap(fields: entries.map { entry in
+            Field(name: entry.name, ldapAttribute: "", template: entry.template, skip: false,
+                  referencedAttributes: ldapReferences(in: entry.template))
+        })
+        map.syntax = .dovecot24
+        return map
+    }
+
     /// Checks every template and `%` field name by expanding it with sample values.
     func validate() throws(VariableExpansionError) {
-        var variables = UserdbVariables.sample
+        var variables = UserdbVariables.sample(syntax: syntax)
         variables.values["$"] = "sample"
         let expander = variables.expander(ldap: nil)
         for field in fields {
@@ -121,7 +134,7 @@ public struct LDAPAttributeMap: Sendable, Hashable {
         var rest = Substring(template)
         while let range = rest.range(of: "{ldap:") {
             let after = rest[range.upperBound...]
-            let end = after.firstIndex(where: { $0 == ":" || $0 == "}" }) ?? after.endIndex
+            let end = after.firstIndex(where: { $0 == ":" || $0 == "}" || $0 == " " || $0 == "|" || $0 == "\t" }) ?? after.endIndex
             let name = String(after[..<end])
             if !name.isEmpty { names.append(name) }
             rest = after[end...]

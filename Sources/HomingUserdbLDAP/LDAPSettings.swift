@@ -40,6 +40,8 @@ public struct LDAPSettings: Sendable, Equatable {
     /// Keys present in the file that Homing reads but does not act on (password checking,
     /// SASL details, libldap debugging), for one notice at start.
     public var ignoredKeys: [String] = []
+    /// The syntax of `base`, the filters and the attribute templates.
+    public var syntax: VariableSyntax = .dovecot23
 
     /// `scope` values.
     public enum Scope: String, Sendable, Equatable, CaseIterable {
@@ -169,7 +171,7 @@ public struct LDAPSettings: Sendable, Equatable {
         for (key, template) in [("base", settings.base), ("user_filter", settings.userFilter),
                                 ("iterate_filter", settings.iterateFilter)] {
             do {
-                _ = try UserdbVariables.sample.expander().expand(template)
+                _ = try UserdbVariables.sample().expander().expand(template)
             } catch {
                 throw ConfigError("\(key): \(error)", at: raw[key]?.location)
             }
@@ -187,5 +189,101 @@ public struct LDAPSettings: Sendable, Equatable {
     /// Reads `path` (with its `!include`s) and checks it.
     public static func load(path: String) throws(ConfigError) -> LDAPSettings {
         try parse(ExtConfigFile.load(path: path), path: path)
+    }
+
+    // MARK: - Dovecot 2.4
+
+    /// Reads the settings of a Dovecot 2.4 `userdb ldap { }` block (``UserdbSettings/driverSettings``):
+    /// `ldap_uris`, `ldap_auth_dn`, `ldap_auth_dn_password`, `ldap_base`, `ldap_scope`,
+    /// `ldap_deref`, `ldap_starttls`, `ldap_version`, and the block's `filter` (required),
+    /// `iterate_filter`, `fields { }` and `iterate_fields { }` (default `user = %{ldap:uid}`).
+    public static func parse24(_ entries: [ExtConfigEntry], blockLocation: ConfigLocation?) throws(ConfigError) -> LDAPSettings {
+        var last: [String: ExtConfigEntry] = [:]
+        var fields: [(String, String)] = []
+        var iterateFields: [(String, String)] = []
+        var ignored: [String] = []
+        for entry in entries {
+            if entry.key.hasPrefix("fields/") {
+                fields.removeAll { $0.0 == String(entry.key.dropFirst(7)) }
+                fields.append((String(entry.key.dropFirst(7)), entry.value))
+            } else if entry.key.hasPrefix("iterate_fields/") {
+                iterateFields.removeAll { $0.0 == String(entry.key.dropFirst(15)) }
+                iterateFields.append((String(entry.key.dropFirst(15)), entry.value))
+            } else {
+                last[entry.key] = entry
+            }
+        }
+        let known: Set<String> = [
+            "ldap_uris", "ldap_auth_dn", "ldap_auth_dn_password", "ldap_base", "ldap_scope", "ldap_deref", "ldap_starttls",
+            "ldap_version", "filter", "iterate_filter",
+        ]
+        for key in last.keys.sorted() where !known.contains(key) { ignored.append(key) }
+        func value(_ key: String) -> String? { last[key]?.value }
+        guard let base = value("ldap_base") else {
+            throw ConfigError("userdb ldap needs ldap_base = the DN to search under", at: blockLocation)
+        }
+        let uris = (value("ldap_uris") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+        guard !uris.isEmpty else { throw ConfigError("userdb ldap needs ldap_uris = ldap://HOST", at: blockLocation) }
+        for uri in uris {
+            let lower = uri.lowercased()
+            guard lower.hasPrefix("ldap://") || lower.hasPrefix("ldaps://") || lower.hasPrefix("ldapi://") else {
+                throw ConfigError("ldap_uris: '\(uri)' is not an ldap://, ldaps:// or ldapi:// URI", at: last["ldap_uris"]?.location)
+            }
+        }
+        guard let filter = value("filter") else {
+            throw ConfigError("userdb ldap { } needs filter = (&(objectClass=posixAccount)(uid=%{user}))", at: blockLocation)
+        }
+        var settings = LDAPSettings(
+            uris: uris, base: base, userAttributes: LDAPAttributeMap.fields24(fields),
+            iterateAttributes: LDAPAttributeMap.fields24(iterateFields.isEmpty ? [("user", "%{ldap:uid}")] : iterateFields))
+        settings.syntax = .dovecot24
+        settings.ignoredKeys = ignored
+        settings.userFilter = filter
+        if let iterate = value("iterate_filter") { settings.iterateFilter = iterate }
+        if let dn = value("ldap_auth_dn"), !dn.isEmpty {
+            settings.bindDN = dn
+            settings.bindPassword = value("ldap_auth_dn_password") ?? ""
+        }
+        if let entry = last["ldap_starttls"] {
+            switch entry.value.lowercased() {
+            case "yes": settings.startTLS = true
+            case "no": settings.startTLS = false
+            default: throw ConfigError("ldap_starttls: invalid boolean value '\(entry.value)' (use yes or no)", at: entry.location)
+            }
+        }
+        if let entry = last["ldap_version"] {
+            guard let version = Int(entry.value), version == 2 || version == 3 else {
+                throw ConfigError("ldap_version: '\(entry.value)' is not 2 or 3", at: entry.location)
+            }
+            settings.ldapVersion = version
+        }
+        if let entry = last["ldap_scope"] {
+            guard let scope = Scope(rawValue: entry.value.lowercased()) else {
+                throw ConfigError("ldap_scope: unknown value '\(entry.value)' (known: base, onelevel, subtree)", at: entry.location)
+            }
+            settings.scope = scope
+        }
+        if let entry = last["ldap_deref"] {
+            guard let deref = Deref(rawValue: entry.value.lowercased()) else {
+                throw ConfigError("ldap_deref: unknown value '\(entry.value)' (known: never, searching, finding, always)",
+                                  at: entry.location)
+            }
+            settings.deref = deref
+        }
+        for (key, template) in [("ldap_base", settings.base), ("filter", settings.userFilter), ("iterate_filter", settings.iterateFilter)] {
+            do {
+                _ = try UserdbVariables.sample(syntax: .dovecot24).expander().expand(template)
+            } catch {
+                throw ConfigError("\(key): \(error)", at: last[key]?.location ?? blockLocation)
+            }
+        }
+        for (key, map) in [("fields", settings.userAttributes), ("iterate_fields", settings.iterateAttributes)] {
+            do {
+                try map.validate()
+            } catch {
+                throw ConfigError("\(key): \(error)", at: blockLocation)
+            }
+        }
+        return settings
     }
 }

@@ -24,6 +24,11 @@ public final class LDAPUserdbDriver: UserdbDriver {
 
     /// Creates the driver for a `userdb { driver = ldap  args = PATH }` block: reads PATH.
     public convenience init(settings userdb: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
+        if userdb.variableSyntax == .dovecot24 {
+            let settings = try LDAPSettings.parse24(userdb.driverSettings, blockLocation: userdb.location)
+            self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger)
+            return
+        }
         let path = userdb.args.trimmingWhitespace()
         guard !path.isEmpty else {
             throw ConfigError(
@@ -62,7 +67,7 @@ public final class LDAPUserdbDriver: UserdbDriver {
         // No address holds a NUL, and slapd's IA5 matching ignores a trailing escaped one
         // (`(mail=alice@example.com\00)` finds alice): such a name is nobody.
         if request.user.utf8.contains(0) { return .notFound }
-        let variables = UserdbVariables(request: request)
+        let variables = UserdbVariables(request: request, syntax: settings.syntax)
         let base: String
         let filter: String
         do {
@@ -98,7 +103,7 @@ public final class LDAPUserdbDriver: UserdbDriver {
 
     /// Lists the `user` values of `iterate_attrs` for every entry `iterate_filter` finds.
     public func iterateUsers() async throws(UserdbIterationError) -> [String] {
-        let variables = UserdbVariables(request: UserdbRequest(user: "", service: "doveadm"))
+        let variables = UserdbVariables(request: UserdbRequest(user: "", service: "doveadm"), syntax: settings.syntax)
         let base: String
         let filter: String
         do {

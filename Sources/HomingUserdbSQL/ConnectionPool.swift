@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// A connection lent by a ``ConnectionPool``: give it back with
 /// ``ConnectionPool/release(_:reusable:dropIdle:)``.
 struct PooledConnection<Connection: Sendable>: Sendable {
@@ -46,6 +48,11 @@ actor ConnectionPool<Connection: Sendable> {
     func lease(deadline: ContinuousClock.Instant) async -> Result<PooledConnection<Connection>, ConnectionPoolError> {
         let waiter = nextWaiter
         nextWaiter += 1
+        let start = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - start).components
+            Timer(label: "homing_sql_pool_wait_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
         return await withCheckedContinuation { continuation in
             continuations[waiter] = continuation
             timers[waiter] = Task { [weak self] in
@@ -83,6 +90,11 @@ actor ConnectionPool<Connection: Sendable> {
     }
 
     private func perform(_ actions: ConnectionPoolStateMachine<Connection>.Actions) {
+        defer {
+            Gauge(label: "homing_sql_pool_connections", dimensions: [("state", "open")]).record(state.total)
+            Gauge(label: "homing_sql_pool_connections", dimensions: [("state", "idle")]).record(state.idle.count)
+            Gauge(label: "homing_sql_pool_waiters").record(continuations.count)
+        }
         for delivery in actions.deliveries {
             finish(delivery.waiter, .success(PooledConnection(connection: delivery.connection, reused: delivery.reused)))
         }

@@ -1,7 +1,9 @@
 import HomingConfig
 import HomingUserdb
 
-/// The settings of a dovecot-sql.conf.ext that the `sql` userdb uses.
+/// The settings the `sql` userdb uses, read from a dovecot-sql.conf.ext (Dovecot 2.3, see
+/// ``make(from:path:blockLocation:)``) or from the main file's 2.4 settings
+/// (``make(settings24:blockLocation:)``): one struct, two readers.
 ///
 /// Read: `driver` (only `pgsql`), `connect` (see ``PostgresConnectString``), `user_query`
 /// (required), `iterate_query` (optional: without it users cannot be listed). Accepted and
@@ -13,6 +15,8 @@ struct SQLDriverConfig: Sendable, Hashable {
     var iterateQuery: SQLQueryTemplate?
     /// The file, for messages.
     var path: String
+    /// The syntax of the queries' `%` variables.
+    var syntax: VariableSyntax = .dovecot23
 
     /// The back ends Homing implements.
     static let availableDrivers = ["pgsql"]
@@ -59,9 +63,9 @@ struct SQLDriverConfig: Sendable, Hashable {
 
     /// Splits a query and expands it once with sample values, so that an unknown variable or a
     /// bad `%` is an error at start rather than at the first lookup.
-    private static func checkedTemplate(_ entry: ExtConfigEntry) throws(ConfigError) -> SQLQueryTemplate {
+    private static func checkedTemplate(_ entry: ExtConfigEntry, syntax: VariableSyntax = .dovecot23) throws(ConfigError) -> SQLQueryTemplate {
         let template = SQLQueryTemplate(entry.value)
-        let sample = UserdbVariables.sample.expander()
+        let sample = UserdbVariables.sample(syntax: syntax).expander()
         do {
             // The whole query first, so that positions in messages count from its start.
             _ = try sample.expand(entry.value)
@@ -70,5 +74,69 @@ struct SQLDriverConfig: Sendable, Hashable {
             throw ConfigError("\(entry.key): \(error)", at: entry.location)
         }
         return template
+    }
+
+    // MARK: - Dovecot 2.4
+
+    /// Builds the settings from a 2.4 `userdb sql { }` block's ``UserdbSettings/driverSettings``:
+    /// `sql_driver = pgsql`, `pgsql HOST { parameters { KEY = VALUE } }` (the first host; its
+    /// parameters are libpq's: dbname, user, password, port...), `pgsql_connection_limit` (the
+    /// pool size), the block's `query` (required) and `iterate_query`.
+    static func make(settings24 entries: [ExtConfigEntry], blockLocation: ConfigLocation?) throws(ConfigError) -> SQLDriverConfig {
+        func last(_ key: String) -> ExtConfigEntry? { entries.last { $0.key == key } }
+        if let field = entries.first(where: { $0.key.hasPrefix("fields/") || $0.key.hasPrefix("iterate_fields/") }) {
+            throw ConfigError(
+                "userdb sql { fields { } } is not supported by Homing: return the field from the query "
+                    + "(SELECT ... AS \(field.key.split(separator: "/").last ?? "name"))", at: field.location)
+        }
+        guard let driver = last("sql_driver") else {
+            throw ConfigError("userdb sql needs sql_driver = pgsql (at the top level or in the userdb block)", at: blockLocation)
+        }
+        guard ["pgsql", "postgresql"].contains(driver.value) else {
+            throw ConfigError("sql_driver = \(driver.value): Homing has no such SQL driver (available: pgsql)", at: driver.location)
+        }
+        guard let host = entries.first(where: { $0.key.hasPrefix("pgsql/") && !$0.key.dropFirst(6).contains("/") }) else {
+            throw ConfigError("userdb sql needs a pgsql HOST { parameters { dbname = ... user = ... password = ... } } block",
+                              at: blockLocation)
+        }
+        var words = ["host=\(quotedParameter(host.value))"]
+        let prefix = "pgsql/\(host.value)/parameters/"
+        var seen: Set<String> = []
+        for entry in entries.reversed() where entry.key.hasPrefix(prefix) {
+            let name = String(entry.key.dropFirst(prefix.count))
+            guard seen.insert(name).inserted else { continue }
+            words.insert("\(name)=\(quotedParameter(entry.value))", at: 1)
+        }
+        if let limit = last("pgsql_connection_limit") ?? last("pgsql/\(host.value)/connection_limit") {
+            words.append("maxconns=\(limit.value)")
+        }
+        let connect = try PostgresConnectString.parse(words.joined(separator: " "), at: host.location)
+        guard let query = last("query"), !query.value.allSatisfy(\.isWhitespace) else {
+            throw ConfigError(
+                "userdb sql needs query = SELECT home, uid, gid FROM users WHERE userid = '%{user | username}' "
+                    + "AND domain = '%{user | domain}'", at: blockLocation)
+        }
+        var named = query
+        named.key = "query"
+        let userTemplate = try checkedTemplate(named, syntax: .dovecot24)
+        var iterateTemplate: SQLQueryTemplate?
+        if let iterate = last("iterate_query"), !iterate.value.allSatisfy(\.isWhitespace) {
+            iterateTemplate = try checkedTemplate(iterate, syntax: .dovecot24)
+        }
+        var config = SQLDriverConfig(connect: connect, userQuery: userTemplate, iterateQuery: iterateTemplate,
+                                     path: blockLocation?.file ?? "userdb sql")
+        config.syntax = .dovecot24
+        return config
+    }
+
+    /// A libpq connection parameter value, quoted when it holds blanks, quotes or backslashes.
+    private static func quotedParameter(_ value: String) -> String {
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "'" || $0 == "\\" || $0 == "\t" }) else { return value }
+        var out = "'"
+        for character in value {
+            if character == "'" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out + "'"
     }
 }

@@ -28,6 +28,18 @@ public struct SQLUserdbDriver: UserdbDriver {
     /// Reads the dovecot-sql.conf.ext named by `args`. A problem in it is a ``ConfigError`` at
     /// its line; a missing file or setting one at the `userdb { }` block. Does not connect.
     public init(settings: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
+        if settings.variableSyntax == .dovecot24 {
+            let config = try SQLDriverConfig.make(settings24: settings.driverSettings, blockLocation: settings.location)
+            for (key, template) in [("query", config.userQuery), ("iterate_query", config.iterateQuery)] {
+                guard let template, template.hasUnquotedVariables else { continue }
+                let location = settings.driverSettings.last { $0.key == key }?.location.description ?? "userdb sql"
+                let message = "\(location): \(key) has a % variable outside single quotes; its value is escaped but "
+                    + "not quoted, so a recipient may still change the query. Write '%{user}', not %{user}."
+                context.logger.warning("\(message)")
+            }
+            self.init(config: config, threadPool: context.threadPool, logger: context.logger)
+            return
+        }
         let path = settings.args.trimmingSpaces()
         guard !path.isEmpty else {
             throw ConfigError(
@@ -90,7 +102,7 @@ public struct SQLUserdbDriver: UserdbDriver {
     public func lookup(_ request: UserdbRequest) async -> UserdbResult {
         if request.cannotMatchAnyRow { return .notFound }
         let deadline = ContinuousClock.now + config.connect.queryTimeout
-        let expander = UserdbVariables(request: request).expander()
+        let expander = UserdbVariables(request: request, syntax: config.syntax).expander()
         switch await run(config.userQuery, name: "user_query", expander: expander, deadline: deadline) {
         case .success(let rows):
             return SQLRowMapper.lookupResult(rows, user: request.user)
@@ -104,7 +116,7 @@ public struct SQLUserdbDriver: UserdbDriver {
     public func iterateUsers() async throws(UserdbIterationError) -> [String] {
         guard let iterateQuery = config.iterateQuery else { throw .unsupported(driver: "sql (no iterate_query)") }
         let deadline = ContinuousClock.now + max(config.connect.queryTimeout, .seconds(60))
-        let expander = UserdbVariables(request: UserdbRequest(user: "", service: "doveadm")).expander()
+        let expander = UserdbVariables(request: UserdbRequest(user: "", service: "doveadm"), syntax: config.syntax).expander()
         switch await run(iterateQuery, name: "iterate_query", expander: expander, deadline: deadline) {
         case .success(let rows):
             return try SQLRowMapper.userNames(rows)

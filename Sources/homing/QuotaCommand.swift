@@ -65,43 +65,42 @@ struct QuotaRecalcCommand: AsyncParsableCommand {
     }
 }
 
-/// The table `homing quota get` prints.
+/// The table `homing quota get` prints, as `doveadm quota get` does: STORAGE in KiB rounded
+/// up (Dovecot's `quota_get_resource`: 888 bytes are 1 KiB, 616,100 bytes 602), the percentage
+/// from the figures shown (`value * 100 / limit`, rounded down), doveadm's table layout.
 struct QuotaReport {
     var name: String
     var contents: MaildirSizeContents
     var config: QuotaConfiguration
     var bytes: Bool
+    /// The width the table fills (doveadm's: the terminal's, else 80).
+    var width = DoveadmTable.terminalWidth()
 
     var text: String {
         let limits = contents.limits
-        let storageUnit: Int64 = bytes ? 1 : 1024
-        let storageValue = contents.usage.bytes / storageUnit
-        let storageLimit = limits.bytes > 0 ? String(limits.bytes / storageUnit) : "-"
-        let messageLimit = limits.messages > 0 ? String(limits.messages) : "-"
-        let rows: [[String]] = [
-            ["Quota name", "Type", "Value", "Limit", "%"],
-            [name, "STORAGE", String(storageValue), storageLimit, Self.percent(contents.usage.bytes, limits.bytes)],
-            [name, "MESSAGE", String(contents.usage.messages), messageLimit,
-             Self.percent(contents.usage.messages, limits.messages)],
+        let storageValue = bytes ? contents.usage.bytes : Self.kibibytes(contents.usage.bytes)
+        let storageLimit = bytes ? limits.bytes : Self.kibibytes(limits.bytes)
+        var table = DoveadmTable(
+            columns: [
+                .init(title: "Quota name"), .init(title: "Type"), .init(title: "Value", rightAligned: true),
+                .init(title: "Limit", rightAligned: true), .init(title: "%", rightAligned: true),
+            ], width: width)
+        table.rows = [
+            Self.row(name, "STORAGE", value: storageValue, limit: storageLimit),
+            Self.row(name, "MESSAGE", value: contents.usage.messages, limit: limits.messages),
         ]
-        var widths = [Int](repeating: 0, count: 5)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        var out = ""
-        for row in rows {
-            var cells: [String] = []
-            for (index, cell) in row.enumerated() {
-                let pad = String(repeating: " ", count: widths[index] - cell.count)
-                // Text columns left-aligned, numbers right-aligned, as doveadm prints them.
-                cells.append(index < 2 ? cell + pad : pad + cell)
-            }
-            out += cells.joined(separator: " ") + "\n"
-        }
-        return out
+        return table.text
     }
 
-    static func percent(_ value: Int64, _ limit: Int64) -> String {
-        guard limit > 0 else { return "0" }
-        return String(value * 100 / limit)
+    /// One resource's row: `-` and 0% without a limit.
+    static func row(_ name: String, _ type: String, value: Int64, limit: Int64) -> [String] {
+        guard limit > 0 else { return [name, type, String(value), "-", "0"] }
+        return [name, type, String(value), String(limit), String(value * 100 / limit)]
+    }
+
+    /// Bytes in KiB, rounded up as Dovecot does (`(bytes + 1023) / 1024`).
+    static func kibibytes(_ bytes: Int64) -> Int64 {
+        bytes > 0 ? (bytes + 1023) / 1024 : bytes / 1024
     }
 }
 

@@ -52,3 +52,30 @@ struct NamespaceSettingsTests {
         #expect(throws: ConfigError.self) { try load("namespace inbox {\n  inbox = maybe\n}\n") }
     }
 }
+
+@Suite("namespace { separator } in Dovecot 2.4 files")
+struct NamespaceSettings24Tests {
+    @Test("a 2.4 file's namespace gives the separator, and homing config --print-2.4 writes it back")
+    func dovecot24() throws {
+        let text = """
+            dovecot_config_version = 2.4.1
+            dovecot_storage_version = 2.4.1
+            protocols = lmtp
+            postmaster_address = pm@example.com
+            namespace inbox {
+              inbox = yes
+              separator = /
+              mailbox Sent {
+                special_use = \\Sent
+              }
+            }
+            """
+        let loaded = try ConfigurationLoader.parse(text: text, file: "dovecot.conf")
+        #expect(loaded.settings.inboxNamespaceSeparator == "/")
+        #expect(loaded.warnings.map(\.message).contains("mailbox { } inside namespace { } is not used by Homing (ignored)"))
+        let printed = Dovecot24Printer.text(for: loaded)
+        #expect(printed.contains("namespace inbox {\n  inbox = yes\n  separator = /\n}\n"), "\(printed)")
+        let again = try ConfigurationLoader.parse(text: printed, file: "printed.conf")
+        #expect(again.settings.namespaces.map { [$0.name ?? "", $0.separator, $0.prefix, "\($0.inbox)"] } == [["inbox", "/", "", "true"]])
+    }
+}

@@ -43,6 +43,20 @@ private struct RecordingPlugin: DeliveryPlugin {
     }
 }
 
+/// A plugin that records the envelope address each copy is planned for (what Sieve's
+/// `envelope "to"` sees).
+private struct EnvelopeRecordingPlugin: DeliveryPlugin {
+    let name = "envelope"
+    let calls: Locked<[String]>
+
+    func plan(
+        _ plan: DeliveryPlan, for user: DeliveryUser, recipient: EnvelopeRecipient, message: DeliveryMessage
+    ) async -> DeliveryPlan {
+        calls.append(recipient.address)
+        return plan
+    }
+}
+
 @Suite("Local delivery core (no protocol, no process)")
 struct LocalDeliveryTests {
     let message = "Message-ID: <m1@example.org>\r\nSubject: hello\r\n\r\nbody\r\n"
@@ -105,19 +119,58 @@ struct LocalDeliveryTests {
         #expect(creating.files(of: "alice@example.com", folder: "lists").count == 1)
     }
 
-    @Test("the same user and mailbox twice in one transaction is stored once; the second is its duplicate")
-    func duplicateRecipients() async throws {
+    @Test("only identical addresses are merged, as Dovecot does: alice+news@, alice+@ and Alice@Example.COM are three copies, alice+news@EXAMPLE.com a duplicate")
+    func onlyIdenticalRecipientsMerge() async throws {
+        let harness = try DeliveryHarness {
+            $0.lmtpSaveToDetailMailbox = true
+            $0.ldaMailboxAutocreate = true
+        }
+        defer { harness.scratch.remove() }
+        let calls = Locked<[String]>([])
+        let envelopeReader = EnvelopeRecordingPlugin(calls: calls)
+        let delivery = try harness.delivery(
+            users: ["alice@example.com": harness.user("alice@example.com")], plugins: [envelopeReader])
+        let (_, outcomes) = try await harness.run(
+            delivery, message: message,
+            to: ["alice+news@example.com", "alice+@example.com", "Alice@Example.COM", "alice+news@EXAMPLE.com"])
+        #expect(
+            outcomes == [
+                .stored(mailboxes: ["news"]), .stored(mailboxes: ["INBOX"]), .stored(mailboxes: ["INBOX"]),
+                .duplicate(ofRecipientAt: 0),
+            ])
+        // Each copy is planned (Sieve's envelope) with its own address, the duplicate not at all.
+        #expect(Set(calls.current) == ["alice+news@example.com", "alice+@example.com", "Alice@Example.COM"])
+        #expect(calls.current.count == 3)
+        let inbox = harness.files(of: "alice@example.com")
+        let news = harness.files(of: "alice@example.com", folder: "news")
+        #expect(inbox.count == 2 && news.count == 1)
+        // Four accepted recipients: no Delivered-To and no `for <>` in any copy (as Dovecot).
+        for file in inbox + news {
+            let text = harness.text(file)
+            #expect(!text.contains("Delivered-To:"))
+            #expect(!text.contains("\tfor <"))
+        }
+    }
+
+    @Test("duplicates(in:): the local part compares byte for byte, the domain in any case, and the ORCPT must match too")
+    func duplicateComparison() async throws {
         let harness = try DeliveryHarness()
         defer { harness.scratch.remove() }
-        let delivery = try harness.delivery(users: [
-            "alice@example.com": harness.user("alice@example.com"), "bob@example.com": harness.user("bob@example.com"),
-        ])
-        let (_, outcomes) = try await harness.run(
-            delivery, message: message, to: ["alice@example.com", "bob@example.com", "ALICE@example.com"])
-        #expect(outcomes == [.stored(mailboxes: ["INBOX"]), .stored(mailboxes: ["INBOX"]), .duplicate(ofRecipientAt: 0)])
-        #expect(harness.files(of: "alice@example.com").count == 1)
-        // Several recipients: no Delivered-To, no `for <>` (as Dovecot).
-        #expect(!harness.text(harness.files(of: "bob@example.com")[0]).contains("Delivered-To:"))
+        let delivery = try harness.delivery(users: ["bob@example.com": harness.user("bob@example.com")])
+        let probe = EnvelopeRecipient(address: "bob@example.com", logID: "x")
+        guard case .accepted(let user) = await delivery.checkRecipient(probe, envelope: harness.envelope()) else {
+            Issue.record("bob not found")
+            return
+        }
+        func accepted(_ address: String, orcpt: String? = nil) -> AcceptedRecipient {
+            AcceptedRecipient(recipient: EnvelopeRecipient(address: address, originalAddress: orcpt, logID: "x"), user: user)
+        }
+        let recipients = [
+            accepted("bob@example.com"), accepted("bob@EXAMPLE.COM"), accepted("Bob@example.com"),
+            accepted("bob@example.com", orcpt: "bob@example.net"), accepted("bob@example.com", orcpt: "bob@EXAMPLE.net"),
+            accepted("bob@example.com", orcpt: "Bob@example.net"), accepted("bob@example.com"),
+        ]
+        #expect(LocalDelivery.duplicates(in: recipients) == [1: 0, 4: 3, 6: 0])
     }
 
     @Test("plugins run in mail_plugins order: each plans on what the previous decided, and each wraps the next's store")

@@ -1,4 +1,6 @@
+import Foundation
 import Glibc
+import HomingTestSupport
 import HomingConfig
 import NIOCore
 import NIOPosix
@@ -58,5 +60,36 @@ struct MessageSpoolTests {
         } catch {
             #expect("\(error)".contains("/nonexistent/dir"))
         }
+    }
+
+    @Test("the spool file has no name: O_TMPFILE, or created and unlinked at once where the file system lacks it",
+          arguments: [true, false])
+    func noName(tmpfile: Bool) throws {
+        let directory = try ScratchDirectory("spool-name")
+        defer { directory.remove() }
+        let fd = try MessageSpool.openAnonymousFile(in: directory.path, allowTmpfile: tmpfile)
+        defer { close(fd) }
+        var info = stat()
+        #expect(fstat(fd, &info) == 0)
+        #expect(info.st_nlink == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == [])
+        #expect(pwrite(fd, "x", 1, 0) == 1)
+    }
+
+    @Test("stale spool files are removed by their exact name shape and owner; nothing else")
+    func staleFiles() throws {
+        let directory = try ScratchDirectory("spool-stale")
+        defer { directory.remove() }
+        for name in ["homing-spool.abcDEF", "homing-spool.123456", "homing-spool.toolong1", "homing-spool.", "other"] {
+            try directory.write(name, "x")
+        }
+        try FileManager.default.createDirectory(atPath: directory.file("homing-spool.dirABC"), withIntermediateDirectories: false)
+        #expect(symlink("/etc/passwd", directory.file("homing-spool.linkAB")) == 0)
+        let result = MessageSpool.removeStaleFiles(in: directory.path)
+        #expect(result.removed.sorted() == ["homing-spool.123456 (1 bytes)", "homing-spool.abcDEF (1 bytes)"])
+        #expect(result.problems.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            == ["homing-spool.", "homing-spool.dirABC", "homing-spool.linkAB", "homing-spool.toolong1", "other"])
     }
 }

@@ -128,6 +128,43 @@ struct RecipientResolverTests {
         }
     }
 
+    @Test("a home or mail root in a system directory is a temporary failure at RCPT, like a uid out of range")
+    func systemDirectories() async throws {
+        let unsafe = ["/root", "/etc", "/", "/etc/mail", "/usr/local/alice", "/home", "/var/mail", "/var/vmail/../../etc", "/proc/self"]
+        var records: [String: UserdbResult] = [:]
+        for (index, home) in unsafe.enumerated() { records["u\(index)@x"] = record("u\(index)@x", home: home) }
+        records["root-mail@x"] = .found(UserRecord(user: "root-mail@x", fields: [
+            UserdbField("uid", "5000"), UserdbField("gid", "5000"), UserdbField("home", "/var/vmail/r"),
+            UserdbField("mail", "maildir:/etc/maildir"),
+        ]))
+        records["inbox@x"] = .found(UserRecord(user: "inbox@x", fields: [
+            UserdbField("uid", "5000"), UserdbField("gid", "5000"), UserdbField("home", "/var/vmail/i"),
+            UserdbField("mail", "maildir:~/Maildir:INBOX=/root/inbox"),
+        ]))
+        let resolver = try RecipientResolver(settings: settings(), users: FixedLookup(records: records), processUID: 0)
+        for name in records.keys.sorted() {
+            do {
+                _ = try await resolver.resolve(address: name)
+                Issue.record("\(name) resolved")
+            } catch {
+                guard case .unusable(let reason) = error else {
+                    Issue.record("\(name): \(error)")
+                    continue
+                }
+                #expect(reason.contains("Homing does not deliver there"), "\(reason)")
+                #expect(error.deliveryFailure == .deferred(.unusableUser))
+            }
+        }
+        let fine = FixedLookup(records: [
+            "a@x": record("a@x", home: "/home/alice"), "b@x": record("b@x", home: "/var/vmail/example.com/b"),
+            "c@x": record("c@x", home: "/srv/mail/c"), "d@x": record("d@x", home: "/var/mail/d"),
+        ])
+        let fineResolver = try RecipientResolver(settings: settings(), users: fine, processUID: 0)
+        for name in ["a@x", "b@x", "c@x", "d@x"] {
+            _ = try await fineResolver.resolve(address: name)
+        }
+    }
+
     @Test("mail_uid naming an unknown user stops start-up")
     func unknownMailUID() throws {
         #expect(throws: ConfigError("mail_uid: unknown user 'no-such-user-here'")) {

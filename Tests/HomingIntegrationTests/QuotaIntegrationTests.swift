@@ -132,8 +132,8 @@ struct QuotaIntegrationTests {
             // homing quota get shows what is on disk (KiB, like doveadm quota get).
             let get = try await HomingBinary.run(["quota", "get", "-c", fixture.configPath, "bob@example.com"])
             #expect(get.status == 0, "\(get.standardError)")
-            let kib = before.bytes / 1024
-            let percent = before.bytes * 100 / 1_048_576
+            let kib = (before.bytes + 1023) / 1024
+            let percent = kib * 100 / 1024
             #expect(get.standardOutput.contains(try Regex("User quota +STORAGE +\(kib) +1024 +\(percent)\n")))
             #expect(get.standardOutput.contains(try Regex("User quota +MESSAGE +1 +- +0\n")), "\(get.standardOutput)")
             #expect(get.standardOutput.hasPrefix("Quota name"))
@@ -260,6 +260,52 @@ struct QuotaIntegrationTests {
         #expect(serve.status == 78)
     }
 
+    @Test("homing quota get prints what doveadm quota get prints: KiB rounded up (888 bytes are 1, 616,100 are 602), the percentage of the figures shown, doveadm's 80-column table")
+    func getRoundsLikeDoveadm() async throws {
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        try Self.enableQuota(fixture)
+        let maildir = fixture.maildir("bob")
+        for sub in ["", "/new", "/cur", "/tmp"] {
+            try FileManager.default.createDirectory(atPath: maildir + sub, withIntermediateDirectories: true)
+        }
+        // Each expected text is doveadm quota get's output (Dovecot 2.3.19.1, piped) for the same
+        // maildirsize: bob's rule is *:storage=1M.
+        let cases: [(bytes: Int, expected: String)] = [
+            (888, """
+                Quota name Type    Value Limit                         %
+                User quota STORAGE     1  1024                         0
+                User quota MESSAGE     1     -                         0
+
+                """),
+            (616_100, """
+                Quota name Type    Value Limit                         %
+                User quota STORAGE   602  1024                        58
+                User quota MESSAGE     1     -                         0
+
+                """),
+            // 1023.1 KiB: shown as 1024, so 100% (from the bytes it would be 99%).
+            (1_047_655, """
+                Quota name Type    Value Limit                          %
+                User quota STORAGE  1024  1024                        100
+                User quota MESSAGE     1     -                          0
+
+                """),
+        ]
+        for (bytes, expected) in cases {
+            try "1048576S\n0 0\n\(bytes) 1\n".write(toFile: maildir + "/maildirsize", atomically: false, encoding: .utf8)
+            if geteuid() == 0 {
+                for path in [fixture.mailRoot + "/example.com", fixture.mailRoot + "/example.com/bob", maildir,
+                             maildir + "/new", maildir + "/cur", maildir + "/tmp", maildir + "/maildirsize"] {
+                    chown(path, fixture.uid, fixture.gid)
+                }
+            }
+            let get = try await HomingBinary.run(["quota", "get", "-c", fixture.configPath, "bob@example.com"])
+            #expect(get.status == 0, "\(get.standardError)")
+            #expect(get.standardOutput == expected, "\(bytes) bytes")
+        }
+    }
+
     @Test("homing quota recalc rewrites maildirsize after mail was removed behind its back; get shows the files")
     func recalcAfterRemoval() async throws {
         let fixture = try IntegrationFixture()
@@ -330,6 +376,7 @@ struct QuotaIntegrationTests {
         #expect(recorded.limit == "1048576S" && recorded.bytes == disk.bytes)
         let get = try await HomingBinary.run(["quota", "get", "-c", fixture.configPath, "smallquota@example.com"])
         #expect(get.status == 0, "\(get.standardError)")
-        #expect(get.standardOutput.contains(try Regex("User quota +STORAGE +\(disk.bytes / 1024) +1024 +\(disk.bytes * 100 / 1_048_576)\n")), "\(get.standardOutput)")
+        let kib = (disk.bytes + 1023) / 1024
+        #expect(get.standardOutput.contains(try Regex("User quota +STORAGE +\(kib) +1024 +\(kib * 100 / 1024)\n")), "\(get.standardOutput)")
     }
 }

@@ -25,13 +25,14 @@ struct SQLUserdbIntegrationTests {
         defer { fixture.dir.remove() }
         let alice = try await HomingBinary.run(["user", "-c", fixture.configPath, "alice@example.com"])
         #expect(alice.status == 0, "\(alice.standardError)")
+        // doveadm's order (uid, gid, home, mail, then the rest), not the user_query's columns.
         #expect(
             alice.standardOutput == """
                 field\tvalue
-                home\t\(fixture.mailRoot)/example.com/alice
-                mail\tmaildir:~/Maildir
                 uid\t\(fixture.uid)
                 gid\t\(fixture.gid)
+                home\t\(fixture.mailRoot)/example.com/alice
+                mail\tmaildir:~/Maildir
                 quota_rule\t*:bytes=1073741824
 
                 """)

@@ -122,7 +122,11 @@ struct SieveExtensionsIntegrationTests {
         #expect(usage.bytes == Int64(filtered.utf8.count + inbox.utf8.count) && usage.messages == 2, "\(usage)")
         let sent = fixture.sent()
         try #require(sent.count == 1, "\(server.log)")
-        #expect(sent[0].message.hasPrefix("X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: bob@example.com\nX-Sieve-Filtered: yes\n" + original + "X-Note: long note"), "\(sent[0].message)")
+        // The composer's fields and this delivery's Delivered-To and Received (as Pigeonhole sends
+        // them on), then the header as edited.
+        #expect(sent[0].message.hasPrefix("X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: bob@example.com\nDelivered-To: bob@example.com\nReceived: from "), "\(sent[0].message)")
+        #expect(sent[0].message.contains("\nX-Sieve-Filtered: yes\n" + original + "X-Note: long note"), "\(sent[0].message)")
+        #expect(!sent[0].message.contains("Return-Path"))
         #expect(sent[0].message.hasSuffix("\n\nthe body\n"))
     }
 

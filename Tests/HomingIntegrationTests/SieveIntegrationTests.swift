@@ -202,14 +202,88 @@ struct SieveIntegrationTests {
         // sendmail ran as the user, not as root (as Dovecot runs it).
         let recorded = try FileManager.default.contentsOfDirectory(atPath: fixture.outbox).filter { $0.hasSuffix(".args") }
         #expect(recorded.compactMap { ownership(fixture.outbox + "/" + $0)?.uid } == [fixture.base.uid])
-        #expect(sent[0].message.hasPrefix("X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: alice@example.com\nFrom: Sender <sender@example.org>\n"))
-        #expect(sent[0].message.hasSuffix("\n\nforward me\n"))
+        // As Pigeonhole's copy: its two headers, then the message as delivered to alice without
+        // Return-Path: Delivered-To and Received (the next hops count them), the original.
+        let sid = try #require(replies.first.flatMap(replyID))
+        let copy = sent[0].message
+        #expect(
+            copy.hasPrefix(
+                "X-Sieve: Homing Sieve\nX-Sieve-Redirected-From: alice@example.com\nDelivered-To: alice@example.com\n"
+                    + "Received: from client\n\tby mx.example.com with LMTP\n\tid \(sid)\n"
+                    + "\t(envelope-from <sender@example.org>)\n\tfor <alice@example.com>; "), "\(copy)")
+        #expect(copy.contains("\nFrom: Sender <sender@example.org>\nTo: alice@example.com\n"))
+        #expect(!copy.contains("Return-Path:"))
+        #expect(copy.hasSuffix("\n\nforward me\n"))
         #expect(fixture.stored("alice").new.count == 1)
         #expect(server.log.contains("redirect action: forwarded to <carol@example.org>"))
         // The same message delivered again (a retry) is not forwarded twice.
         _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("fwd", id: "r1", body: "forward me\n"))
         #expect(fixture.sent().count == 1)
         #expect(server.log.contains("discarded duplicate forward to <carol@example.org>"))
+    }
+
+    @Test("a redirected copy of a message without Message-ID, with a Return-Path of its own, for two recipients: Pigeonhole's layout")
+    func redirectHeadersSeveralRecipients() async throws {
+        let fixture = try SieveFixture()
+        defer { fixture.base.dir.remove() }
+        try fixture.install(#"redirect "carol@example.org";"#, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(
+            fixture, to: ["alice@example.com", "bob@example.com"],
+            "Return-Path: <bogus@example.net>\nFrom: Sender <sender@example.org>\nSubject: no id\n\nbody\n")
+        #expect(replies.allSatisfy { $0.hasPrefix("250 2.0.0") }, "\(replies)")
+        let sid = try #require(replies.first.flatMap(replyID))
+        let sent = fixture.sent()
+        try #require(sent.count == 1, "\(server.log)")
+        let lines = sent[0].message.components(separatedBy: "\n")
+        // Pigeonhole adds a Message-ID when there is none, right after its own headers; with two
+        // recipients there is no Delivered-To and no `for <>` (as in the stored copies); every
+        // Return-Path is gone, the message's own too.
+        try #require(lines.count == 12, "\(lines)")
+        #expect(Array(lines[0...1]) == ["X-Sieve: Homing Sieve", "X-Sieve-Redirected-From: alice@example.com"])
+        #expect(lines[2].hasPrefix("Message-ID: <homing-sieve.") && lines[2].hasSuffix("@mx.example.com>"), "\(lines)")
+        #expect(Array(lines[3...5]) == ["Received: from client", "\tby mx.example.com with LMTP", "\tid \(sid)"])
+        #expect(lines[6].hasPrefix("\t(envelope-from <sender@example.org>); "))
+        #expect(Array(lines[7...]) == ["From: Sender <sender@example.org>", "Subject: no id", "", "body", ""])
+    }
+
+    @Test("alice+news@, alice+@ and Alice@Example.COM in one transaction are three deliveries: own envelope for Sieve, own detail folder, no Delivered-To; an identical address is answered as the first")
+    func severalAddressesOfOneUser() async throws {
+        let fixture = try SieveFixture(topLevel: "lmtp_save_to_detail_mailbox = yes")
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            """
+            require ["envelope", "fileinto", "variables", "mailbox"];
+            if envelope :localpart :matches "to" "*" { fileinto :create "env-${1}"; }
+            keep;
+            """, for: "alice")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        let replies = try await Self.deliver(
+            fixture, to: ["alice+news@example.com", "alice+@example.com", "Alice@Example.COM", "alice+news@EXAMPLE.com"],
+            Self.message("three", id: "three"))
+        let sid = try #require(replies.first.flatMap(replyID))
+        // As Dovecot 2.3.19.1 answered the same transaction: the fourth is identical to the
+        // first (the domain compares in any case) and gets the first's reply word for word.
+        #expect(
+            replies == [
+                "250 2.0.0 <alice+news@example.com> \(sid) Saved", "250 2.0.0 <alice+@example.com> \(sid):R2 Saved",
+                "250 2.0.0 <Alice@Example.COM> \(sid):R3 Saved", "250 2.0.0 <alice+news@example.com> \(sid) Saved",
+            ], "\(server.log)")
+        // Sieve saw each envelope address: one fileinto copy per address; the keeps went to the
+        // detail folder (news) or INBOX (an empty detail, no detail).
+        for folder in ["env-alice+news", "env-alice+", "env-Alice", "news"] {
+            #expect(fixture.stored("alice", folder: folder).new.count == 1, "\(folder): \(server.log)")
+        }
+        let inbox = fixture.stored("alice").new
+        #expect(inbox.count == 2)
+        let maildir = fixture.base.maildir("alice")
+        for path in inbox.map({ maildir + "/new/" + $0 }) + [maildir + "/.news/new/" + fixture.stored("alice", folder: "news").new[0]] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(!text.contains("Delivered-To:"))
+            #expect(text.contains("\t(envelope-from <sender@example.org>); "))
+        }
     }
 
     @Test("reject: the LMTP reply is still 250, nothing is stored, the sender gets an MDN from the postmaster with the null envelope sender")
@@ -274,7 +348,16 @@ struct SieveIntegrationTests {
         #expect(reply.contains("Subject: Out of office\n"))
         #expect(reply.contains("Auto-Submitted: auto-replied (vacation)\n"))
         #expect(reply.contains("In-Reply-To: <v1@example.org>\n"))
-        #expect(reply.contains("To: <sender@example.org>\n"))
+        // Pigeonhole's header set and order; To: carries the From display name.
+        let fieldNames = reply.components(separatedBy: "\n\n")[0].split(separator: "\n")
+            .filter { !$0.hasPrefix(" ") }.map { String($0.prefix { $0 != ":" }) }
+        #expect(
+            fieldNames == [
+                "X-Sieve", "Message-ID", "Date", "From", "To", "Subject", "In-Reply-To", "References", "Auto-Submitted",
+                "Precedence", "X-Auto-Response-Suppress", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+            ], "\(reply)")
+        #expect(reply.contains("\nTo: Sender <sender@example.org>\n"))
+        #expect(reply.contains("\nX-Auto-Response-Suppress: All\n"))
         #expect(reply.contains("I am away until Monday."))
         // Every message is still delivered.
         #expect(fixture.stored("alice").new.count == 4)
@@ -559,9 +642,9 @@ struct SieveIntegrationTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         async let stopped = server.stop()
-        #expect(try await idle.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
+        #expect(try await idle.readReply() == ["421 4.3.2 mx.example.com Shutting down"])
         #expect(try await busy.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true, "\(server.log)")
-        #expect(try await busy.readReply() == ["421 4.3.2 mx.example.com Server shutting down"])
+        #expect(try await busy.readReply() == ["421 4.3.2 mx.example.com Shutting down"])
         #expect(await stopped == 0)
         // The redirect was carried out before the 250 (redirect alone stores nothing for bob).
         #expect(server.log.contains("redirect action: forwarded to <carol@example.org>"), "\(server.log)")

@@ -89,7 +89,7 @@ struct LMTPConnectionHandlerTests {
         let channel = try makeChannel()
         try sessionWrites(channel, "220 ready\r\n", waitingAfterReads: 0)
         channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        #expect(try written(channel) == "220 ready\r\n421 4.3.2 mx.example.com Server shutting down\r\n")
+        #expect(try written(channel) == "220 ready\r\n421 4.3.2 mx.example.com Shutting down\r\n")
         channel.embeddedEventLoop.run()
         #expect(!channel.isActive)
     }
@@ -104,7 +104,7 @@ struct LMTPConnectionHandlerTests {
         try sessionWrites(channel, "250 2.0.0 <a@b> id Saved\r\n", waitingAfterReads: 1)
         #expect(
             try written(channel)
-                == "220 ready\r\n354 OK\r\n250 2.0.0 <a@b> id Saved\r\n421 4.3.2 mx.example.com Server shutting down\r\n")
+                == "220 ready\r\n354 OK\r\n250 2.0.0 <a@b> id Saved\r\n421 4.3.2 mx.example.com Shutting down\r\n")
         channel.embeddedEventLoop.run()
         #expect(!channel.isActive)
     }

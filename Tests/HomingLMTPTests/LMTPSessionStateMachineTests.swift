@@ -67,8 +67,8 @@ struct LMTPSessionStateMachineTests {
         }
         #expect(recipients.map(\.resolved) == ["alice@x", "bob@x"])
         #expect(
-            replies(machine.delivered([.saved, .duplicate(ofRecipientAt: 0)]))
-                == ["250 2.0.0 <alice@x> S Saved", "250 2.0.0 <bob@x> S Saved"])
+            replies(machine.delivered([.saved, .saved]))
+                == ["250 2.0.0 <alice@x> S Saved", "250 2.0.0 <bob@x> S:R3 Saved"])
         #expect(replies(machine.commandReceived(parse("MAIL FROM:<>"))) == ["250 2.1.0 OK"])
         guard case .verifyRecipient(let next, let context2) = machine.commandReceived(parse("RCPT TO:<c@x>")) else {
             Issue.record("no verification")
@@ -77,6 +77,32 @@ struct LMTPSessionStateMachineTests {
         #expect(context2.transactionID == "S:T2")
         #expect(next.replyID == "S:T2")
         #expect(context2.mailFrom == "")
+    }
+
+    @Test("a duplicate recipient is answered with the first one's reply word for word: its address as written, its id, its failure")
+    func duplicateGetsFirstReply() {
+        var machine = Machine(sessionID: "S", hostname: "h")
+        _ = machine.commandReceived(parse("MAIL FROM:<a@b>"))
+        for (address, resolved) in [
+            ("bob@example.com", "bob"), ("bob@EXAMPLE.com", "bob"), ("carol@x", "carol"), ("carol@x", "carol"),
+        ] {
+            guard case .verifyRecipient = machine.commandReceived(parse("RCPT TO:<\(address)>")) else {
+                Issue.record("no verification")
+                return
+            }
+            _ = machine.recipientVerified(.accept(resolved))
+        }
+        _ = machine.commandReceived(parse("DATA"))
+        _ = machine.sinkCreated()
+        _ = machine.endOfDataReceived()
+        let full = LMTPReply(552, "5.2.2", "<carol@x> Quota exceeded (mailbox for user is full)")
+        #expect(
+            replies(machine.delivered([.saved, .duplicate(ofRecipientAt: 0), .failed(full), .duplicate(ofRecipientAt: 2)]))
+                == [
+                    "250 2.0.0 <bob@example.com> S Saved", "250 2.0.0 <bob@example.com> S Saved",
+                    "552 5.2.2 <carol@x> Quota exceeded (mailbox for user is full)",
+                    "552 5.2.2 <carol@x> Quota exceeded (mailbox for user is full)",
+                ])
     }
 
     @Test("passing the size limit discards the sink once and drops the rest")

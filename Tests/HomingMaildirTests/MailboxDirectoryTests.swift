@@ -6,24 +6,37 @@ struct MailboxDirectoryTests {
     let maildirPlusPlus = MailLocation(root: "/home/alice/Maildir")
     let fs = MailLocation(root: "/home/alice/Maildir", layout: .fs)
 
-    @Test("INBOX in any case is the root and its own tree root")
+    @Test("INBOX in any case is the root; without a home its parent is the trusted base")
     func inbox() throws {
         for name in ["INBOX", "inbox", "InBoX"] {
             let mailbox = try maildirPlusPlus.mailbox(named: name)
             #expect(mailbox.path == "/home/alice/Maildir")
-            #expect(mailbox.treeRoot == "/home/alice/Maildir")
+            #expect(mailbox.trustedBase == "/home/alice")
             #expect(mailbox.isInbox)
         }
         #expect(try fs.directory(forMailbox: "Inbox") == "/home/alice/Maildir")
     }
 
-    @Test("INBOX= moves INBOX and its tree root")
+    @Test("INBOX= moves INBOX; outside the home its parent is the trusted base")
     func inboxOption() throws {
         let location = try MailLocation.parse("maildir:~/Maildir:INBOX=/var/mail/alice", home: "/home/alice")
         let inbox = try location.mailbox(named: "INBOX")
         #expect(inbox.path == "/var/mail/alice")
-        #expect(inbox.treeRoot == "/var/mail/alice")
+        #expect(inbox.trustedBase == "/var/mail")
+        #expect(try location.mailbox(named: "lists").trustedBase == "/home/alice")
         #expect(try location.directory(forMailbox: "lists") == "/home/alice/Maildir/.lists")
+    }
+
+    @Test("inside the home, the home is the trusted base: it may be a link, nothing below it")
+    func homeIsTheTrustedBase() throws {
+        let below = try MailLocation.parse("maildir:~/mail/Maildir", home: "/home/alice")
+        let lists = try below.mailbox(named: "lists")
+        #expect(lists.trustedBase == "/home/alice")
+        #expect(lists.treePath.components == ["mail", "Maildir", ".lists"])
+        let home = try MailLocation.parse("maildir:~", home: "/home/alice/")
+        let inbox = try home.mailbox(named: "INBOX")
+        #expect(inbox.trustedBase == "/home/alice")
+        #expect(inbox.treePath.components.isEmpty)
     }
 
     @Test("Maildir++ folders are dot directories, / and . both separate levels")
@@ -33,7 +46,7 @@ struct MailboxDirectoryTests {
         #expect(try maildirPlusPlus.directory(forMailbox: "a.b") == "/home/alice/Maildir/.a.b")
         #expect(try maildirPlusPlus.directory(forMailbox: "INBOX.sub") == "/home/alice/Maildir/.INBOX.sub")
         let lists = try maildirPlusPlus.mailbox(named: "Lists")
-        #expect(lists.treeRoot == "/home/alice/Maildir")
+        #expect(lists.trustedBase == "/home/alice")
         #expect(lists.isInbox == false)
     }
 

@@ -141,7 +141,7 @@ struct MaildirWriterKeywordsTests {
     @Test("LAYOUT=fs folders are subscribed by their levels as well")
     func fsLayout() throws {
         let location = try MailLocation.parse("maildir:/srv/mail/alice:LAYOUT=fs", home: nil)
-        #expect(try location.mailbox(named: "Lists/Other").subscription == MailboxSubscription(levels: ["Lists", "Other"], separator: "/"))
+        #expect(try location.mailbox(named: "Lists/Other").subscription == MailboxSubscription(levels: ["Lists", "Other"], separator: "/", root: "/srv/mail/alice"))
         #expect(try location.mailbox(named: "INBOX").subscription == nil)
     }
 

@@ -123,12 +123,13 @@ struct SieveVacationResponderTests {
             stable(mail) == """
                 X-Sieve: Homing Sieve
                 From: <bob@example.com>
-                To: <sender@example.org>
+                To: Sender <sender@example.org>
                 Subject: Out of office
                 In-Reply-To: <m1@example.org>
                 References: <r0@x> <r1@x> <m1@example.org>
                 Auto-Submitted: auto-replied (vacation)
                 Precedence: bulk
+                X-Auto-Response-Suppress: All
                 MIME-Version: 1.0
                 Content-Type: text/plain; charset=utf-8
                 Content-Transfer-Encoding: 8bit

@@ -23,6 +23,15 @@ struct ConfigLexer: Sendable {
 
     /// The statements of `text` and any warnings, or the first syntax error.
     func statements(in text: String, file: String) throws(ConfigError) -> (statements: [ConfigStatement], warnings: [ConfigWarning]) {
+        let lexed = lex(text, file: file)
+        if let first = lexed.errors.first { throw first }
+        return (lexed.statements, lexed.warnings)
+    }
+
+    /// The statements of the lines that are well formed, the warnings, and an error for each
+    /// line that is not (so that every syntax error of a file can be reported at once).
+    func lex(_ text: String, file: String) -> (statements: [ConfigStatement], warnings: [ConfigWarning], errors: [ConfigError]) {
+        var errors: [ConfigError] = []
         var result: [ConfigStatement] = []
         var warnings: [ConfigWarning] = []
         var pending: [UInt8] = []
@@ -41,7 +50,7 @@ struct ConfigLexer: Sendable {
             if start == line.count || line[start] == UInt8(ascii: "#") {
                 // Dovecot lets a blank or comment line end a continuation.
                 if !pending.isEmpty {
-                    try finish(pending, at: ConfigLocation(file: file, line: pendingStart), into: &result)
+                    collect(pending, at: ConfigLocation(file: file, line: pendingStart), into: &result, errors: &errors)
                     pending = []
                 }
                 continue
@@ -65,17 +74,30 @@ struct ConfigLexer: Sendable {
                 continue
             }
             if pending.isEmpty {
-                try finish(content, at: location, into: &result)
+                collect(content, at: location, into: &result, errors: &errors)
             } else {
                 pending += content
-                try finish(pending, at: ConfigLocation(file: file, line: pendingStart), into: &result)
+                collect(pending, at: ConfigLocation(file: file, line: pendingStart), into: &result, errors: &errors)
                 pending = []
             }
         }
         if !pending.isEmpty {
-            try finish(pending, at: ConfigLocation(file: file, line: pendingStart), into: &result)
+            collect(pending, at: ConfigLocation(file: file, line: pendingStart), into: &result, errors: &errors)
         }
-        return (result, warnings)
+        return (result, warnings, errors)
+    }
+
+    private func collect(_ line: [UInt8], at location: ConfigLocation, into result: inout [ConfigStatement],
+                         errors: inout [ConfigError]) {
+        do {
+            try finish(line, at: location, into: &result)
+        } catch {
+            errors.append(error)
+            // A bad section opening still opens a section, so that its `}` does not close another.
+            if line.last == UInt8(ascii: "{") {
+                result.append(ConfigStatement(kind: .sectionStart(type: "(bad line)", name: nil), location: location))
+            }
+        }
     }
 
     // MARK: - One logical line

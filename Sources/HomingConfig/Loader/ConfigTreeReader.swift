@@ -11,6 +11,9 @@ struct ConfigTreeReader {
         case serviceLMTP
         case unixListener(index: Int)
         case inetListener(index: Int)
+        /// `service stats { }`: only its `inet_listener`s (the metrics export) are read.
+        case serviceStats
+        case statsInetListener(index: Int)
         /// Contents read for syntax only (an ignored section).
         case ignored(inLMTPFilter: Bool)
 
@@ -18,7 +21,7 @@ struct ConfigTreeReader {
             switch self {
             case .lmtpFilter: return true
             case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter), .ignored(let filter): return filter
-            case .root, .serviceLMTP, .unixListener, .inetListener: return false
+            case .root, .serviceLMTP, .unixListener, .inetListener, .serviceStats, .statsInetListener: return false
             }
         }
     }
@@ -31,6 +34,8 @@ struct ConfigTreeReader {
 
     private(set) var raw = RawConfiguration()
     private(set) var warnings: [ConfigWarning] = []
+    /// Every error found so far (reading goes on after one).
+    private(set) var diagnostics = ConfigDiagnostics()
     private var warned: Set<String> = []
     private var stack: [OpenSection] = []
     private var includeStack: [String] = []
@@ -50,26 +55,31 @@ struct ConfigTreeReader {
             guard case .system(let reason) = error else { return }
             throw ConfigError("can't read configuration file \(path): \(reason)")
         }
-        try read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+        read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
         try finish()
     }
 
     /// Reads `text` as the top of the tree, as if it were `file` in `directory`.
-    mutating func read(text: String, file: String, directory: String) throws(ConfigError) {
+    mutating func read(text: String, file: String, directory: String) {
         raw.files.append(file)
         includeStack.append(ConfigFileAccess.canonicalPath(file))
         defer { includeStack.removeLast() }
-        let lexed = try ConfigLexer(flavor: .main).statements(in: text, file: file)
+        let lexed = ConfigLexer(flavor: .main).lex(text, file: file)
         warnings += lexed.warnings
+        for error in lexed.errors { diagnostics.error(error) }
         for statement in lexed.statements {
-            try handle(statement, directory: directory)
+            do {
+                try handle(statement, directory: directory)
+            } catch {
+                diagnostics.error(error)
+            }
         }
     }
 
     /// Checks that every section was closed.
     mutating func finish() throws(ConfigError) {
         if let open = stack.last {
-            throw ConfigError("section '\(open.title)' is not closed (missing '}')", at: open.location)
+            diagnostics.error("section '\(open.title)' is not closed (missing '}')", at: open.location)
         }
     }
 
@@ -89,7 +99,7 @@ struct ConfigTreeReader {
                 let shown = ConfigFileAccess.hasWildcards(pattern) ? "\(path): " : ""
                 throw ConfigError("\(directive): \(shown)\(reason)", at: location)
             }
-            try read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+            read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
         }
     }
 
@@ -106,7 +116,14 @@ struct ConfigTreeReader {
             guard !stack.isEmpty else { throw ConfigError("unexpected '}' (no section is open)", at: location) }
             stack.removeLast()
         case .sectionStart(let type, let name):
-            try openSection(type: type, name: name, at: location)
+            let depth = stack.count
+            do {
+                try openSection(type: type, name: name, at: location)
+            } catch {
+                // Read the section's contents for syntax only, so that its `}` closes it.
+                if stack.count == depth { push(.ignored(inLMTPFilter: context.inLMTPFilter), type, at: location) }
+                throw error
+            }
         case .setting(let key, let value, let quoted):
             let resolved = quoted ? value : try resolveReferences(in: value, key: key, at: location)
             try assign(key: key, value: resolved, at: location)
@@ -161,6 +178,13 @@ struct ConfigTreeReader {
 
     private mutating func openSection(type: String, name: String?, at location: ConfigLocation) throws(ConfigError) {
         let title = name.map { "\(type) \($0)" } ?? type
+        if type == "(bad line)" {
+            push(.ignored(inLMTPFilter: context.inLMTPFilter), title, at: location)
+            return
+        }
+        if let newer = Dovecot24Names.sections[type], !isIgnored {
+            throw ConfigError("\(type) { } is Dovecot 2.4 syntax, which a 2.3 file cannot use: \(newer)", at: location)
+        }
         switch context {
         case .ignored(let filter):
             push(.ignored(inLMTPFilter: filter), title, at: location)
@@ -200,6 +224,8 @@ struct ConfigTreeReader {
                 }
                 if name == "lmtp" {
                     push(.serviceLMTP, title, at: location)
+                } else if name == "stats" {
+                    push(.serviceStats, title, at: location)
                 } else {
                     warnOnce("service \(name)", "service \(name) { } is not used by Homing (ignored)", at: location)
                     push(.ignored(inLMTPFilter: false), title, at: location)
@@ -241,7 +267,19 @@ struct ConfigTreeReader {
         case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter):
             warnOnce("\(stack.last?.title ?? "") \(type)", "\(type) { } inside \(stack.last?.title ?? "") { } is not used by Homing (ignored)", at: location)
             push(.ignored(inLMTPFilter: filter), title, at: location)
-        case .unixListener, .inetListener:
+        case .serviceStats:
+            if type == "inet_listener", let name, !name.isEmpty {
+                if let index = raw.statsInetListeners.firstIndex(where: { $0.name == name }) {
+                    push(.statsInetListener(index: index), title, at: location)
+                } else {
+                    raw.statsInetListeners.append(RawConfiguration.Listener(name: name, location: location))
+                    push(.statsInetListener(index: raw.statsInetListeners.count - 1), title, at: location)
+                }
+            } else {
+                warnOnce("service stats \(type)", "service stats: \(type) { } is not used by Homing (ignored)", at: location)
+                push(.ignored(inLMTPFilter: false), title, at: location)
+            }
+        case .unixListener, .inetListener, .statsInetListener:
             throw ConfigError("\(type) { } can't be inside a listener section", at: location)
         }
     }
@@ -249,13 +287,14 @@ struct ConfigTreeReader {
     /// Whether a setting `key` in the current section is acted on.
     private func uses(_ key: String) -> Bool {
         switch context {
-        case .ignored, .serviceLMTP: return false
+        case .ignored, .serviceStats: return false
+        case .serviceLMTP: return ["process_limit", "client_limit"].contains(key)
         case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
         case .plugin: return true
         case .userdb: return Self.userdbKeys.contains(key)
         case .namespace: return Self.namespaceKeys.contains(key)
         case .unixListener: return ["user", "group", "mode"].contains(key)
-        case .inetListener: return ["address", "port"].contains(key)
+        case .inetListener, .statsInetListener: return ["address", "port"].contains(key)
         }
     }
 
@@ -265,8 +304,17 @@ struct ConfigTreeReader {
         "driver", "args", "default_fields", "override_fields", "skip", "result_success", "result_failure", "result_internalfail",
     ]
 
+    private var isIgnored: Bool {
+        if case .ignored = context { return true }
+        return false
+    }
+
     private mutating func assign(key: String, value: String, at location: ConfigLocation) throws(ConfigError) {
         let assignment = RawConfiguration.Assignment(key: key, value: value, location: location)
+        raw.located.append(RawConfiguration.Located(section: stack.map(\.title), key: key, location: location))
+        if !isIgnored, let older = Dovecot24Names.settingsIn23File(key, inUserdb: { if case .userdb = context { return true }; return false }()) {
+            throw ConfigError(older, at: location)
+        }
         switch context {
         case .ignored:
             return
@@ -294,7 +342,18 @@ struct ConfigTreeReader {
                 warnOnce("namespace \(key)", "namespace { \(key) } is not used by Homing (ignored)", at: location)
             }
         case .serviceLMTP:
+            if ["process_limit", "client_limit"].contains(key) {
+                raw.lmtpServiceLimits.append(assignment)
+                return
+            }
             warnOnce("service lmtp \(key)", "service lmtp { \(key) } is not used by Homing (ignored)", at: location)
+        case .serviceStats:
+            warnOnce("service stats \(key)", "service stats { \(key) } is not used by Homing (ignored)", at: location)
+        case .statsInetListener(let index):
+            raw.statsInetListeners[index].assignments.append(assignment)
+            if !["address", "port"].contains(key) {
+                warnOnce("inet_listener \(key)", "inet_listener { \(key) } is not used by Homing (ignored)", at: location)
+            }
         case .unixListener(let index):
             raw.unixListeners[index].assignments.append(assignment)
             if !["user", "group", "mode"].contains(key) {

@@ -64,6 +64,13 @@ struct NonDefaultSettingsPrinter {
 
     private func serviceSection(_ settings: HomingSettings) -> Item? {
         var body: [String] = []
+        let defaults = LMTPServiceSettings()
+        if settings.lmtpService.clientLimit != defaults.clientLimit {
+            body.append(Self.line("client_limit", String(settings.lmtpService.clientLimit)))
+        }
+        if settings.lmtpService.processLimit != defaults.processLimit {
+            body.append(Self.line("process_limit", String(settings.lmtpService.processLimit)))
+        }
         let defaultListener = UnixListenerSettings(path: "lmtp")
         for listener in settings.lmtpService.unixListeners.sorted(by: { $0.path < $1.path }) {
             if listener.path == defaultListener.path, listener.user.isEmpty, listener.group.isEmpty,

@@ -14,6 +14,16 @@ struct RawConfiguration: Sendable {
         var name: String?
         var location: ConfigLocation
         var assignments: [Assignment] = []
+        /// Dovecot 2.4: the SQL/LDAP settings that apply to this block (see ``UserdbSettings/driverSettings``).
+        var driverSettings: [ExtConfigEntry] = []
+    }
+
+    /// Where a setting was written: the sections around it (`plugin`, `protocol lmtp`,
+    /// `userdb users`, `service lmtp/inet_listener lmtp`...; empty at top level) and its line.
+    struct Located: Sendable, Hashable {
+        var section: [String]
+        var key: String
+        var location: ConfigLocation
     }
 
     /// A `namespace [name] { }` block (blocks with the same name are one namespace).
@@ -41,11 +51,20 @@ struct RawConfiguration: Sendable {
     var userdbs: [Userdb] = []
     /// `namespace { }` blocks in file order.
     var namespaces: [Namespace] = []
+    /// `service lmtp { process_limit client_limit }`, in file order.
+    var lmtpServiceLimits: [Assignment] = []
     /// `service lmtp { }` listeners in file order (one entry per distinct path / name).
     var unixListeners: [Listener] = []
     var inetListeners: [Listener] = []
+    /// `service stats { inet_listener NAME { } }`: the HTTP listeners of the metrics export.
+    var statsInetListeners: [Listener] = []
     /// Every file read, in order.
     var files: [String] = []
+    /// Every setting with the sections around it, in file order (for ``LoadedConfiguration/location(ofSetting:inSection:)``).
+    var located: [Located] = []
+    /// Dovecot 2.4: where each `plugin` entry Homing made came from (`quota_rule` from
+    /// `quota_storage_size`, `sieve` from a `sieve_script` block...).
+    var pluginOrigins: [String: ConfigLocation] = [:]
 
     /// The value `$key` stands for at this point: the `protocol lmtp { }` value when inside it
     /// and set there, else the global value, else the built-in default (nil when unknown).

@@ -31,6 +31,15 @@ enum SettingDefinitions {
         }, render: { String($0[keyPath: keyPath]) })
     }
 
+    /// Seconds as doveconf prints an interval (`1 weeks`, `8 hours`, `90 secs`).
+    static func intervalText(_ seconds: Int) -> String {
+        for (unit, size) in [("weeks", 604_800), ("days", 86_400), ("hours", 3600), ("mins", 60)]
+        where seconds != 0 && seconds % size == 0 {
+            return "\(seconds / size) \(unit)"
+        }
+        return "\(seconds) secs"
+    }
+
     private static let list: [SettingDefinition] = [
         SettingDefinition(name: "protocols", apply: { settings, value, _ in
             let words = P.list(value)
@@ -64,6 +73,8 @@ enum SettingDefinitions {
         }, render: { String($0.lmtpUserConcurrencyLimit) }),
         boolean("quota_full_tempfail", \.quotaFullTempfail),
         string("auth_username_format", \.authUsernameFormat),
+        string("auth_username_chars", \.authUsernameChars),
+        string("auth_username_translation", \.authUsernameTranslation),
         SettingDefinition(name: "mail_fsync", apply: { settings, value, location throws(ConfigError) in
             settings.mailFsync = try P.choice(value, as: HomingSettings.FsyncMode.self,
                                               choices: ["optimized", "always", "never"], key: "mail_fsync", at: location)
@@ -79,5 +90,18 @@ enum SettingDefinitions {
         SettingDefinition(name: "listen", apply: { settings, value, _ in
             settings.listen = P.list(value, separators: [" ", "\t", ","])
         }, render: { $0.listen.joined(separator: ", ") }),
+        SettingDefinition(name: "mail_temp_scan_interval", apply: { settings, value, location throws(ConfigError) in
+            do {
+                settings.mailTempScanInterval = try DovecotInterval.seconds(value)
+            } catch {
+                throw ConfigError("mail_temp_scan_interval: \(error)", at: location)
+            }
+        }, render: { intervalText($0.mailTempScanInterval) }),
+        SettingDefinition(name: "default_process_limit", apply: { settings, value, location throws(ConfigError) in
+            settings.defaultProcessLimit = try P.integer(value, in: 1...Int(Int32.max), key: "default_process_limit", at: location)
+        }, render: { String($0.defaultProcessLimit) }),
+        SettingDefinition(name: "default_client_limit", apply: { settings, value, location throws(ConfigError) in
+            settings.defaultClientLimit = try P.integer(value, in: 1...Int(Int32.max), key: "default_client_limit", at: location)
+        }, render: { String($0.defaultClientLimit) }),
     ]
 }

@@ -1,34 +1,62 @@
 /// Turns a ``RawConfiguration`` into typed ``HomingSettings``, checking every value.
 enum SettingsBuilder {
     /// The settings from top-level assignments only (no `protocol lmtp { }` overrides).
-    static func globalSettings(from raw: RawConfiguration) throws(ConfigError) -> HomingSettings {
-        var settings = HomingSettings()
+    static func globalSettings(from raw: RawConfiguration, start: HomingSettings = HomingSettings(),
+                               diagnostics: inout ConfigDiagnostics) -> HomingSettings {
+        var settings = start
         for assignment in raw.global {
-            try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            do {
+                try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            } catch {
+                diagnostics.error(error)
+            }
         }
         return settings
     }
 
     /// The LMTP view: `global` with the `protocol lmtp { }` settings applied, plus userdbs,
     /// plugin settings and listeners.
-    static func lmtpSettings(from raw: RawConfiguration, global: HomingSettings) throws(ConfigError) -> HomingSettings {
+    static func lmtpSettings(from raw: RawConfiguration, global: HomingSettings,
+                             diagnostics: inout ConfigDiagnostics) -> HomingSettings {
         var settings = global
         for assignment in raw.lmtpFilter {
-            try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            do {
+                try SettingDefinitions.all[assignment.key]?.apply(&settings, assignment.value, assignment.location)
+            } catch {
+                diagnostics.error(error)
+            }
         }
         for assignment in raw.globalPlugin + raw.lmtpPlugin {
             settings.plugin[assignment.key] = assignment.value
         }
-        settings.userdbs = try raw.userdbs.map { (userdb) throws(ConfigError) in try self.userdb(from: userdb) }
-        settings.namespaces = try raw.namespaces.map { (block) throws(ConfigError) in try namespace(from: block) }
-        settings.lmtpService = try service(from: raw, listen: settings.listen)
+        settings.userdbs = []
+        for block in raw.userdbs {
+            do {
+                var userdb = try self.userdb(from: block, diagnostics: &diagnostics)
+                userdb.variableSyntax = settings.variableSyntax
+                settings.userdbs.append(userdb)
+            } catch {
+                diagnostics.error(error)
+            }
+        }
+        settings.namespaces = []
+        for block in raw.namespaces {
+            do {
+                settings.namespaces.append(try namespace(from: block))
+            } catch {
+                diagnostics.error(error)
+            }
+        }
+        settings.lmtpService = service(from: raw, listen: settings.listen, diagnostics: &diagnostics)
+        settings.statsHTTPListeners = inetListeners(raw.statsInetListeners, listen: settings.listen, diagnostics: &diagnostics)
         return settings
     }
 
     static let skipValues = ["never", "found", "notfound"]
     static let resultValues = ["return-ok", "return-fail", "return", "continue", "continue-ok", "continue-fail"]
 
-    private static func userdb(from raw: RawConfiguration.Userdb) throws(ConfigError) -> UserdbSettings {
+    private static func userdb(from raw: RawConfiguration.Userdb,
+                               diagnostics: inout ConfigDiagnostics) throws(ConfigError) -> UserdbSettings {
         guard let driver = raw.assignments.last(where: { $0.key == "driver" }) else {
             let title = raw.name.map { "userdb \($0)" } ?? "userdb"
             throw ConfigError("\(title) { } has no driver: add one, e.g. driver = passwd-file", at: raw.location)
@@ -38,8 +66,10 @@ enum SettingsBuilder {
         }
         var settings = UserdbSettings(driver: driver.value, location: raw.location)
         settings.name = raw.name
+        settings.driverSettings = raw.driverSettings
         for assignment in raw.assignments {
             let (key, value, location) = (assignment.key, assignment.value, assignment.location)
+            do {
             switch key {
             case "args": settings.args = value
             case "default_fields": settings.defaultFields = value
@@ -52,6 +82,9 @@ enum SettingsBuilder {
             case "result_internalfail":
                 settings.resultInternalfail = try SettingValueParser.word(value, choices: resultValues, key: key, at: location)
             default: break
+            }
+            } catch {
+                diagnostics.error(error)
             }
         }
         return settings
@@ -75,8 +108,18 @@ enum SettingsBuilder {
         return settings
     }
 
-    private static func service(from raw: RawConfiguration, listen: [String]) throws(ConfigError) -> LMTPServiceSettings {
+    private static func service(from raw: RawConfiguration, listen: [String],
+                                diagnostics: inout ConfigDiagnostics) -> LMTPServiceSettings {
         var service = LMTPServiceSettings()
+        for assignment in raw.lmtpServiceLimits {
+            do {
+                let value = try SettingValueParser.integer(
+                    assignment.value, in: 0...Int(Int32.max), key: assignment.key, at: assignment.location)
+                if assignment.key == "process_limit" { service.processLimit = value } else { service.clientLimit = value }
+            } catch {
+                diagnostics.error(error)
+            }
+        }
         service.unixListeners = []
         for listener in raw.unixListeners {
             let builtIn = listener.location.line == 0
@@ -88,40 +131,60 @@ enum SettingsBuilder {
                 switch assignment.key {
                 case "user": settings.user = assignment.value
                 case "group": settings.group = assignment.value
-                case "mode": settings.mode = try SettingValueParser.octalMode(assignment.value, key: "mode", at: assignment.location)
+                case "mode":
+                    do {
+                        settings.mode = try SettingValueParser.octalMode(assignment.value, key: "mode", at: assignment.location)
+                    } catch {
+                        diagnostics.error(error)
+                    }
                 default: break
                 }
             }
             service.unixListeners.append(settings)
         }
-        for listener in raw.inetListeners {
+        service.inetListeners = inetListeners(raw.inetListeners, listen: listen, diagnostics: &diagnostics)
+        return service
+    }
+
+    /// `inet_listener NAME { address port }` blocks; `listen` is the default address list.
+    static func inetListeners(
+        _ listeners: [RawConfiguration.Listener], listen: [String], diagnostics: inout ConfigDiagnostics
+    ) -> [InetListenerSettings] {
+        var result: [InetListenerSettings] = []
+        for listener in listeners {
             var settings = InetListenerSettings(name: listener.name, location: listener.location)
             var addresses: [String]?
             for assignment in listener.assignments {
                 switch assignment.key {
                 case "address": addresses = SettingValueParser.list(assignment.value, separators: [" ", "\t", ","])
                 case "port":
-                    settings.port = try SettingValueParser.integer(assignment.value, in: 0...65535, key: "port", at: assignment.location)
+                    do {
+                        settings.port = try SettingValueParser.integer(assignment.value, in: 0...65535, key: "port", at: assignment.location)
+                    } catch {
+                        diagnostics.error(error)
+                    }
                 default: break
                 }
             }
             settings.addresses = addresses ?? listen
-            service.inetListeners.append(settings)
+            result.append(settings)
         }
-        return service
+        return result
     }
 
     /// Start-up checks on the finished settings.
-    static func validate(_ settings: HomingSettings, raw: RawConfiguration) throws(ConfigError) {
+    static func validate(_ settings: HomingSettings, raw: RawConfiguration, diagnostics: inout ConfigDiagnostics) {
         if !settings.protocols.contains("lmtp") {
             let written = (raw.global + raw.lmtpFilter).last { $0.key == "protocols" }
             let shown = settings.protocols.isEmpty ? "none" : settings.protocols.joined(separator: " ")
             let example = (settings.protocols + ["lmtp"]).joined(separator: " ")
-            throw ConfigError("protocols = \(shown): Homing serves only LMTP, so protocols must include lmtp (e.g. protocols = \(example))",
+            let hint = settings.variableSyntax == .dovecot24 && written == nil ? " (Dovecot 2.4 enables no protocol by default)" : ""
+            diagnostics.error("protocols = \(shown): Homing serves only LMTP, so protocols must include lmtp (e.g. protocols = \(example))\(hint)",
                               at: written?.location)
         }
-        if settings.postmasterAddress == nil {
-            throw ConfigError("postmaster_address is not set: add it to the protocol lmtp { } section (conf.d/20-lmtp.conf in Dovecot's layout), e.g. postmaster_address = postmaster@example.com")
+        // Dovecot 2.4 has a default (postmaster@ the recipient's domain, or the host name).
+        if settings.postmasterAddress == nil, settings.variableSyntax == .dovecot23 {
+            diagnostics.error("postmaster_address is not set: add it to the protocol lmtp { } section (conf.d/20-lmtp.conf in Dovecot's layout), e.g. postmaster_address = postmaster@example.com")
         }
     }
 }

@@ -1,0 +1,40 @@
+#define _GNU_SOURCE
+#include "CHomingLinux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/syscall.h>
+#ifndef SYS_openat2
+/* The same number on every architecture since the unified syscall table (Linux 5.6). */
+#define SYS_openat2 437
+#endif
+#endif
+
+/* struct open_how of <linux/openat2.h>: three 64-bit fields, in this order. */
+struct homing_open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+
+int homing_openat2(int directory, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+#ifdef __linux__
+    struct homing_open_how how = {flags, mode, resolve};
+    return (int)syscall(SYS_openat2, directory, path, &how, sizeof how);
+#else
+    (void)directory; (void)path; (void)flags; (void)mode; (void)resolve;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int homing_o_tmpfile(void) {
+#ifdef O_TMPFILE
+    return O_TMPFILE;
+#else
+    return 0;
+#endif
+}

@@ -1,0 +1,58 @@
+import Testing
+
+@testable import HomingConfig
+
+@Suite("Resource limits and the tmp/ scan interval, with Dovecot's names and defaults")
+struct ResourceLimitSettingsTests {
+    private func load(_ text: String) throws -> LoadedConfiguration {
+        try ConfigurationLoader.parse(text: minimalConfiguration + text, file: "/etc/dovecot/dovecot.conf")
+    }
+
+    private func error(_ text: String) -> String? {
+        do throws(ConfigError) {
+            _ = try ConfigurationLoader.parse(text: minimalConfiguration + text, file: "/etc/dovecot/dovecot.conf")
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test("defaults: 100 × 1 LMTP sessions (default_process_limit × lmtp's client_limit), tmp/ scanned weekly")
+    func defaults() throws {
+        let settings = try load("").settings
+        #expect(settings.lmtpService.processLimit == 0)
+        #expect(settings.lmtpService.clientLimit == 1)
+        #expect(settings.defaultProcessLimit == 100)
+        #expect(settings.defaultClientLimit == 1000)
+        #expect(settings.maximumLMTPSessions == 100)
+        #expect(settings.mailTempScanInterval == 7 * 24 * 3600)
+    }
+
+    @Test("service lmtp { process_limit client_limit } multiply; 0 stands for the default_ setting")
+    func serviceLimits() throws {
+        let explicit = try load("service lmtp {\n  process_limit = 3\n  client_limit = 4\n}\n").settings
+        #expect(explicit.maximumLMTPSessions == 12)
+        let defaults = try load(
+            "default_process_limit = 7\ndefault_client_limit = 5\nservice lmtp {\n  client_limit = 0\n}\n").settings
+        #expect(defaults.maximumLMTPSessions == 35)
+        let loaded = try load("service lmtp {\n  process_limit = 2\n}\n")
+        #expect(loaded.warnings.isEmpty)
+        #expect(loaded.nonDefaultSettingsText().contains("service lmtp {\n  process_limit = 2\n}"))
+    }
+
+    @Test("mail_temp_scan_interval takes Dovecot's intervals; 0 disables")
+    func scanInterval() throws {
+        #expect(try load("mail_temp_scan_interval = 8h\n").settings.mailTempScanInterval == 8 * 3600)
+        #expect(try load("mail_temp_scan_interval = 0\n").settings.mailTempScanInterval == 0)
+        #expect(try load("mail_temp_scan_interval = 2 days\n").nonDefaultSettingsText().contains("mail_temp_scan_interval = 2 days"))
+    }
+
+    @Test("bad values are errors naming the setting")
+    func badValues() {
+        #expect(error("service lmtp {\n  process_limit = lots\n}\n")
+            == "/etc/dovecot/dovecot.conf:3: process_limit: invalid number 'lots'")
+        #expect(error("default_client_limit = 0\n")
+            == "/etc/dovecot/dovecot.conf:2: default_client_limit: 0 is out of range (1-2147483647)")
+        #expect(error("mail_temp_scan_interval = often\n")?.hasPrefix("/etc/dovecot/dovecot.conf:2: mail_temp_scan_interval: invalid time interval 'often'") == true)
+    }
+}
