@@ -200,7 +200,9 @@ let package = Package(
         ),
         .testTarget(
             name: "HomingSievePluginTests",
-            dependencies: ["HomingSievePlugin", "HomingDelivery", "HomingSieve", "HomingTestSupport"],
+            dependencies: [
+                "HomingSievePlugin", "HomingDelivery", "HomingSieve", "HomingSubmission", "HomingConfig", "HomingTestSupport",
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -108,8 +108,18 @@ public struct HomingSettings: Sendable, Equatable {
         let (product, overflow) = processes.multipliedReportingOverflow(by: clients)
         return overflow ? Int.max : product
     }
+    /// The `namespace { }` blocks (only `separator`, `prefix` and `inbox` are read).
+    public var namespaces: [NamespaceSettings] = []
 
     public init() {}
+
+    /// The hierarchy separator of the namespace delivery stores into: the one with
+    /// `inbox = yes`, else the one with an empty prefix; `nil` when none sets `separator`
+    /// (the storage's own separator then applies: `.` for Maildir++).
+    public var inboxNamespaceSeparator: Character? {
+        let namespace = namespaces.first(where: \.inbox) ?? namespaces.first(where: { $0.prefix.isEmpty })
+        return namespace?.separator.first
+    }
 
     /// `lmtp_hdr_delivery_address` values.
     public enum DeliveryAddressHeader: String, Sendable, Equatable {
@@ -156,6 +166,26 @@ public struct UserdbSettings: Sendable, Equatable {
 
     public init(driver: String, location: ConfigLocation? = nil) {
         self.driver = driver
+        self.location = location
+    }
+}
+
+/// One `namespace [name] { }` block, as far as delivery needs it.
+public struct NamespaceSettings: Sendable, Equatable {
+    /// The name written after `namespace`, nil when none.
+    public var name: String?
+    /// `separator`: the hierarchy separator of mailbox names (one character; empty for the
+    /// storage's default).
+    public var separator: String = ""
+    /// `prefix` (empty by default).
+    public var prefix: String = ""
+    /// `inbox` (no): whether INBOX lives in this namespace.
+    public var inbox: Bool = false
+    /// Where the block starts.
+    public var location: ConfigLocation?
+
+    public init(name: String? = nil, location: ConfigLocation? = nil) {
+        self.name = name
         self.location = location
     }
 }

@@ -8,11 +8,22 @@ public struct StoreAction: Sendable, Hashable {
     public var flags: String
     /// Create the mailbox if it does not exist (`lda_mailbox_autocreate`, Sieve `:create`).
     public var create: Bool
+    /// IMAP keywords (`$Label1`, `Work`) to store with the copy, as Dovecot stores them
+    /// (letters in the file name, named in the folder's `dovecot-keywords`).
+    public var keywords: [String]
+    /// A header to store instead of the received one (Sieve's `editheader`); `nil` stores the
+    /// message as received. The trace headers still come first.
+    public var header: HeaderReplacement?
 
-    public init(mailbox: String, flags: String = "", create: Bool = false) {
+    public init(
+        mailbox: String, flags: String = "", create: Bool = false, keywords: [String] = [],
+        header: HeaderReplacement? = nil
+    ) {
         self.mailbox = mailbox
         self.flags = flags
         self.create = create
+        self.keywords = keywords
+        self.header = header
     }
 }
 
@@ -94,7 +105,8 @@ public protocol DeliveryPlugin: Sendable {
     /// not, and return a failure. Runs blocking on a delivery thread, never on an event
     /// loop; plugins wrap each other in `mail_plugins` order. The quota plugin checks and
     /// accounts here, around the write, under the user's `maildirsize` lock. `size` is the size
-    /// the copy will have (`S=`). Work for after every copy is stored goes in
+    /// the copy will have (`S=`: the trace headers, the header as edited, the body). Work for
+    /// after every copy is stored goes in
     /// ``DeliveryPlan/afterStore``.
     func storeCopy(
         _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: EnvelopeRecipient,

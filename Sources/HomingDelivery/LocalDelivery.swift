@@ -252,7 +252,6 @@ public final class LocalDelivery: Sendable {
         }
         let actions = plan.actions
         let prefix = message.traceHeaders.bytes
-        let size = prefix.count + message.spool.size
         if actions.isEmpty {
             logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)
             await runAfterStore(plan.afterStore)
@@ -262,9 +261,13 @@ public final class LocalDelivery: Sendable {
         var mailboxes: [String] = []
         var bytes = 0
         for action in actions {
+            let size = MaildirWriter.sizes(of: message.spool, headerPrefix: prefix, replacing: action.header).size
             switch await store(message.spool, prefix: prefix, size: size, action: action, user: user, recipient: recipient) {
             case .success(.stored(let stored, let mailbox)):
                 logLine(log, message, status: "saved mail to \(mailbox)", stored: stored)
+                for problem in stored.problems {
+                    log.warning("\(mailbox): \(problem)")
+                }
                 mailboxes.append(mailbox)
                 bytes += stored.size
             case .success(.notStored(let copyFailure, let reason, let mailbox)):
@@ -297,18 +300,22 @@ public final class LocalDelivery: Sendable {
         _ spool: SpooledMessage, prefix: [UInt8], size: Int, action: StoreAction, user: DeliveryUser,
         recipient: EnvelopeRecipient
     ) async -> Result<CopyResult, StoreFailure> {
-        let storage = StorageSettings(
+        let options = StoreOptions(
             fsync: settings.mailFsync, tmpScanInterval: settings.mailTempScanInterval,
-            reportTmpCleanup: tmpCleanupReporter(user: user, recipient: recipient))
+            reportTmpCleanup: tmpCleanupReporter(user: user, recipient: recipient),
+            autosubscribe: settings.ldaMailboxAutosubscribe)
         let plugins = self.plugins
         let attempt: @Sendable (String, Bool) async -> Result<StoreCopyOutcome, StoreFailure> = { mailbox, create in
-            let target = StoreAction(mailbox: mailbox, flags: action.flags, create: create)
+            var retargeted = action
+            retargeted.mailbox = mailbox
+            retargeted.create = create
+            let target = retargeted
             do {
                 return .success(
                     try await self.threadPool.runIfActive {
                         try Self.storeThroughPlugins(
                             plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
-                            recipient: recipient, storage: storage)
+                            recipient: recipient, options: options)
                     })
             } catch let error as StoreFailure {
                 return .failure(error)
@@ -332,12 +339,6 @@ public final class LocalDelivery: Sendable {
     }
 
     /// How copies are written: `mail_fsync`, the `tmp/` cleanup and where its report goes.
-    private struct StorageSettings: Sendable {
-        var fsync: HomingSettings.FsyncMode
-        var tmpScanInterval: Int
-        var reportTmpCleanup: @Sendable (MaildirTmpCleanupReport) -> Void
-    }
-
     /// Logs what a `tmp/` cleanup removed (Dovecot does it silently; Homing says what went).
     private func tmpCleanupReporter(
         user: DeliveryUser, recipient: EnvelopeRecipient
@@ -359,20 +360,16 @@ public final class LocalDelivery: Sendable {
     /// The blocking part: each plugin wraps the next, the last one writes the file.
     private static func storeThroughPlugins(
         _ plugins: ArraySlice<any DeliveryPlugin>, spool: SpooledMessage, prefix: [UInt8], size: Int,
-        action: StoreAction, user: DeliveryUser, recipient: EnvelopeRecipient, storage: StorageSettings
+        action: StoreAction, user: DeliveryUser, recipient: EnvelopeRecipient, options: StoreOptions
     ) throws(StoreFailure) -> StoreCopyOutcome {
         guard let first = plugins.first else {
-            return .stored(
-                try MaildirStore.store(
-                    spool, headerPrefix: prefix, user: user, mailbox: action.mailbox, flags: action.flags,
-                    create: action.create, fsync: storage.fsync, tmpScanInterval: storage.tmpScanInterval,
-                    reportTmpCleanup: storage.reportTmpCleanup))
+            return .stored(try MaildirStore.store(spool, headerPrefix: prefix, user: user, action: action, options: options))
         }
         return try first.storeCopy(action, size: size, for: user, recipient: recipient) {
             () throws(StoreFailure) -> StoreCopyOutcome in
             try storeThroughPlugins(
                 plugins.dropFirst(), spool: spool, prefix: prefix, size: size, action: action, user: user,
-                recipient: recipient, storage: storage)
+                recipient: recipient, options: options)
         }
     }
 

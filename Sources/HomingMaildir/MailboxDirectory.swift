@@ -12,12 +12,17 @@ public struct MailboxDirectory: Sendable, Hashable {
     public var trustedBase: String
     /// True for INBOX (always created when missing; never gets a `maildirfolder` file).
     public var isInbox: Bool
+    /// How the `subscriptions` file at the mail root names the folder (`nil` for INBOX).
+    public var subscription: MailboxSubscription?
 
-    public init(name: String, path: String, trustedBase: String, isInbox: Bool) {
+    public init(
+        name: String, path: String, trustedBase: String, isInbox: Bool, subscription: MailboxSubscription? = nil
+    ) {
         self.name = name
         self.path = path
         self.trustedBase = trustedBase
         self.isInbox = isInbox
+        self.subscription = subscription
     }
 }
 
@@ -80,7 +85,8 @@ extension MailLocation {
             let directory = "." + encoded.joined(separator: ".")
             if directory.utf8.count > 255 { throw refuse("it is longer than a directory name may be") }
             return MailboxDirectory(
-                name: name, path: root + "/" + directory, trustedBase: trustedBase(for: root), isInbox: false)
+                name: name, path: root + "/" + directory, trustedBase: trustedBase(for: root), isInbox: false,
+                subscription: MailboxSubscription(levels: encoded, separator: ".", root: root))
         case .fs:
             for level in encoded {
                 if level.utf8.count > 255 { throw refuse("a level is longer than a directory name may be") }
@@ -92,7 +98,9 @@ extension MailLocation {
             if let mailboxDirectoryName { path += "/" + mailboxDirectoryName }
             path += "/" + encoded.joined(separator: "/")
             if let directoryName { path += "/" + directoryName }
-            return MailboxDirectory(name: name, path: path, trustedBase: trustedBase(for: root), isInbox: false)
+            return MailboxDirectory(
+                name: name, path: path, trustedBase: trustedBase(for: root), isInbox: false,
+                subscription: MailboxSubscription(levels: encoded, separator: "/", root: root))
         }
     }
 }

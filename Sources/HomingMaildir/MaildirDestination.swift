@@ -21,6 +21,13 @@ public struct MaildirDestination: Sendable, Hashable {
     public var identity: FilesystemIdentity?
     /// Removing old files from `tmp/` as Dovecot does, or nil for none.
     public var tmpCleanup: MaildirTmpCleanup?
+    /// IMAP keywords (`$Label1`, `Work`), stored as Dovecot stores them: letters `a`...`z` in
+    /// the file name's info, named in the folder's `dovecot-keywords` file. A message with
+    /// keywords goes to `cur/`.
+    public var keywords: [String] = []
+    /// When the store creates the folder, add it to the `subscriptions` file at the mail root
+    /// (`lda_mailbox_autosubscribe`); `nil` for no subscription.
+    public var subscribeIfCreated: MailboxSubscription?
 
     public init(
         directory: String,

@@ -27,6 +27,8 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
     case uniqueNameExhausted(directory: String)
     /// The delivery could not act as the user.
     case identity(FilesystemIdentityError)
+    /// A dot-lock (`dovecot-uidlist.lock`, `subscriptions.lock`) stayed held by someone else.
+    case lockTimeout(path: String)
 
     /// True when trying again later may succeed (disk full, I/O error, permissions the administrator
     /// can fix): the delivery layer answers 4xx. False for a missing folder or a bad request.
@@ -35,7 +37,7 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
         case .mailboxDoesNotExist, .invalidDestination, .invalidFlags:
             return false
         case .symlinkNotAllowed, .notADirectory, .notARegularFile, .system, .permissionDenied, .spoolSizeMismatch,
-            .uniqueNameExhausted, .identity:
+            .uniqueNameExhausted, .identity, .lockTimeout:
             return true
         }
     }
@@ -87,6 +89,8 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
             return "could not find an unused file name in \(directory)"
         case .identity(let error):
             return error.description
+        case .lockTimeout(let path):
+            return "timeout waiting for the lock \(path)"
         }
     }
 }

@@ -12,6 +12,10 @@ struct OpenedMaildir: ~Copyable {
     var tmpPath: String { tmp.path }
     /// Path of `new/` or `cur/`.
     var destinationPath: String { destination.path }
+    /// The folder itself (where `dovecot-keywords` lives).
+    var folder: TreeDirectory
+    /// Whether this open created the folder.
+    var createdFolder: Bool
 }
 
 /// Opens (and creates, as allowed) the directories of a maildir folder through
@@ -75,9 +79,9 @@ struct MaildirTree {
             try createMaildirfolderFile(in: current)
         }
         if inCur {
-            return OpenedMaildir(tmp: tmp, destination: cur)
+            return OpenedMaildir(tmp: tmp, destination: cur, folder: current, createdFolder: createdInFolder)
         }
-        return OpenedMaildir(tmp: tmp, destination: new)
+        return OpenedMaildir(tmp: tmp, destination: new, folder: current, createdFolder: createdInFolder)
     }
 
     /// Runs one step of the walk, turning a missing directory that may not be created into

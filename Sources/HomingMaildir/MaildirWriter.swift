@@ -4,7 +4,7 @@ import HomingFileSystem
 /// Stores messages into maildir folders, durably and as the user, the way Dovecot 2.3 does.
 ///
 /// Everything is synchronous and blocking: call it from a thread pool, never from an event loop.
-/// A whole ``store(_:headerPrefix:into:)`` runs on the calling thread, because the filesystem
+/// A whole ``store(_:headerPrefix:replacingHeader:into:)`` runs on the calling thread, because the filesystem
 /// identity it switches to (``FilesystemIdentity``) is per thread.
 public struct MaildirWriter: Sendable {
     /// Bytes copied from the spool per `pread`.
@@ -14,6 +14,9 @@ public struct MaildirWriter: Sendable {
     /// Told what each `tmp/` cleanup (``MaildirDestination/tmpCleanup``) removed; called on the
     /// storing thread, as the user.
     public var reportTmpCleanup: (@Sendable (MaildirTmpCleanupReport) -> Void)?
+    /// How long to wait for `dovecot-uidlist.lock` (keywords) and `subscriptions.lock`.
+    var keywordLockTiming = MaildirDotLock.Timing.uidlist
+    var subscriptionLockTiming = MaildirDotLock.Timing.subscriptions
 
     public init(
         chunkSize: Int = 64 * 1024, maximumNameAttempts: Int = 100,
@@ -28,24 +31,42 @@ public struct MaildirWriter: Sendable {
     ///
     /// Creates missing directories (0700) as the destination allows, writes
     /// `tmp/<unique name>` (0600, `O_EXCL | O_NOFOLLOW`), fsyncs it, moves it into `new/` (or
-    /// `cur/` with flags) without ever replacing an existing file, and fsyncs the directory. On
-    /// any failure nothing of the message remains in `tmp/`, `new/` or `cur/`.
+    /// `cur/` with flags or keywords) without ever replacing an existing file, and fsyncs the
+    /// directory. On any failure nothing of the message remains in `tmp/`, `new/` or `cur/`.
+    ///
+    /// Keywords get their letters from the folder's `dovecot-keywords` file, and a folder this
+    /// store creates is added to the `subscriptions` file when the destination asks; when either
+    /// cannot be written the message is still stored (without those letters, unsubscribed) and
+    /// ``StoredMail/problems`` says what is missing.
     /// - Parameters:
-    ///   - message: the spool (LF line ends); read with `pread` from offset 0, not closed.
+    ///   - message: the spool (LF line ends); read with `pread`, not closed.
     ///   - headerPrefix: bytes to write before the message (`Return-Path:`, `Delivered-To:`, ...), LF line ends.
-    ///   - destination: the folder, its tree root, flags, fsync mode and identity.
+    ///   - replacement: a header to write instead of the spool's own (Sieve's `editheader`):
+    ///     the copy is then the prefix, the replacement's header and the spool from its body
+    ///     offset. `S=` and `W=` count what is written.
+    ///   - destination: the folder, its tree root, flags, keywords, fsync mode and identity.
     public func store(
-        _ message: SpooledMessage, headerPrefix: [UInt8], into destination: MaildirDestination
+        _ message: SpooledMessage, headerPrefix: [UInt8], replacingHeader replacement: HeaderReplacement? = nil,
+        into destination: MaildirDestination
     ) throws(MaildirError) -> StoredMail {
         guard message.size >= 0, message.lineFeeds >= 0, message.fileDescriptor >= 0 else {
             throw .invalidDestination(
                 reason: "spooled message has a negative size, line feed count or file descriptor")
         }
+        if let replacement {
+            guard (0...message.size).contains(replacement.bodyOffset),
+                (0...min(replacement.bodyOffset, message.lineFeeds)).contains(replacement.replacedLineFeeds)
+            else {
+                throw .invalidDestination(
+                    reason: "the replacement header's body offset \(replacement.bodyOffset) is outside the spooled message")
+            }
+        }
         let info = try MaildirFileName.info(flags: destination.flags)
         let outcome: Result<StoredMail, MaildirError>
         do {
             outcome = try FilesystemIdentity.withIdentity(destination.identity) { () throws(MaildirError) -> StoredMail in
-                try storeAsCurrentIdentity(message, headerPrefix: headerPrefix, info: info, destination: destination)
+                try storeAsCurrentIdentity(
+                    message, headerPrefix: headerPrefix, replacement: replacement, info: info, destination: destination)
             }
         } catch {
             throw .identity(error)
@@ -54,7 +75,7 @@ public struct MaildirWriter: Sendable {
     }
 
     /// Creates the folder's directories (`cur/ new/ tmp/` and any missing parent up to the
-    /// tree root) as the destination's identity, as ``store(_:headerPrefix:into:)`` would,
+    /// tree root) as the destination's identity, as ``store(_:headerPrefix:replacingHeader:into:)`` would,
     /// without storing anything. The quota plugin uses it to lock the maildir of a user who
     /// has never received mail.
     public func prepare(_ destination: MaildirDestination) throws(MaildirError) {
@@ -72,23 +93,51 @@ public struct MaildirWriter: Sendable {
     // MARK: - Steps
 
     private func storeAsCurrentIdentity(
-        _ message: SpooledMessage, headerPrefix: [UInt8], info: String, destination: MaildirDestination
+        _ message: SpooledMessage, headerPrefix: [UInt8], replacement: HeaderReplacement?, info systemInfo: String,
+        destination: MaildirDestination
     ) throws(MaildirError) -> StoredMail {
         let tree = MaildirTree(destination: destination)
-        let directories = try tree.open(inCur: !info.isEmpty)
+        let keywords = destination.keywords
+        let directories = try tree.open(inCur: !systemInfo.isEmpty || !keywords.isEmpty)
         if let cleanup = destination.tmpCleanup, let report = cleanup.run(in: directories.tmp) {
             reportTmpCleanup?(report)
         }
-        let size = headerPrefix.count + message.size
-        let virtualSize = size + headerPrefix.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } + message.lineFeeds
+        let (size, virtualSize) = Self.sizes(of: message, headerPrefix: headerPrefix, replacing: replacement)
         let syncs = destination.fsync != .never
+        var problems: [String] = []
+        if directories.createdFolder, let subscription = destination.subscribeIfCreated {
+            do throws(MaildirError) {
+                let root = try Self.openMailRoot(subscription.root, trustedBase: destination.trustedBase)
+                try MaildirSubscriptionsFile.subscribe(subscription, inRoot: root, fsync: syncs, timing: subscriptionLockTiming)
+            } catch {
+                problems.append("not subscribed to the new folder: \(error)")
+            }
+        }
+        var info = systemInfo
+        if !keywords.isEmpty {
+            var letters = ""
+            do throws(MaildirError) {
+                let assigned = try MaildirKeywordsFile.letters(
+                    for: keywords, inFolder: directories.folder, fsync: syncs, timing: keywordLockTiming)
+                letters = assigned.letters
+                if !assigned.unassigned.isEmpty {
+                    problems.append(
+                        "keywords without a maildir letter (not IMAP atoms, or the folder names 26 already): "
+                            + assigned.unassigned.joined(separator: " "))
+                }
+            } catch {
+                problems.append("keywords not stored (\(keywords.joined(separator: " "))): \(error)")
+            }
+            // System flags (upper case) sort before keyword letters (lower case), as Dovecot writes them.
+            info = ":2," + String(systemInfo.dropFirst(3)) + letters
+        }
 
         let temporary = try createTemporaryFile(in: directories.tmp, path: directories.tmpPath)
         let tmpName = temporary.name
         let file = temporary.descriptor
         let tmpPath = directories.tmpPath + "/" + tmpName
         do throws(MaildirError) {
-            try write(headerPrefix, message: message, to: file, path: tmpPath)
+            try write(headerPrefix, replacement: replacement, message: message, to: file, path: tmpPath)
             if syncs, Glibc.fsync(file.raw) != 0 {
                 throw .system(operation: "fsync", path: tmpPath, errno: errno)
             }
@@ -118,7 +167,23 @@ public struct MaildirWriter: Sendable {
         }
         return StoredMail(
             path: directories.destinationPath + "/" + fileName, fileName: fileName, baseName: baseName,
-            size: size, virtualSize: virtualSize, inCur: !info.isEmpty)
+            size: size, virtualSize: virtualSize, inCur: !info.isEmpty, problems: problems)
+    }
+
+    /// The mail root (where `subscriptions` lives): below the trusted base without following a
+    /// link, or (a root above the base, the administrator's part) as the base itself.
+    static func openMailRoot(_ root: String, trustedBase: String) throws(MaildirError) -> TreeDirectory {
+        let rootParts = TreePath.components(ofAbsolute: root) ?? []
+        let baseParts = TreePath.components(ofAbsolute: trustedBase) ?? []
+        let location =
+            rootParts.starts(with: baseParts)
+            ? TreePath(base: trustedBase, components: Array(rootParts.dropFirst(baseParts.count)))
+            : TreePath(base: root)
+        do {
+            return try TreeDirectory.open(location)
+        } catch {
+            throw MaildirError(error)
+        }
     }
 
     /// Creates `tmp/<unique base name>` exclusively, trying fresh names while one is taken.
@@ -139,22 +204,27 @@ public struct MaildirWriter: Sendable {
         throw .uniqueNameExhausted(directory: path)
     }
 
-    /// Writes the prefix, then copies the spool in chunks with `pread`, checking its length.
+    /// Writes the prefix (and the replacement header), then copies the spool (from the
+    /// replacement's body offset) in chunks with `pread`, checking its length.
     private func write(
-        _ prefix: [UInt8], message: SpooledMessage, to file: borrowing OwnedDescriptor, path: String
+        _ prefix: [UInt8], replacement: HeaderReplacement?, message: SpooledMessage, to file: borrowing OwnedDescriptor,
+        path: String
     ) throws(MaildirError) {
-        let prefixFailure: MaildirError? = prefix.withUnsafeBytes { bytes in
-            do throws(MaildirError) {
-                try writeAll(bytes, to: file.raw, path: path)
-                return nil
-            } catch {
-                return error
+        for bytes in [prefix, replacement?.header ?? []] where !bytes.isEmpty {
+            let failure: MaildirError? = bytes.withUnsafeBytes { buffer in
+                do throws(MaildirError) {
+                    try writeAll(buffer, to: file.raw, path: path)
+                    return nil
+                } catch {
+                    return error
+                }
             }
+            if let failure { throw failure }
         }
-        if let prefixFailure { throw prefixFailure }
+        let start = replacement?.bodyOffset ?? 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
-        var copied = 0
+        var copied = start
         while true {
             let wanted = min(chunkSize, message.size - copied)
             // Past the expected size, read one byte to prove the spool ends there.

@@ -12,13 +12,21 @@ public struct StoredMail: Sendable, Hashable {
     public var virtualSize: Int
     /// True when the file went to `cur/` (flags given), false for `new/`.
     public var inCur: Bool
+    /// What could not be recorded although the message was stored: keywords that have no
+    /// letter (the `dovecot-keywords` file could not be updated), a subscription that could not
+    /// be written. For the log.
+    public var problems: [String]
 
-    public init(path: String, fileName: String, baseName: String, size: Int, virtualSize: Int, inCur: Bool) {
+    public init(
+        path: String, fileName: String, baseName: String, size: Int, virtualSize: Int, inCur: Bool,
+        problems: [String] = []
+    ) {
         self.path = path
         self.fileName = fileName
         self.baseName = baseName
         self.size = size
         self.virtualSize = virtualSize
         self.inCur = inCur
+        self.problems = problems
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HomingDelivery
+import HomingMaildir
 import HomingSieve
 import HomingSubmission
 
@@ -10,14 +11,17 @@ import HomingSubmission
 /// 2. a new `Message-ID` when the message has none,
 /// 3. the message as it was delivered to the user, minus every `Return-Path` field: the
 ///    `Delivered-To` and `Received` headers this delivery added (the next hops count them to
-///    find loops), then the message's own header and body.
+///    find loops), then the message's own header (as `editheader` left it for this redirect,
+///    when the script edited it) and body.
 ///
 /// The body is streamed from the spool, never loaded.
 enum RedirectedCopy {
     /// The message to submit for `mail` (the composer's `.send`), where `source` is the message
-    /// as Sieve read it from `message.spool`.
+    /// as Sieve read it from `message.spool` and `editedHeader` the header the script left for
+    /// this redirect (`nil`: as received).
     static func make(
-        _ mail: SieveOutgoingMail, message: DeliveryMessage, source: SieveMessage, hostname: String, now: Date
+        _ mail: SieveOutgoingMail, message: DeliveryMessage, source: SieveMessage, editedHeader: HeaderReplacement? = nil,
+        hostname: String, now: Date
     ) -> OutgoingMessage {
         let spoolPath = "/proc/self/fd/\(message.spool.fileDescriptor)"
         var prefix = mail.content
@@ -25,6 +29,10 @@ enum RedirectedCopy {
             prefix += Array("Message-ID: \(newMessageID(hostname: hostname, now: now))\n".utf8)
         }
         prefix += Array(message.traceHeaders.forwardedText.utf8)
+        if let editedHeader {
+            prefix += removingFields(named: "return-path", from: editedHeader.header)
+            return OutgoingMessage(prefix: prefix, bodyFile: spoolPath, bodyOffset: editedHeader.bodyOffset)
+        }
         // The message's own Return-Path fields go too, as Pigeonhole's header filter drops
         // them all. Only then is the header rewritten; a header past the parser's bound is
         // sent as it is.

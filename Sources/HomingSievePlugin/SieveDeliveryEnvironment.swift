@@ -48,11 +48,14 @@ public struct SieveDeliveryEnvironment: SieveRuntimeEnvironment {
     }
 
     /// Loads `include`d scripts from `personal` and `global` directories (`<name>.sieve`),
-    /// compiled through `cache`; a missing script or directory is a runtime error for the
-    /// including script.
+    /// compiled through `cache` with `personalOptions` or `globalOptions` (`include :global`
+    /// targets are administrator scripts); a missing script or directory is a runtime error for
+    /// the including script. `compiled` is told of each script compiled anew (for its warnings).
     public static func includeLoader(
-        personal: String?, global: String?, cache: SieveScriptCache, maxSize: Int,
-        wrap: @escaping @Sendable (() throws(SieveScriptCache.LoadError) -> SieveCompiledScript?) throws(SieveScriptCache.LoadError) -> SieveCompiledScript? = { try $0() }
+        personal: String?, global: String?, cache: SieveScriptCache, personalOptions: SieveCompileOptions,
+        globalOptions: SieveCompileOptions,
+        wrap: @escaping @Sendable (() throws(SieveScriptCache.LoadError) -> SieveScriptCache.Loaded?) throws(SieveScriptCache.LoadError) -> SieveScriptCache.Loaded? = { try $0() },
+        compiled: (@Sendable (SieveIncludeLocation, SieveCompiledScript) -> Void)? = nil
     ) -> @Sendable (String, SieveIncludeLocation) throws(SieveError) -> SieveCompiledScript {
         { name, location throws(SieveError) in
             let here = SieveSourceLocation(line: 1, column: 1)
@@ -65,16 +68,18 @@ public struct SieveDeliveryEnvironment: SieveRuntimeEnvironment {
                 throw SieveError(.invalidValue, at: here, "include: invalid script name '\(name)'")
             }
             let path = directory + "/" + (name.hasSuffix(".sieve") ? name : name + ".sieve")
-            let loaded: SieveCompiledScript?
+            let options = location == .global ? globalOptions : personalOptions
+            let loaded: SieveScriptCache.Loaded?
             do {
-                loaded = try wrap { () throws(SieveScriptCache.LoadError) in try cache.load(path, maxSize: maxSize) }
+                loaded = try wrap { () throws(SieveScriptCache.LoadError) in try cache.load(path, options: options) }
             } catch {
                 throw SieveError(.invalidValue, at: here, "include: \(kind) script '\(name)' is broken: \(error)")
             }
             guard let loaded else {
                 throw SieveError(.invalidValue, at: here, "include: \(kind) script '\(name)' does not exist")
             }
-            return loaded
+            if loaded.isNew { compiled?(location, loaded.script) }
+            return loaded.script
         }
     }
 }

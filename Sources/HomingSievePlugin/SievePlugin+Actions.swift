@@ -32,22 +32,25 @@ extension SievePlugin {
         return nil
     }
 
-    /// Turns the result into the copies to store; sends what is to be sent.
+    /// Sends what the result sends (redirects, rejections, vacation replies, notifications) and
+    /// returns the copies to store: `stores`, and INBOX when a redirect or rejection that was to
+    /// replace the keep could not be sent.
     func carryOut(
-        _ result: SieveResult, default defaultActions: [StoreAction], user: DeliveryUser, message: DeliveryMessage,
-        source: SieveMessage, envelope: SieveEnvelope, tracking: SieveTrackingStore?, settings userSettings: SieveUserSettings,
-        now: Date, log: Logger, msgid: String
+        _ result: SieveResult, stores: [StoreAction], user: DeliveryUser, message: DeliveryMessage,
+        source: SieveMessage, envelope: SieveEnvelope, messageStart: [UInt8]?, tracking: SieveTrackingStore?,
+        settings userSettings: SieveUserSettings, now: Date, log: Logger, msgid: String
     ) -> (stores: [StoreAction], marks: [SieveDuplicateMark]) {
-        let defaultMailbox = defaultActions.first?.mailbox ?? user.mailbox
-        let autocreate = settings.ldaMailboxAutocreate
-        var stores: [StoreAction] = []
+        var stores = stores
         var keepAnyway = false
         var marks = result.duplicateMarks
 
-        func send(_ mail: SieveOutgoingMail) -> SubmissionError? {
+        /// Submits `mail`; a redirected copy (`appendOriginal`) carries `header` when the
+        /// script edited it.
+        func send(_ mail: SieveOutgoingMail, header: HeaderReplacement? = nil) -> SubmissionError? {
             let outgoing =
                 mail.appendOriginal
-                ? RedirectedCopy.make(mail, message: message, source: source, hostname: hostname, now: now)
+                ? RedirectedCopy.make(
+                    mail, message: message, source: source, editedHeader: header, hostname: hostname, now: now)
                 : OutgoingMessage(prefix: mail.content)
             do {
                 try submitter(for: user).submit(outgoing, from: mail.sender, to: mail.recipients)
@@ -61,13 +64,12 @@ extension SievePlugin {
             return (try? asUser(user) { () throws(SieveTrackingError) in try tracking.contains(key: key, now: now) }) ?? false
         }
 
-        for action in result.actions {
+        for (index, action) in result.actions.enumerated() {
             switch action {
-            case .keep(let flags):
-                stores.append(StoreAction(mailbox: defaultMailbox, flags: Self.maildirFlags(flags), create: true))
-            case .fileInto(let mailbox, let flags, let create, _):
+            case .keep:
+                continue
+            case .fileInto(let mailbox, _, _, _):
                 log.info("sieve: msgid=\(msgid): fileinto action: storing mail into mailbox '\(mailbox)'")
-                stores.append(StoreAction(mailbox: mailbox, flags: Self.maildirFlags(flags), create: create || autocreate))
             case .discard:
                 log.info("sieve: msgid=\(msgid): marked message to be discarded if not explicitly delivered (discard action)")
             case .redirect(let address, _):
@@ -85,7 +87,10 @@ extension SievePlugin {
                         log.info("sieve: msgid=\(msgid): redirect action: discarded duplicate forward to <\(address)>")
                         continue
                     }
-                    if let error = send(mail) {
+                    let header = result.editedHeaders[index].flatMap { edited in
+                        messageStart.map { SieveStorePlan.replacement(edited, messageStart: $0) }
+                    }
+                    if let error = send(mail, header: header) {
                         log.error("sieve: msgid=\(msgid): redirect action: failed to forward to <\(address)>: \(error); keeping the message")
                         keepAnyway = true
                     } else {
@@ -131,17 +136,39 @@ extension SievePlugin {
                 }
             }
         }
-        if result.implicitKeep || keepAnyway {
-            let keep = StoreAction(
-                mailbox: keepAnyway ? "INBOX" : defaultMailbox, flags: Self.maildirFlags(result.implicitKeepFlags),
-                create: true)
+        for notification in result.notifications {
+            switch notification.delivery {
+            case .skip(let reason):
+                log.info("sieve: msgid=\(msgid): notify action: \(reason)")
+            case .send(let mail):
+                let targets = Self.notificationTargets(mail.recipients)
+                if let error = send(mail) {
+                    log.error("sieve: msgid=\(msgid): notify action: failed to send mail notification to \(targets): \(error)")
+                } else {
+                    log.info("sieve: msgid=\(msgid): notify action: sent mail notification to \(targets)")
+                }
+            }
+        }
+        if keepAnyway, !stores.contains(where: { $0.mailbox.uppercased() == "INBOX" }) {
+            let flags = SieveFlagSet(result.implicitKeepFlags)
+            var keep = StoreAction(mailbox: "INBOX", flags: flags.maildirLetters, create: true, keywords: flags.keywords)
+            if let edited = result.implicitKeepHeader, let messageStart {
+                keep.header = SieveStorePlan.replacement(edited, messageStart: messageStart)
+            }
             stores.append(keep)
         }
-        stores = Self.mergedByMailbox(stores)
         if stores.isEmpty {
             log.info("sieve: msgid=\(msgid): discarded by the script: nothing stored")
         }
         return (stores, marks)
+    }
+
+    /// Pigeonhole's list of notification recipients for its log lines: `<a>, <b>, <c>`, then
+    /// `, ... (N total)` past three.
+    static func notificationTargets(_ recipients: [String]) -> String {
+        var text = recipients.prefix(3).map { "<\($0)>" }.joined(separator: ", ")
+        if recipients.count > 3 { text += ", ... (\(recipients.count) total)" }
+        return text
     }
 
     /// The submitter for `user`'s mail: sendmail runs as the user (as Dovecot runs it), never
@@ -162,39 +189,5 @@ extension SievePlugin {
         case let address: result.from = String(address.dropFirst().dropLast())
         }
         return result
-    }
-
-    /// One copy per mailbox: `fileinto "INBOX"` and `keep` (or the implicit keep) store once,
-    /// with the flags of both and created if either may create. INBOX matches in any case.
-    static func mergedByMailbox(_ stores: [StoreAction]) -> [StoreAction] {
-        var result: [StoreAction] = []
-        for store in stores {
-            let key = store.mailbox.uppercased() == "INBOX" ? "INBOX" : store.mailbox
-            if let index = result.firstIndex(where: { ($0.mailbox.uppercased() == "INBOX" ? "INBOX" : $0.mailbox) == key }) {
-                let letters = Set(result[index].flags).union(store.flags)
-                result[index].flags = String(letters.sorted())
-                result[index].create = result[index].create || store.create
-            } else {
-                result.append(store)
-            }
-        }
-        return result
-    }
-
-    /// IMAP system flags as maildir info letters (`\Seen` → `S`...), sorted; keywords have no
-    /// maildir letter without Dovecot's keyword file and are left out.
-    static func maildirFlags(_ flags: [String]) -> String {
-        var letters: Set<Character> = []
-        for flag in flags {
-            switch flag.lowercased() {
-            case "\\seen": letters.insert("S")
-            case "\\answered": letters.insert("R")
-            case "\\flagged": letters.insert("F")
-            case "\\deleted": letters.insert("T")
-            case "\\draft": letters.insert("D")
-            default: continue
-            }
-        }
-        return String(letters.sorted())
     }
 }

@@ -43,7 +43,9 @@ public final class SievePlugin: DeliveryPlugin {
         submitter: (any MailSubmitter)? = nil
     ) throws {
         // Everything that can fail first: the threads start only for a usable configuration.
-        try Self.checkSettings(settings)
+        for warning in try Self.checkSettings(settings, hostname: hostname) {
+            logger.warning("sieve: \(warning)")
+        }
         if let submitter {
             self.submitter = submitter
         } else if !settings.submissionHost.isEmpty {
@@ -63,10 +65,14 @@ public final class SievePlugin: DeliveryPlugin {
     /// Checks the plugin's settings (for a sample user, since paths depend on the user) and
     /// `submission_host`, without starting anything.
     /// - Throws: `ConfigError` naming the setting.
-    public static func checkSettings(_ settings: HomingSettings) throws(ConfigError) {
-        _ = try SieveUserSettings.resolve(
+    /// Returns what Pigeonhole would warn about (extension names it alone implements, invalid
+    /// `sieve_editheader_*` entries, inconsistent vacation periods).
+    @discardableResult
+    public static func checkSettings(_ settings: HomingSettings, hostname: String = "localhost") throws(ConfigError) -> [String] {
+        let sample = try SieveUserSettings.resolve(
             plugin: settings.plugin, fields: [:], user: "user@example.com", home: "/home/user",
-            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax)
+            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax, hostname: hostname,
+            postmasterAddress: settings.postmasterAddress)
         if !settings.submissionHost.isEmpty {
             do {
                 _ = try SMTPSubmitter(setting: settings.submissionHost, heloName: "localhost")
@@ -74,6 +80,7 @@ public final class SievePlugin: DeliveryPlugin {
                 throw ConfigError("submission_host: \(error)")
             }
         }
+        return sample.warnings
     }
 
     public func plan(
@@ -108,8 +115,17 @@ public final class SievePlugin: DeliveryPlugin {
             return plan
         }
 
-        // The scripts, read as the user.
+        // What the user's log gets from this delivery, written once, before anything is sent.
         let userLog = SieveUserLog(path: userSettings.userLog, home: user.home, identity: user.identity)
+        let userLines = SieveLogLines()
+        /// Writes the user's log and returns `plan`; a link where the log should be defers the
+        /// delivery instead.
+        func finish(_ plan: DeliveryPlan) -> DeliveryPlan {
+            if let refusal = userLog.write(userLines.lines) { return Self.deferral(refusal, log: log) }
+            return plan
+        }
+
+        // The scripts, read as the user.
         let selection: [SieveScriptChoice]
         do {
             selection = try scripts(for: user, settings: userSettings)
@@ -118,29 +134,39 @@ public final class SievePlugin: DeliveryPlugin {
             return plan
         }
         var sequence: [SieveCompiledScript] = []
-        var personalPath: String?
+        var personalName = "script"
         for choice in selection {
             switch choice.role {
             case .personal:
                 // The user's own script: an error in it is theirs (written to their log), and the
                 // message is kept in INBOX.
+                personalName = SieveScriptReport.scriptName(choice.path)
                 do {
-                    let script = try asUser(user) { () throws -> SieveCompiledScript? in
-                        try cache.load(choice.path, maxSize: userSettings.maxScriptSize)
+                    let loaded = try asUser(user) { () throws -> SieveScriptCache.Loaded? in
+                        try cache.load(choice.path, options: userSettings.compileOptions(.personal))
                     }
-                    if let script { sequence.append(script) }
-                    personalPath = choice.path
+                    if let loaded {
+                        sequence.append(loaded.script)
+                        if loaded.isNew {
+                            userLines.append(SieveScriptReport.compileWarnings(loaded.script.warnings, scriptName: personalName))
+                        }
+                    }
                 } catch {
                     log.error("sieve: msgid=\(msgid): \(error); keeping the message in INBOX")
-                    if let refusal = userLog.write("\(error)") { return Self.deferral(refusal, log: log) }
-                    return keepInInbox
+                    if let loadError = error as? SieveScriptCache.LoadError, case .compile(_, let failure) = loadError {
+                        userLines.append(SieveScriptReport.compileWarnings(failure.warnings, scriptName: personalName))
+                        userLines.append(failure.lines(scriptName: personalName))
+                    } else {
+                        userLines.append(["\(personalName): error: \(error)."])
+                    }
+                    return finish(keepInInbox)
                 }
             case .before, .defaultScript, .after:
-                if choice.role == .defaultScript { personalPath = choice.path }
+                if choice.role == .defaultScript { personalName = SieveScriptReport.scriptName(choice.path) }
                 if let script = loadAdministratorScript(choice.path, user, userSettings, log) { sequence.append(script) }
             }
         }
-        if sequence.isEmpty { return plan }
+        if sequence.isEmpty { return finish(plan) }
 
         // The message, as the script sees it.
         let source: SieveMessage
@@ -149,7 +175,7 @@ public final class SievePlugin: DeliveryPlugin {
                 path: "/proc/self/fd/\(message.spool.fileDescriptor)", maxBodyBytes: Self.maxBodyBytes)
         } catch {
             log.error("sieve: msgid=\(msgid): \(error); keeping the message")
-            return plan
+            return finish(plan)
         }
         let envelope = SieveEnvelope(
             from: message.envelope.sender, to: recipient.address, originalRecipient: recipient.originalAddress)
@@ -200,15 +226,23 @@ public final class SievePlugin: DeliveryPlugin {
             },
             loadInclude: SieveDeliveryEnvironment.includeLoader(
                 personal: userSettings.personalDirectory, global: userSettings.globalDirectory, cache: cache,
-                maxSize: userSettings.maxScriptSize,
+                personalOptions: userSettings.compileOptions(.personal), globalOptions: userSettings.compileOptions(.global),
                 wrap: { load throws(SieveScriptCache.LoadError) in
-                    let outcome: Result<SieveCompiledScript?, SieveScriptCache.LoadError>
+                    let outcome: Result<SieveScriptCache.Loaded?, SieveScriptCache.LoadError>
                     do {
                         outcome = try FilesystemIdentity.withIdentity(identity, load)
                     } catch {
                         throw .unreadable(path: "include", reason: "\(error)")
                     }
                     return try outcome.get()
+                },
+                compiled: { [log] location, script in
+                    let name = script.name ?? "include"
+                    if location == .personal {
+                        userLines.append(SieveScriptReport.compileWarnings(script.warnings, scriptName: name))
+                    } else {
+                        for warning in script.warnings { log.warning("sieve: \(name): \(warning)") }
+                    }
                 }))
 
         let result: SieveResult
@@ -217,21 +251,43 @@ public final class SievePlugin: DeliveryPlugin {
                 sequence, message: source, envelope: envelope, environment: environment,
                 settings: userSettings.runtime)
         } catch {
-            let script = personalPath ?? "script"
-            log.error("sieve: msgid=\(msgid): \(script): \(error); keeping the message in INBOX")
-            if let refusal = userLog.write("\(script): \(error)") { return Self.deferral(refusal, log: log) }
-            return keepInInbox
+            log.error("sieve: msgid=\(msgid): \(personalName): \(error); keeping the message in INBOX")
+            userLines.append(["\(personalName): \(error)"])
+            return finish(keepInInbox)
         }
+        userLines.append(SieveScriptReport.runtimeWarnings(result.warnings))
         if let rejection = Self.protocolRejection(result) {
             log.info("sieve: msgid=\(msgid): ereject action: rejected message from <\(envelope.from)> at protocol level (ereject)")
             var refused = DeliveryPlan(actions: [])
             refused.rejection = rejection
-            return refused
+            return finish(refused)
         }
-        let (stores, marks) = carryOut(
-            result, default: actions, user: user, message: message, source: source, envelope: envelope,
-            tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid)
-        var planned = DeliveryPlan(actions: stores)
+
+        // The copies, checked before anything is sent: a folder that cannot exist fails the
+        // result (Pigeonhole's rule), the message is then kept in INBOX as received.
+        let storePlan = SieveStorePlan(
+            defaultMailbox: actions.first?.mailbox ?? user.mailbox, autocreate: settings.ldaMailboxAutocreate,
+            separator: settings.inboxNamespaceSeparator ?? (user.mailLocation.layout == .fs ? "/" : "."),
+            layout: user.mailLocation.layout)
+        let messageStart = editedHeaderSource(result, source: source, spool: message.spool, log: log, msgid: msgid)
+        let stores: [StoreAction]
+        switch storePlan.outcome(for: result, messageStart: messageStart) {
+        case .stores(let planned):
+            stores = planned
+        case .invalidFolder(let name, let problem):
+            let text = "fileinto action: failed to store into mailbox '\(name)': \(problem)"
+            log.error("sieve: msgid=\(msgid): \(text); keeping the message in INBOX")
+            userLines.append(["error: msgid=\(msgid): \(text)."])
+            return finish(keepInInbox)
+        }
+
+        // The user's log is written before anything is sent: a link planted there defers the
+        // delivery with nothing done.
+        if let refusal = userLog.write(userLines.lines) { return Self.deferral(refusal, log: log) }
+        let (carried, marks) = carryOut(
+            result, stores: stores, user: user, message: message, source: source, envelope: envelope,
+            messageStart: messageStart, tracking: tracking, settings: userSettings, now: now, log: log, msgid: msgid)
+        var planned = DeliveryPlan(actions: carried)
         planned.afterStore = plan.afterStore
         if let tracking, !marks.isEmpty {
             // Remembered once the copies are stored: a delivery retried after a 4xx must not
@@ -250,6 +306,37 @@ public final class SievePlugin: DeliveryPlugin {
         }
         return planned
     }
+
+    /// The spool's header, read when the result edits it (`editheader`) so that the edited
+    /// copies can be written; `nil` when nothing is edited or the header cannot be read (the
+    /// copies are then stored as received, with a warning).
+    private func editedHeaderSource(
+        _ result: SieveResult, source: SieveMessage, spool: SpooledMessage, log: Logger, msgid: String
+    ) -> [UInt8]? {
+        guard !result.editedHeaders.isEmpty || result.implicitKeepHeader != nil else { return nil }
+        let length = source.bodyOffset
+        guard length <= Self.maxEditedHeaderBytes else {
+            log.warning("sieve: msgid=\(msgid): the header is larger than \(Self.maxEditedHeaderBytes) bytes: header edits are not stored")
+            return nil
+        }
+        var bytes = [UInt8](repeating: 0, count: length)
+        var filled = 0
+        while filled < length {
+            let count = bytes.withUnsafeMutableBytes {
+                pread(spool.fileDescriptor, $0.baseAddress.map { $0 + filled }, length - filled, off_t(filled))
+            }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                log.warning("sieve: msgid=\(msgid): reading the header for its edits failed: header edits are not stored")
+                return nil
+            }
+            filled += count
+        }
+        return bytes
+    }
+
+    /// The largest header whose edits are stored (a larger one is stored as received).
+    static let maxEditedHeaderBytes = 4 << 20
 
     /// The plan for a delivery that found a symbolic link where none may be (the tracking
     /// file, the user's Sieve log): deferred (`451 4.3.0`), nothing stored or sent, so that the
@@ -301,9 +388,13 @@ public final class SievePlugin: DeliveryPlugin {
         _ path: String, _ user: DeliveryUser, _ userSettings: SieveUserSettings, _ log: Logger
     ) -> SieveCompiledScript? {
         do {
-            return try asUser(user) { () throws -> SieveCompiledScript? in
-                try cache.load(path, maxSize: userSettings.maxScriptSize)
+            let loaded = try asUser(user) { () throws -> SieveScriptCache.Loaded? in
+                try cache.load(path, options: userSettings.compileOptions(.global))
             }
+            if let loaded, loaded.isNew {
+                for warning in loaded.script.warnings { log.warning("sieve: \(path): \(warning)") }
+            }
+            return loaded?.script
         } catch {
             log.error("sieve: \(error) (skipped)")
             return nil

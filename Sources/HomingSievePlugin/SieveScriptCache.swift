@@ -3,10 +3,18 @@ import HomingDelivery
 import HomingSieve
 import Synchronization
 
-/// Compiled Sieve scripts by path, recompiled when the file changes (device, inode, size or
-/// modification time differ). Shared by every delivery; reading runs on the caller's thread
-/// (a delivery thread, as the user).
+/// Compiled Sieve scripts by path and compile options (extensions and scope), recompiled when
+/// the file changes (device, inode, size or modification time differ). Shared by every
+/// delivery; reading runs on the caller's thread (a delivery thread, as the user).
 public final class SieveScriptCache: Sendable {
+    /// A script from the cache.
+    public struct Loaded: Sendable, Hashable {
+        /// The compiled script (named after its file, `compiled.name`).
+        public var script: SieveCompiledScript
+        /// Whether it was compiled by this call (not found in the cache): its warnings are new.
+        public var isNew: Bool
+    }
+
     /// Why a script could not be used.
     public enum LoadError: Error, Sendable, CustomStringConvertible {
         /// The file exists but cannot be read (permissions, I/O error).
@@ -14,14 +22,14 @@ public final class SieveScriptCache: Sendable {
         /// Larger than `sieve_max_script_size`.
         case tooLarge(path: String, size: Int, limit: Int)
         /// The script does not compile.
-        case compile(path: String, error: SieveError)
+        case compile(path: String, failure: SieveCompileFailure)
 
         public var description: String {
             switch self {
             case .unreadable(let path, let reason): return "\(path): cannot read the script: \(reason)"
             case .tooLarge(let path, let size, let limit):
                 return "\(path): the script is \(size) bytes, larger than sieve_max_script_size (\(limit))"
-            case .compile(let path, let error): return "\(path): \(error)"
+            case .compile(let path, let failure): return "\(path): \(failure)"
             }
         }
     }
@@ -39,7 +47,12 @@ public final class SieveScriptCache: Sendable {
         var script: SieveCompiledScript
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    private struct Key: Hashable {
+        var path: String
+        var options: SieveCompileOptions
+    }
+
+    private let entries = Mutex<[Key: Entry]>([:])
     private let capacity: Int
 
     /// Creates a cache holding up to `capacity` scripts (all are dropped when it is full).
@@ -47,8 +60,10 @@ public final class SieveScriptCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The compiled script at `path`, `nil` when there is no such file.
-    public func load(_ path: String, maxSize: Int) throws(LoadError) -> SieveCompiledScript? {
+    /// The compiled script at `path` (at most `options.maxScriptSize` bytes), `nil` when there
+    /// is no such file.
+    public func load(_ path: String, options: SieveCompileOptions) throws(LoadError) -> Loaded? {
+        let maxSize = options.maxScriptSize > 0 ? options.maxScriptSize : Int.max - 1
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
@@ -62,7 +77,8 @@ public final class SieveScriptCache: Sendable {
         let stamp = Stamp(
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int(info.st_size),
             modifiedSeconds: Int(info.st_mtim.tv_sec), modifiedNanoseconds: Int(info.st_mtim.tv_nsec))
-        if let cached = entries.withLock({ $0[path] }), cached.stamp == stamp { return cached.script }
+        let key = Key(path: path, options: options)
+        if let cached = entries.withLock({ $0[key] }), cached.stamp == stamp { return Loaded(script: cached.script, isNew: false) }
         guard stamp.size <= maxSize else { throw .tooLarge(path: path, size: stamp.size, limit: maxSize) }
         var bytes = [UInt8](repeating: 0, count: stamp.size + 1)
         var total = 0
@@ -76,21 +92,29 @@ public final class SieveScriptCache: Sendable {
             total += count
         }
         guard total <= maxSize else { throw .tooLarge(path: path, size: total, limit: maxSize) }
-        let script = try Self.compile(Array(bytes[0..<total]), path: path, maxSize: maxSize)
+        let script = try Self.compile(Array(bytes[0..<total]), path: path, options: options)
         entries.withLock { cache in
             if cache.count >= capacity { cache.removeAll() }
-            cache[path] = Entry(stamp: stamp, script: script)
+            cache[key] = Entry(stamp: stamp, script: script)
         }
-        return script
+        return Loaded(script: script, isNew: true)
     }
 
-    /// Compiles script bytes (at most `maxSize`); invalid UTF-8 is a compile error at the line
-    /// where it occurs.
-    static func compile(_ bytes: [UInt8], path: String, maxSize: Int) throws(LoadError) -> SieveCompiledScript {
+    /// Compiles script bytes; invalid UTF-8 is a compile error at the line where it occurs. The
+    /// script is named after its file (`compiled.name`).
+    static func compile(_ bytes: [UInt8], path: String, options: SieveCompileOptions) throws(LoadError) -> SieveCompiledScript {
+        let source: String
         do {
-            return try SieveCompiledScript.compile(SieveCompiledScript.decodeSource(bytes), maxScriptSize: maxSize)
+            source = try SieveCompiledScript.decodeSource(bytes)
         } catch {
-            throw .compile(path: path, error: error)
+            throw .compile(path: path, failure: SieveCompileFailure(errors: [error], parseFailed: true))
+        }
+        switch SieveCompileFailure.compile(source, options: options) {
+        case .success(var script):
+            script.name = SieveScriptReport.scriptName(path)
+            return script
+        case .failure(let failure):
+            throw .compile(path: path, failure: failure)
         }
     }
 }

@@ -16,6 +16,10 @@ import HomingSieve
 /// - `sieve_global` (or the older `sieve_global_dir`): where `include :global` looks.
 /// - `sieve_user_log`: where the user's script errors are written (default: the active script's
 ///   path with `.log` appended, `~/.dovecot.sieve.log`).
+/// - `sieve_extensions`, `sieve_global_extensions`: which extensions scripts may require
+///   (Pigeonhole's syntax, `+name -name` against the default set).
+/// - `sieve_editheader_*`, `sieve_spamtest_*`, `sieve_virustest_*`, `sieve_user_email`: how
+///   those extensions behave.
 public struct SieveUserSettings: Sendable, Hashable {
     /// The script that runs for the user, if configured (it may not exist).
     public var personalScript: String?
@@ -41,6 +45,21 @@ public struct SieveUserSettings: Sendable, Hashable {
     /// `sieve_vacation_send_from_recipient` (no): vacation replies are sent with the
     /// recipient as envelope sender instead of `<>`.
     public var vacationSendFromRecipient: Bool
+    /// The extensions scripts may require (`sieve_extensions`, `sieve_global_extensions`).
+    public var extensions: SieveExtensionSet
+    /// What Pigeonhole would warn about and Homing accepts: extension names only Pigeonhole
+    /// implements, invalid `sieve_editheader_*` entries, inconsistent vacation periods.
+    public var warnings: [String]
+
+    /// The compile options for a script of `scope` (the user's own: `.personal`; `sieve_before`,
+    /// `sieve_after`, `sieve_default` and `include :global`: `.global`).
+    public func compileOptions(_ scope: SieveScriptScope) -> SieveCompileOptions {
+        SieveCompileOptions(
+            extensions: extensions, scope: scope, editHeader: runtime.editHeader, maxScriptSize: maxScriptSize)
+    }
+
+    /// Pigeonhole's vacation defaults (`EXT_VACATION_DEFAULT_*`): 1 day, no maximum, 7 days.
+    static let vacationDefaults = (min: 86_400, max: 0, period: 7 * 86_400)
 
     /// Reads the settings for a resolved recipient: `plugin { }` with the userdb's `sieve*`
     /// fields on top, paths expanded for the user's name and home.
@@ -49,14 +68,16 @@ public struct SieveUserSettings: Sendable, Hashable {
         for field in user.record.fields where field.name.hasPrefix("sieve") { fields[field.name] = field.value }
         return try resolve(
             plugin: settings.plugin, fields: fields, user: user.user, home: user.home,
-            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax)
+            recipientDelimiter: settings.recipientDelimiter, syntax: settings.variableSyntax,
+            hostname: settings.effectiveHostname, postmasterAddress: settings.postmasterAddress)
     }
 
     /// Reads the settings for a user. `fields` are the userdb's fields (any `sieve*` name
     /// overrides the configured value).
     public static func resolve(
         plugin: [String: String], fields: [String: String], user: String, home: String?,
-        recipientDelimiter: String, syntax: VariableSyntax = .dovecot23
+        recipientDelimiter: String, syntax: VariableSyntax = .dovecot23, hostname: String = "localhost",
+        postmasterAddress: String? = nil
     ) throws(ConfigError) -> SieveUserSettings {
         func value(_ name: String) -> String? {
             let raw = fields[name] ?? plugin[name]
@@ -69,8 +90,10 @@ public struct SieveUserSettings: Sendable, Hashable {
         var settings = SieveUserSettings(
             personalScript: nil, personalDirectory: nil, defaultScript: nil, before: [], after: [],
             globalDirectory: nil, userLog: nil, maxScriptSize: 1 << 20,
-            runtime: SieveRuntimeSettings(recipientDelimiter: recipientDelimiter),
-            redirectEnvelopeFrom: "sender", vacationSendFromRecipient: false)
+            runtime: SieveRuntimeSettings(
+                recipientDelimiter: recipientDelimiter, hostname: hostname, postmasterAddress: postmasterAddress),
+            redirectEnvelopeFrom: "sender", vacationSendFromRecipient: false,
+            extensions: .pigeonholeDefault, warnings: [])
 
         if let location = value("sieve") {
             let parsed = try parseLocation(location, setting: "sieve")
@@ -127,6 +150,7 @@ public struct SieveUserSettings: Sendable, Hashable {
         if let period = value("sieve_vacation_default_period") {
             settings.runtime.vacationDefaultPeriod = try interval(period, setting: "sieve_vacation_default_period")
         }
+        settings.resetInconsistentVacationPeriods()
         if let from = value("sieve_redirect_envelope_from") {
             let allowed = ["sender", "recipient", "orig_recipient", "user_email"]
             guard allowed.contains(from) || (from.hasPrefix("<") && from.hasSuffix(">")) else {
@@ -143,7 +167,70 @@ public struct SieveUserSettings: Sendable, Hashable {
                 throw ConfigError("sieve_vacation_send_from_recipient: invalid boolean value '\(flag)' (use yes or no)")
             }
         }
+        try settings.readExtensionSettings(value)
         return settings
+    }
+
+    /// Pigeonhole's rule (`ext-vacation-common.c`): with a maximum set, a minimum above it or a
+    /// default outside the bounds puts all three periods back to their defaults, with a warning.
+    mutating func resetInconsistentVacationPeriods() {
+        let minimum = runtime.vacationMinPeriod
+        let maximum = runtime.vacationMaxPeriod
+        let period = runtime.vacationDefaultPeriod
+        guard maximum > 0, minimum > maximum || period < minimum || period > maximum else { return }
+        runtime.vacationMinPeriod = Self.vacationDefaults.min
+        runtime.vacationMaxPeriod = Self.vacationDefaults.max
+        runtime.vacationDefaultPeriod = Self.vacationDefaults.period
+        warnings.append(
+            "vacation extension: invalid settings: violated sieve_vacation_min_period < "
+                + "sieve_vacation_default_period < sieve_vacation_max_period")
+    }
+
+    /// `sieve_extensions`, `sieve_global_extensions`, `sieve_user_email`, `sieve_editheader_*`,
+    /// `sieve_spamtest_*` and `sieve_virustest_*`.
+    mutating func readExtensionSettings(_ value: (String) -> String?) throws(ConfigError) {
+        do {
+            let parsed = try SieveExtensionSet.parse(
+                extensions: value("sieve_extensions"), globalExtensions: value("sieve_global_extensions"))
+            extensions = parsed.set
+            warnings += parsed.warnings
+        } catch {
+            throw ConfigError("\(error)")
+        }
+        if let email = value("sieve_user_email") {
+            let trimmed = email.trimmingCharacters(in: " ")
+            let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+                !trimmed.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.asciiValue.map { $0 < 0x20 } == true })
+            else {
+                throw ConfigError("sieve_user_email: '\(email)' is not an address (write user@domain)")
+            }
+            runtime.userEmail = trimmed
+        }
+        var maxHeaderSize: Int?
+        if let size = value("sieve_editheader_max_header_size") {
+            maxHeaderSize = try Self.sizeValue(size, setting: "sieve_editheader_max_header_size")
+        }
+        let editHeader = SieveEditHeaderSettings.make(
+            maxHeaderSize: maxHeaderSize, protected: value("sieve_editheader_protected"),
+            forbidAdd: value("sieve_editheader_forbid_add"), forbidDelete: value("sieve_editheader_forbid_delete"))
+        runtime.editHeader = editHeader.settings
+        warnings += editHeader.warnings
+        do {
+            for test in [SieveScoreTestSettings.Test.spamtest, .virustest] {
+                let prefix = "sieve_\(test.rawValue)_"
+                var texts: [Int: String] = [:]
+                for index in 0...10 {
+                    if let text = value(prefix + "text_value\(index)") { texts[index] = text }
+                }
+                let parsed = try SieveScoreTestSettings.parse(
+                    test, statusType: value(prefix + "status_type"), statusHeader: value(prefix + "status_header"),
+                    maxValue: value(prefix + "max_value"), maxHeader: value(prefix + "max_header"), textValues: texts)
+                if test == .spamtest { runtime.spamTest = parsed } else { runtime.virusTest = parsed }
+            }
+        } catch {
+            throw ConfigError("\(error)")
+        }
     }
 
     // MARK: - Pieces

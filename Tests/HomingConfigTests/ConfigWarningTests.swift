@@ -61,7 +61,7 @@ struct ConfigWarningTests {
             "conf.d/10-ssl.conf:3: ssl_cert is not used by Homing (ignored)",
             "conf.d/10-ssl.conf:5: auth_mechanisms is not used by Homing (ignored)",
             "conf.d/10-ssl.conf:6: passdb { } sections are not used by Homing (ignored)",
-            "conf.d/10-ssl.conf:13: namespace { } sections are not used by Homing (ignored)",
+            "conf.d/10-ssl.conf:15: mailbox { } inside namespace inbox { } is not used by Homing (ignored)",
             "conf.d/10-ssl.conf:19: service imap-login { } is not used by Homing (ignored)",
             "conf.d/10-ssl.conf:25: service lmtp { process_min_avail } is not used by Homing (ignored)",
             "conf.d/10-ssl.conf:28: unix_listener { ssl } is not used by Homing (ignored)",

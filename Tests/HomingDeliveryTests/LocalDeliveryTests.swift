@@ -236,6 +236,50 @@ struct LocalDeliveryTests {
         #expect(harness.logs.messages(at: .info).contains("msgid=<m1@example.org>: save failed to INBOX: refused by quota"))
     }
 
+    @Test("a planned copy with keywords and an edited header: stored as planned, the plugins see its real size, a created folder is subscribed")
+    func keywordsAndEditedHeader() async throws {
+        let harness = try DeliveryHarness { $0.ldaMailboxAutosubscribe = true }
+        defer { harness.scratch.remove() }
+        struct Editing: DeliveryPlugin {
+            let name = "sieve"
+            let sizes: Locked<[Int]>
+            func plan(
+                _ plan: DeliveryPlan, for user: DeliveryUser, recipient: EnvelopeRecipient, message: DeliveryMessage
+            ) async -> DeliveryPlan {
+                // The spool has LF line ends: "Message-ID: <m1@example.org>\nSubject: hello\n\n" is 45 bytes.
+                let header = HeaderReplacement(
+                    header: Array("X-Edited: yes\nSubject: hello\n\n".utf8), bodyOffset: 45, replacedLineFeeds: 3)
+                return DeliveryPlan(actions: [
+                    StoreAction(mailbox: "Work", flags: "S", create: true, keywords: ["$Label1"], header: header)
+                ])
+            }
+            func storeCopy(
+                _ action: StoreAction, size: Int, for user: DeliveryUser, recipient: EnvelopeRecipient,
+                store: () throws(StoreFailure) -> StoreCopyOutcome
+            ) throws(StoreFailure) -> StoreCopyOutcome {
+                sizes.append(size)
+                return try store()
+            }
+        }
+        let sizes = Locked<[Int]>([])
+        let delivery = try harness.delivery(
+            users: ["alice@example.com": harness.user("alice@example.com")], plugins: [Editing(sizes: sizes)])
+        let (_, outcomes) = try await harness.run(delivery, message: message, to: ["alice@example.com"])
+        #expect(outcomes == [.stored(mailboxes: ["Work"])])
+        let files = harness.files(of: "alice@example.com", folder: "Work", in: "cur")
+        try #require(files.count == 1)
+        #expect(files[0].hasSuffix(":2,Sa"))
+        let text = harness.text(files[0])
+        #expect(text.hasPrefix("Return-Path: <sender@example.org>\n"))
+        #expect(text.hasSuffix("\nX-Edited: yes\nSubject: hello\n\nbody\n"), "\(text)")
+        #expect(!text.contains("Message-ID"))
+        #expect(sizes.current == [text.utf8.count])
+        #expect(files[0].contains(",S=\(text.utf8.count),W=\(text.utf8.count + text.filter { $0 == "\n" }.count)"))
+        let maildir = harness.scratch.path + "/alice@example.com/Maildir"
+        #expect(harness.text(maildir + "/.Work/dovecot-keywords") == "0 $Label1\n")
+        #expect(harness.text(maildir + "/subscriptions") == "V\t2\n\nWork\n")
+    }
+
     @Test("a user whose maildir cannot be written is deferred (4xx), never refused")
     func unwritableMaildir() async throws {
         let harness = try DeliveryHarness()

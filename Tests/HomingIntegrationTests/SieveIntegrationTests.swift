@@ -546,9 +546,9 @@ struct SieveIntegrationTests {
         }
         """
 
-    @Test("a script using every extension: delivery over LMTP stores, flags and sends as homing sieve-test says")
+    @Test("a script using every extension: delivery over LMTP stores, flags and sends as homing sieve-test says (vacation-seconds enabled with +name)")
     func everyExtensionInDeliveryAndSieveTest() async throws {
-        let fixture = try SieveFixture(plugin: "sieve_vacation_min_period = 0")
+        let fixture = try SieveFixture(plugin: "sieve_vacation_min_period = 0\n  sieve_extensions = +vacation-seconds")
         defer { fixture.base.dir.remove() }
         try fixture.install(Self.everyExtension, for: "alice")
         try #"require ["imap4flags", "include", "variables"]; global "origin"; addflag "$FromHelper";"#
@@ -569,10 +569,11 @@ struct SieveIntegrationTests {
         // sieve-test first: the documented, stable listing.
         try message.write(toFile: fixture.base.dir.file("every.eml"), atomically: false, encoding: .utf8)
         let test = try await HomingBinary.run([
-            "sieve-test", "-r", "alice+lists@example.com", "-f", "sender@example.org",
+            "sieve-test", "-x", "+vacation-seconds", "-r", "alice+lists@example.com", "-f", "sender@example.org",
             "--global-dir", fixture.globalDir, fixture.home("alice") + "/.dovecot.sieve", fixture.base.dir.file("every.eml"),
         ])
         #expect(test.status == 0, "\(test.standardError)")
+        #expect(test.standardError.hasSuffix("sieve-test: Info: final result: success\n"), "\(test.standardError)")
         #expect(test.standardOutput.contains(" * store message in folder: Lists.News\n"), "\(test.standardOutput)")
         #expect(test.standardOutput.contains(" * redirect message to: carol@example.org\n"))
         #expect(test.standardOutput.contains("=> subject: Away (LMTP)"))
@@ -584,9 +585,12 @@ struct SieveIntegrationTests {
         #expect(replies.first?.hasPrefix("250 2.0.0") == true)
         let folder = fixture.stored("alice", folder: "Lists.News")
         #expect(folder.cur.count == 1, "\(server.log)")
-        // \Answered \Flagged \Seen (keywords have no maildir letter).
-        #expect(folder.cur.first?.hasSuffix(":2,FRS") == true, "\(folder)")
-        #expect(fixture.stored("alice").cur.first?.hasSuffix(":2,FRS") == true)
+        // \Answered \Flagged \Seen, then the keyword $FromHelper ($Hop is not set: the last
+        // Received is the second hop).
+        #expect(folder.cur.first?.hasSuffix(":2,FRSa") == true, "\(folder)")
+        #expect(fixture.stored("alice").cur.first?.hasSuffix(":2,FRSa") == true)
+        let keywords = try String(contentsOfFile: fixture.base.maildir("alice") + "/dovecot-keywords", encoding: .utf8)
+        #expect(keywords == "0 $FromHelper\n")
         let sent = fixture.sent()
         #expect(sent.map { $0.args.last ?? "" }.sorted() == ["carol@example.org", "sender@example.org"], "\(server.log)")
         #expect(sent.contains { $0.message.contains("Subject: Away (LMTP)") })
@@ -651,6 +655,13 @@ struct SieveIntegrationTests {
         for (plugin, topLevel, expected) in [
             ("sieve_before = ldap:/etc/x", "", "sieve_before: the 'ldap' script storage is not supported (use file:)"),
             ("sieve_max_actions = lots", "", "sieve_max_actions: 'lots' is not a number"),
+            ("sieve_extensions = +editheadr", "", "sieve_extensions: unknown Sieve extension '+editheadr'"),
+            ("sieve_global_extensions = -", "", "sieve_global_extensions: '-' names no extension"),
+            (
+                "sieve_spamtest_status_header = X-Spam-Score\n  sieve_spamtest_max_value = lots", "",
+                "sieve_spamtest_max_value: invalid max value specification 'lots'"
+            ),
+            ("", "namespace inbox {\n  separator = ::\n}", "separator: '::' must be a single character"),
             ("", "submission_host = mail.example.com:smtp", "submission_host"),
         ] {
             let fixture = try SieveFixture(plugin: plugin, topLevel: topLevel)
@@ -663,7 +674,7 @@ struct SieveIntegrationTests {
         }
     }
 
-    @Test("homing sieve-test prints the actions; a compile error exits 89 with Pigeonhole's text; sieve-check reports line and column")
+    @Test("homing sieve-test prints the actions, warnings and Pigeonhole's closing line, takes -x; a compile error exits 89 with Pigeonhole's text; sieve-check reports line and column")
     func sieveTestAndCheckCLI() async throws {
         let dir = try ScratchDirectory("homing-sievecli")
         defer { dir.remove() }
@@ -673,13 +684,51 @@ struct SieveIntegrationTests {
         let good = try await HomingBinary.run(["sieve-test", dir.file("good.sieve"), dir.file("m.eml")])
         #expect(good.status == 0)
         #expect(good.standardOutput == "Performed actions:\n\n * store message in folder: Lists\n\nImplicit keep:\n\n  (none)\n")
+        #expect(good.standardError == "sieve-test: Info: final result: success\n")
         let bad = try await HomingBinary.run(["sieve-test", dir.file("bad.sieve"), dir.file("m.eml")])
         #expect(bad.status == 89)
-        #expect(bad.standardError.contains("bad: line 2: error: missing semicolon ';' after fileinto command."))
+        #expect(
+            bad.standardError
+                == "bad: line 2: error: missing semicolon ';' after fileinto command.\nbad: error: validation failed.\nsieve-test: Fatal: failed to compile sieve script\n")
+        // Pigeonhole's output, checked with sieve-test 0.5.19: one store for fileinto "INBOX" and
+        // keep, warnings on standard error (the compile warning with the script's name and line,
+        // the runtime warning without), then the closing line.
+        try dir.write("warn.sieve", "require [\"fileinto\", \"date\"];\nif date :is \"date\" \"century\" \"20\" { keep; }\nfileinto \"INBOX\"; keep;\n")
+        let warned = try await HomingBinary.run(["sieve-test", dir.file("warn.sieve"), dir.file("m.eml")])
+        #expect(warned.status == 0)
+        #expect(warned.standardOutput == "Performed actions:\n\n * store message in folder: INBOX\n\nImplicit keep:\n\n  (none)\n")
+        #expect(
+            warned.standardError
+                == "warn: line 2: warning: specified date part `century' is not known.\nwarning: specified date part argument `century' is not known.\nsieve-test: Info: final result: success\n")
+        // A default-off extension is refused, then enabled with -x; -x also takes extensions away.
+        try dir.write("edit.sieve", "require \"editheader\";\naddheader \"X-Seen\" \"yes\";\n")
+        let off = try await HomingBinary.run(["sieve-test", dir.file("edit.sieve"), dir.file("m.eml")])
+        #expect(off.status == 89)
+        #expect(off.standardError.hasPrefix("edit: line 1: error: require command: unknown Sieve capability `editheader'.\n"))
+        let on = try await HomingBinary.run(["sieve-test", "-x", "+editheader", dir.file("edit.sieve"), dir.file("m.eml")])
+        #expect(on.status == 0, "\(on.standardError)")
+        #expect(on.standardOutput.contains(" * store message in folder: INBOX\n        + add header field: X-Seen: yes\n"), "\(on.standardOutput)")
+        let without = try await HomingBinary.run(["sieve-test", "-x", "-fileinto", dir.file("good.sieve"), dir.file("m.eml")])
+        #expect(without.status == 89)
+        #expect(without.standardError.hasPrefix("good: line 1: error: require command: unknown Sieve capability `fileinto'.\n"))
+        let typo = try await HomingBinary.run(["sieve-test", "-x", "+editheadr", dir.file("edit.sieve"), dir.file("m.eml")])
+        #expect(typo.status == 64)
+        #expect(typo.standardError.contains("-x: unknown Sieve extension '+editheadr'"))
+        // A run-time failure: Pigeonhole's closing line, exit 1.
+        try dir.write("many.sieve", "redirect \"a@example.net\";\nredirect \"b@example.net\";\nredirect \"c@example.net\";\nredirect \"d@example.net\";\nredirect \"e@example.net\";\n")
+        let failing = try await HomingBinary.run(["sieve-test", dir.file("many.sieve"), dir.file("m.eml")])
+        #expect(failing.status == 1)
+        #expect(failing.standardOutput.isEmpty)
+        #expect(failing.standardError.hasPrefix("many: line 5: error: "))
+        #expect(failing.standardError.hasSuffix("sieve-test: Info: final result: failed; resolved with successful implicit keep\n"))
         let check = try await HomingBinary.run(["sieve-check", dir.file("good.sieve"), dir.file("bad.sieve")])
         #expect(check.status == 1)
         #expect(check.standardOutput.hasPrefix(dir.file("bad.sieve") + ": line 2, column "), "\(check.standardOutput)")
         let ok = try await HomingBinary.run(["sieve-check", dir.file("good.sieve")])
         #expect(ok.status == 0 && ok.standardOutput.isEmpty)
+        let checkOff = try await HomingBinary.run(["sieve-check", dir.file("edit.sieve")])
+        #expect(checkOff.status == 1)
+        let checkOn = try await HomingBinary.run(["sieve-check", "-x", "+editheader", dir.file("edit.sieve")])
+        #expect(checkOn.status == 0 && checkOn.standardOutput.isEmpty)
     }
 }

@@ -1,3 +1,4 @@
+import HomingSieve
 import Testing
 
 @testable import HomingSievePlugin
@@ -84,5 +85,94 @@ struct SieveUserSettingsTests {
         #expect(
             reason(["sieve_vacation_send_from_recipient": "maybe"])
                 == "sieve_vacation_send_from_recipient: invalid boolean value 'maybe' (use yes or no)")
+    }
+
+    @Test("sieve_extensions and sieve_global_extensions decide what scripts may require, per scope; a userdb field overrides them")
+    func extensions() throws {
+        let defaults = try resolve([:])
+        #expect(defaults.extensions == .pigeonholeDefault)
+        let settings = try resolve([
+            "sieve_extensions": "+editheader +vacation-seconds -enotify", "sieve_global_extensions": "+spamtest",
+        ])
+        #expect(settings.extensions.allows(.editheader, in: .personal))
+        #expect(settings.extensions.allows(.vacationSeconds, in: .personal))
+        #expect(!settings.extensions.allows(.enotify, in: .personal))
+        #expect(!settings.extensions.allows(.spamtest, in: .personal))
+        #expect(settings.extensions.allows(.spamtest, in: .global))
+        #expect(settings.compileOptions(.global).scope == .global)
+        #expect(settings.compileOptions(.personal).extensions == settings.extensions)
+        let overridden = try resolve(["sieve_extensions": "+editheader"], fields: ["sieve_extensions": "fileinto"])
+        #expect(overridden.extensions.capabilities(in: .personal) == ["fileinto"])
+        // Names only Pigeonhole implements are warned about, so a Dovecot configuration loads.
+        #expect(try resolve(["sieve_extensions": "+vnd.dovecot.pipe"]).warnings
+            == ["sieve_extensions: ignored extension 'vnd.dovecot.pipe': Homing does not implement it"])
+    }
+
+    @Test("the extension settings, editheader sizes, spamtest/virustest and sieve_user_email are checked, naming the setting")
+    func extensionRefusals() {
+        func reason(_ plugin: [String: String]) -> String? {
+            do {
+                _ = try resolve(plugin)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(reason(["sieve_extensions": "+editheadr"])?.hasPrefix("sieve_extensions: unknown Sieve extension '+editheadr' (known: ") == true)
+        #expect(reason(["sieve_global_extensions": "+"]) == "sieve_global_extensions: '+' names no extension (write +name or -name)")
+        #expect(reason(["sieve_editheader_max_header_size": "lots"])?.hasPrefix("sieve_editheader_max_header_size: ") == true)
+        #expect(
+            reason(["sieve_spamtest_status_header": "X-Spam-Score", "sieve_spamtest_status_type": "stars"])
+                == "sieve_spamtest_status_type: invalid status type 'stars' (use score, strlen or text)")
+        #expect(
+            reason(["sieve_virustest_status_header": "X-Virus-Score"])
+                == "sieve_virustest_max_value: none of sieve_virustest_max_header or sieve_virustest_max_value is configured")
+        #expect(reason(["sieve_user_email": "not an address"]) == "sieve_user_email: 'not an address' is not an address (write user@domain)")
+    }
+
+    @Test("editheader, spamtest, virustest and sieve_user_email reach the runtime settings; the editheader size also the compiler")
+    func extensionSettings() throws {
+        let settings = try resolve([
+            "sieve_editheader_max_header_size": "4k", "sieve_editheader_protected": "X-Verified",
+            "sieve_spamtest_status_type": "score", "sieve_spamtest_status_header": "X-Spam-Score: ([0-9.]+)",
+            "sieve_spamtest_max_value": "10", "sieve_virustest_status_type": "text",
+            "sieve_virustest_status_header": "X-Virus-Scan", "sieve_virustest_text_value1": "clean",
+            "sieve_virustest_text_value5": "infected", "sieve_user_email": "alice@example.com",
+        ])
+        #expect(settings.runtime.editHeader.maxHeaderSize == 4096)
+        #expect(!settings.runtime.editHeader.mayAdd("X-Verified"))
+        #expect(settings.compileOptions(.personal).editHeader == settings.runtime.editHeader)
+        #expect(settings.runtime.spamTest?.statusHeader.name == "X-Spam-Score")
+        #expect(settings.runtime.spamTest?.maxValue == 10)
+        #expect(settings.runtime.virusTest?.textValues == [1: "clean", 5: "infected"])
+        #expect(settings.runtime.userEmail == "alice@example.com")
+        #expect(try resolve([:]).runtime.spamTest == nil)
+        // Pigeonhole ignores a size below its minimum, with a warning.
+        let small = try resolve(["sieve_editheader_max_header_size": "100"])
+        #expect(small.runtime.editHeader.maxHeaderSize == 2048)
+        #expect(small.warnings.first?.contains("is less than the minimum") == true)
+    }
+
+    @Test("inconsistent vacation periods are all reset to Pigeonhole's defaults, with its warning; without a maximum nothing is reset")
+    func vacationPeriodReset() throws {
+        for plugin in [
+            ["sieve_vacation_min_period": "10d", "sieve_vacation_max_period": "5d"],
+            ["sieve_vacation_default_period": "30d", "sieve_vacation_max_period": "14d"],
+            ["sieve_vacation_min_period": "2d", "sieve_vacation_default_period": "1d", "sieve_vacation_max_period": "14d"],
+        ] {
+            let settings = try resolve(plugin)
+            #expect(settings.runtime.vacationMinPeriod == 86_400, "\(plugin)")
+            #expect(settings.runtime.vacationMaxPeriod == 0)
+            #expect(settings.runtime.vacationDefaultPeriod == 7 * 86_400)
+            #expect(settings.warnings == [
+                "vacation extension: invalid settings: violated sieve_vacation_min_period < sieve_vacation_default_period < sieve_vacation_max_period"
+            ])
+        }
+        let unbounded = try resolve(["sieve_vacation_min_period": "10d", "sieve_vacation_default_period": "2d"])
+        #expect(unbounded.runtime.vacationMinPeriod == 10 * 86_400 && unbounded.warnings.isEmpty)
+        let consistent = try resolve([
+            "sieve_vacation_min_period": "1d", "sieve_vacation_default_period": "3d", "sieve_vacation_max_period": "14d",
+        ])
+        #expect(consistent.runtime.vacationMaxPeriod == 14 * 86_400 && consistent.warnings.isEmpty)
     }
 }

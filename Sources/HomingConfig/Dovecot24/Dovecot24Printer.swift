@@ -40,6 +40,13 @@ public struct Dovecot24Printer {
         quota(settings.plugin)
         sieve(settings.plugin)
         for (index, userdb) in settings.userdbs.enumerated() { self.userdb(userdb, index: index, all: settings.userdbs) }
+        for namespace in settings.namespaces {
+            var body: [String] = []
+            if namespace.inbox { body.append("  inbox = yes") }
+            if !namespace.prefix.isEmpty { body.append("  prefix = \(namespace.prefix)") }
+            if !namespace.separator.isEmpty { body.append("  separator = \(namespace.separator)") }
+            lines += ["namespace \(Self.name(namespace.name ?? "inbox")) {"] + body + ["}"]
+        }
         lmtpFilter()
         if !notes.isEmpty {
             lines.append("")

@@ -270,6 +270,29 @@ struct Dovecot24Reader {
                 return
             }
             sieveScripts.append((name, node.location, settings))
+        case "namespace":
+            // Only the hierarchy separator matters to delivery (Sieve's fileinto names).
+            let index: Int
+            if let name = node.name, let existing = raw.namespaces.firstIndex(where: { $0.name == name }) {
+                index = existing
+            } else {
+                raw.namespaces.append(RawConfiguration.Namespace(name: node.name, location: node.location))
+                index = raw.namespaces.count - 1
+            }
+            for child in node.children {
+                if child.isSection {
+                    warnOnce("namespace \(child.key) { }", "\(child.key) { } inside namespace { } is not used by Homing (ignored)",
+                             at: child.location)
+                    continue
+                }
+                record(child, section: inside)
+                let key = Self.unprefixed(child.key, ["namespace_"])
+                if ["separator", "prefix", "inbox"].contains(key) {
+                    raw.namespaces[index].assignments.append(assignment(child, key: key))
+                } else {
+                    warnOnce("namespace \(key)", "namespace { \(child.key) } is not used by Homing (ignored)", at: child.location)
+                }
+            }
         case "pgsql", "postgresql":
             driverGlobals += pgsqlEntries(node, section: inside)
         case "mail_plugins":

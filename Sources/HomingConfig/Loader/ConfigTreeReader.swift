@@ -7,6 +7,7 @@ struct ConfigTreeReader {
         case lmtpFilter
         case plugin(inLMTPFilter: Bool)
         case userdb(index: Int, inLMTPFilter: Bool)
+        case namespace(index: Int, inLMTPFilter: Bool)
         case serviceLMTP
         case unixListener(index: Int)
         case inetListener(index: Int)
@@ -19,7 +20,7 @@ struct ConfigTreeReader {
         var inLMTPFilter: Bool {
             switch self {
             case .lmtpFilter: return true
-            case .plugin(let filter), .userdb(_, let filter), .ignored(let filter): return filter
+            case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter), .ignored(let filter): return filter
             case .root, .serviceLMTP, .unixListener, .inetListener, .serviceStats, .statsInetListener: return false
             }
         }
@@ -209,6 +210,14 @@ struct ConfigTreeReader {
                 push(.userdb(index: raw.userdbs.count - 1, inLMTPFilter: inFilter), title, at: location)
             case "plugin":
                 push(.plugin(inLMTPFilter: inFilter), title, at: location)
+            case "namespace":
+                // Only the hierarchy separator matters to delivery (Sieve's fileinto names).
+                if let name, let index = raw.namespaces.firstIndex(where: { $0.name == name }) {
+                    push(.namespace(index: index, inLMTPFilter: inFilter), title, at: location)
+                } else {
+                    raw.namespaces.append(RawConfiguration.Namespace(name: name, location: location))
+                    push(.namespace(index: raw.namespaces.count - 1, inLMTPFilter: inFilter), title, at: location)
+                }
             case "service" where !inFilter:
                 guard let name, !name.isEmpty else {
                     throw ConfigError("service { } needs a service name (service lmtp {)", at: location)
@@ -255,7 +264,7 @@ struct ConfigTreeReader {
                 warnOnce("service lmtp \(type)", "service lmtp: \(type) { } is not used by Homing (ignored)", at: location)
                 push(.ignored(inLMTPFilter: false), title, at: location)
             }
-        case .plugin(let filter), .userdb(_, let filter):
+        case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter):
             warnOnce("\(stack.last?.title ?? "") \(type)", "\(type) { } inside \(stack.last?.title ?? "") { } is not used by Homing (ignored)", at: location)
             push(.ignored(inLMTPFilter: filter), title, at: location)
         case .serviceStats:
@@ -283,10 +292,13 @@ struct ConfigTreeReader {
         case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
         case .plugin: return true
         case .userdb: return Self.userdbKeys.contains(key)
+        case .namespace: return Self.namespaceKeys.contains(key)
         case .unixListener: return ["user", "group", "mode"].contains(key)
         case .inetListener, .statsInetListener: return ["address", "port"].contains(key)
         }
     }
+
+    private static let namespaceKeys: Set<String> = ["separator", "prefix", "inbox"]
 
     private static let userdbKeys: Set<String> = [
         "driver", "args", "default_fields", "override_fields", "skip", "result_success", "result_failure", "result_internalfail",
@@ -323,6 +335,11 @@ struct ConfigTreeReader {
             raw.userdbs[index].assignments.append(assignment)
             if !Self.userdbKeys.contains(key) {
                 warnOnce("userdb \(key)", "userdb { \(key) } is not used by Homing (ignored)", at: location)
+            }
+        case .namespace(let index, _):
+            raw.namespaces[index].assignments.append(assignment)
+            if !Self.namespaceKeys.contains(key) {
+                warnOnce("namespace \(key)", "namespace { \(key) } is not used by Homing (ignored)", at: location)
             }
         case .serviceLMTP:
             if ["process_limit", "client_limit"].contains(key) {

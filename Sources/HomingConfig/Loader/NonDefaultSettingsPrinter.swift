@@ -28,6 +28,9 @@ struct NonDefaultSettingsPrinter {
         for userdb in settings.userdbs {
             items.append(Item(sortKey: "userdb", lines: Self.userdbSection(userdb)))
         }
+        for namespace in settings.namespaces {
+            items.append(Item(sortKey: "namespace", lines: Self.namespaceSection(namespace)))
+        }
         // A stable sort keeps userdb blocks in the order they are tried.
         let sorted = items.enumerated().sorted { ($0.element.sortKey, $0.offset) < ($1.element.sortKey, $1.offset) }
         for item in sorted { lines += item.element.lines }
@@ -104,6 +107,15 @@ struct NonDefaultSettingsPrinter {
         }
         let title = userdb.name.map { "userdb \(sectionName($0))" } ?? "userdb"
         return section(title, inner.sorted { $0.0 < $1.0 }.map { line($0.0, $0.1) })
+    }
+
+    private static func namespaceSection(_ namespace: NamespaceSettings) -> [String] {
+        var inner: [String] = []
+        if namespace.inbox { inner.append(line("inbox", "yes")) }
+        if !namespace.prefix.isEmpty { inner.append(line("prefix", namespace.prefix)) }
+        if !namespace.separator.isEmpty { inner.append(line("separator", namespace.separator)) }
+        let title = namespace.name.map { "namespace \(sectionName($0))" } ?? "namespace"
+        return section(title, inner)
     }
 
     // MARK: - Formatting

@@ -26,6 +26,13 @@ struct RawConfiguration: Sendable {
         var location: ConfigLocation
     }
 
+    /// A `namespace [name] { }` block (blocks with the same name are one namespace).
+    struct Namespace: Sendable {
+        var name: String?
+        var location: ConfigLocation
+        var assignments: [Assignment] = []
+    }
+
     /// A `unix_listener PATH { }` or `inet_listener NAME { }` block of `service lmtp`.
     struct Listener: Sendable {
         var name: String
@@ -42,6 +49,8 @@ struct RawConfiguration: Sendable {
     var lmtpPlugin: [Assignment] = []
     /// `userdb { }` blocks in file order.
     var userdbs: [Userdb] = []
+    /// `namespace { }` blocks in file order.
+    var namespaces: [Namespace] = []
     /// `service lmtp { process_limit client_limit }`, in file order.
     var lmtpServiceLimits: [Assignment] = []
     /// `service lmtp { }` listeners in file order (one entry per distinct path / name).

@@ -39,6 +39,14 @@ enum SettingsBuilder {
                 diagnostics.error(error)
             }
         }
+        settings.namespaces = []
+        for block in raw.namespaces {
+            do {
+                settings.namespaces.append(try namespace(from: block))
+            } catch {
+                diagnostics.error(error)
+            }
+        }
         settings.lmtpService = service(from: raw, listen: settings.listen, diagnostics: &diagnostics)
         settings.statsHTTPListeners = inetListeners(raw.statsInetListeners, listen: settings.listen, diagnostics: &diagnostics)
         return settings
@@ -77,6 +85,24 @@ enum SettingsBuilder {
             }
             } catch {
                 diagnostics.error(error)
+            }
+        }
+        return settings
+    }
+
+    private static func namespace(from raw: RawConfiguration.Namespace) throws(ConfigError) -> NamespaceSettings {
+        var settings = NamespaceSettings(name: raw.name, location: raw.location)
+        for assignment in raw.assignments {
+            let (key, value, location) = (assignment.key, assignment.value, assignment.location)
+            switch key {
+            case "separator":
+                guard value.count <= 1 else {
+                    throw ConfigError("separator: '\(value)' must be a single character (such as / or .)", at: location)
+                }
+                settings.separator = value
+            case "prefix": settings.prefix = value
+            case "inbox": settings.inbox = try SettingValueParser.boolean(value, key: key, at: location)
+            default: break
             }
         }
         return settings
