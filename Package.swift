@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "homing", targets: ["homing"]),
+        // The pure parsers, for the libFuzzer targets of Fuzzing/ (a package that depends on this one by path).
+        .library(name: "HomingParsers", targets: ["HomingConfig", "HomingUserdb", "HomingLMTP", "HomingSieve", "HomingQuota"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

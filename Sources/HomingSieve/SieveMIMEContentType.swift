@@ -150,7 +150,9 @@ public struct SieveMIMEContentType: Sendable, Hashable {
             let byte = bytes[index]
             if depth > 0 {
                 if byte == UInt8(ascii: "\\") {
-                    index += 1
+                    // A quoted pair skips the next byte; a backslash at the very end has none
+                    // (stepping past it would leave `index` beyond the end of `bytes`).
+                    if index + 1 < bytes.count { index += 1 }
                 } else if byte == UInt8(ascii: "(") {
                     depth += 1
                 } else if byte == UInt8(ascii: ")") {

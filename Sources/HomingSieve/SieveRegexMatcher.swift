@@ -161,8 +161,14 @@ enum SieveRegexMatcher {
                 }
             case UInt8(ascii: "|"):
                 finishAtom(0)
-            case UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "?"):
+            case UInt8(ascii: "*"), UInt8(ascii: "?"):
                 break
+            case UInt8(ascii: "+"):
+                // The C library builds `x+` as `xx*`: two copies of the atom. Stacked or
+                // nested, `+` doubles it each time (`a++++...` grows exponentially).
+                let top = frames.count - 1
+                frames[top].last *= 2
+                if frames[top].last > maxExpandedSize { return .failure(tooComplex(pattern)) }
             case UInt8(ascii: "{"):
                 guard let (bound, next) = repetitionBound(bytes, from: index) else {
                     finishAtom(1)

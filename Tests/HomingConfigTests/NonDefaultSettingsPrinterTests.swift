@@ -128,4 +128,30 @@ struct NonDefaultSettingsPrinterTests {
         #expect(again.settings.lmtpService.unixListeners.map(\.path) == ["lmtp", "with space"])
         #expect(again.settings.lmtpService.unixListeners.map(\.mode) == [0o666, 0o640])
     }
+
+    @Test("a quote or # followed by a combining mark is escaped in the printed configuration (fuzz-config crash)")
+    func combiningMarksAfterQuotes() throws {
+        // U+0616 combines with the character before it: `"` + U+0616 is one Character, but
+        // the lexer still reads a quote byte there (and `#` + U+0301 still starts a comment).
+        let name = "/var/q\"\u{0616}x/lmtp#1"
+        let format = "\"\u{0616}quoted\"\u{0616} #\u{0301} %m"
+        let original = try ConfigurationLoader.parse(text: """
+            postmaster_address = pm@example.com
+            deliver_log_format = "\\"\u{0616}quoted\\"\u{0616} #\u{0301} %m"
+            service lmtp {
+              unix_listener "/var/q\\"\u{0616}x/lmtp#1" {
+                mode = 0600
+              }
+              unix_listener "=x" {
+              }
+            }
+            """, file: "/x/dovecot.conf")
+        #expect(original.settings.deliverLogFormat == format)
+        #expect(original.settings.lmtpService.unixListeners.map(\.path) == ["lmtp", name, "=x"])
+        let printed = original.nonDefaultSettingsText()
+        let again = try ConfigurationLoader.parse(text: printed, file: "/x/dovecot.conf")
+        #expect(again.settings.deliverLogFormat == format)
+        #expect(again.settings.lmtpService.unixListeners.map(\.path) == ["lmtp", name, "=x"])
+        #expect(again.nonDefaultSettingsText() == printed)
+    }
 }

@@ -165,4 +165,13 @@ struct SieveMIMETests {
         #expect(String(decoding: body[split.parts[0]], as: UTF8.self) == "A\n x--b\n--bc")
         #expect(String(decoding: body[split.epilogue], as: UTF8.self) == "epi")
     }
+
+    @Test("a comment ending in a backslash at the end of Content-Type is no type, and no crash (fuzz-mime crash)")
+    func backslashAtEndOfComment() throws {
+        #expect(SieveMIMEContentType.parse("(\\") == nil)
+        #expect(SieveMIMEContentType.parse("(comment \\\\\\") == nil)
+        #expect(SieveMIMEContentType.parse("text/plain; charset=utf-8 (x\\")?.mimeType == "text/plain")
+        let message = SieveMessage(text: "Content-Type: (\0\0t\\\\\\\\\\\n\nbody")
+        #expect(try message.bodyTexts(.content(["text/plain"])) == ["body"])
+    }
 }

@@ -53,6 +53,19 @@ struct SieveRegexMatcherTests {
         #expect(SieveMatcher.validateRegex("a", comparator: .asciiNumeric) != nil)
     }
 
+    @Test("stacked + count as doubled atoms, so a++++... is refused instead of exhausting memory (fuzz-sieve-compile hang)")
+    func stackedPlus() throws {
+        #expect(SieveMatcher.validateRegex("stan(\\+.*)?@it\\.example\\.com", comparator: .asciiCasemap) == nil)
+        #expect(SieveMatcher.validateRegex("((a+)+b+)+", comparator: .octet) == nil)
+        #expect(try match("xaaab", "((a+)+b+)+")?.first == "aaab")
+        let stacked = "R" + String(repeating: "+", count: 34)
+        #expect(
+            SieveMatcher.validateRegex(stacked, comparator: .octet)?.message
+                == "the expression is too complex (more than 10000 elements once repetitions are expanded)")
+        #expect(SieveMatcher.validateRegex("(a{100})+", comparator: .octet) == nil)
+        #expect(SieveMatcher.validateRegex("((a{100})+){60}", comparator: .octet) != nil)
+    }
+
     @Test("a bad expression at run time is an error naming it")
     func runtimeError() {
         #expect(throws: SieveMatchError("invalid regular expression '(' for regex match: unmatched ( or \\(")) {

@@ -129,27 +129,36 @@ struct NonDefaultSettingsPrinter {
         "\(key) = \(quotedIfNeeded(value))"
     }
 
+    /// `value` as it must be written to read back the same. The lexer reads bytes, so the
+    /// checks and the escaping go by Unicode scalar, not by `Character`: a quote or a `#`
+    /// followed by a combining mark is one `Character` but still a quote or a comment start.
     static func quotedIfNeeded(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.first == " " || value.last == " " || value.first == "\t"
-            || value.last == "\t" || value.last == "\\" || value.contains("#") || value.first == "\"" || value.first == "'"
-            || value.first == "<" || value.split(separator: " ").contains { $0.hasPrefix("$") }
+        let scalars = value.unicodeScalars
+        let needsQuotes = scalars.isEmpty || scalars.first == " " || scalars.last == " " || scalars.first == "\t"
+            || scalars.last == "\t" || scalars.last == "\\" || scalars.contains("#") || scalars.first == "\""
+            || scalars.first == "'" || scalars.first == "<" || value.split(separator: " ").contains { $0.hasPrefix("$") }
         guard needsQuotes else { return value }
-        var out = "\""
-        for character in value {
-            if character == "\"" || character == "\\" { out.append("\\") }
-            out.append(character)
-        }
-        return out + "\""
+        return escapedInQuotes(value)
     }
 
-    /// A section argument, quoted when it holds blanks or quotes.
+    /// A section argument, quoted when it holds blanks, quotes or `#`, or starts with `=` or
+    /// `{` (which would make the line a setting or a section without a name).
     private static func sectionName(_ name: String) -> String {
-        guard name.isEmpty || name.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" }) else { return name }
-        var out = "\""
-        for character in name {
-            if character == "\"" || character == "\\" { out.append("\\") }
-            out.append(character)
+        let scalars = name.unicodeScalars
+        let needsQuotes = scalars.isEmpty || scalars.first == "=" || scalars.first == "{"
+            || scalars.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "#" })
+        return needsQuotes ? escapedInQuotes(name) : name
+    }
+
+    /// `text` between double quotes, each `"` and `\` preceded by a backslash.
+    private static func escapedInQuotes(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        out.append("\"")
+        for scalar in text.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { out.append("\\") }
+            out.append(scalar)
         }
-        return out + "\""
+        out.append("\"")
+        return String(out)
     }
 }
