@@ -430,14 +430,17 @@ struct PackagingTests {
         try await inside("[ -e /etc/postfix/main.cf ] || printf 'compatibility_level = 3.6\\nmydestination =\\n' > /etc/postfix/main.cf")
         try await inside("printf 'mail_plugins = sieve\\nplugin {\\n  sieve = ~/.dovecot.sieve\\n}\\n' >> /etc/homing/homing.conf")
         try await inside("systemctl reload homing.service")
-        #expect(try await waitForJournal("configuration reloaded"), "\(try await journal())")
+        let reloaded = try await waitForJournal("configuration reloaded")
+        let afterReload = try await journal()
+        #expect(reloaded, "\(afterReload)")
         let lmtp = try await inside(
             "swaks --socket /run/homing/lmtp --protocol LMTP --from sender@example.net --to homingct@localhost --suppress-data")
         #expect(lmtp.standardOutput.contains("250 2.0.0 <homingct@localhost>"), "\(lmtp.standardOutput)")
         let stored = try await inside("find /home/homingct/Maildir/new -type f -user homingct").standardOutput
         #expect(stored.split(separator: "\n").count == 1, "\(stored)")
         let dropped = try await inside("find /var/spool/postfix/maildrop -type f -user homingct -group postdrop").standardOutput
-        #expect(dropped.split(separator: "\n").count == 1, "the redirect: \(dropped) \(try await journal())")
+        let afterDelivery = try await journal()
+        #expect(dropped.split(separator: "\n").count == 1, "the redirect: \(dropped) \(afterDelivery)")
         #expect(try await journal().contains("redirect action: forwarded to <elsewhere@example.org>"))
 
         // log_path takes effect at a restart; logrotate's postrotate signals the service.
@@ -449,7 +452,8 @@ struct PackagingTests {
             reopened = (try await container.run("cat /var/log/homing.log").standardOutput).contains("SIGUSR1: log file reopened")
             if !reopened { try await Task.sleep(for: .milliseconds(250)) }
         }
-        #expect(reopened, "\(try await container.run("ls -l /var/log; cat /var/log/homing.log*").standardOutput)")
+        let logs = try await container.run("ls -l /var/log; cat /var/log/homing.log*").standardOutput
+        #expect(reopened, "\(logs)")
         #expect(try await inside("cat /var/log/homing.log.1").standardOutput.contains("Homing started"))
 
         // prerm stops it; RuntimeDirectory= goes with it.
