@@ -67,7 +67,10 @@ struct DynamicSection {
 /// `libswiftCore.so` this (dynamically linked) test process runs with, e.g.
 /// `/opt/swift/usr/lib/swift`.
 func toolchainLibraryDirectory() throws -> String {
-    let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+    // Read to the end: /proc files report size 0, and a sized read would stop short.
+    let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/maps"))
+    defer { try? handle.close() }
+    let maps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
     let path = try #require(
         maps.split(separator: "\n").lazy.compactMap { line -> String? in
             guard let slash = line.firstIndex(of: "/") else { return nil }
@@ -145,7 +148,7 @@ struct PackagingTests {
 
         let logrotate = try String(contentsOfFile: root + "/etc/logrotate.d/homing", encoding: .utf8)
         #expect(logrotate.contains("/var/log/homing.log {"))
-        #expect(!logrotate.contains("copytruncate"))
+        #expect(!logrotate.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("copytruncate") })
         let example = try String(contentsOfFile: ReleaseBuild.sourceRoot + "/packaging/homing.conf", encoding: .utf8)
         #expect(try String(contentsOfFile: root + "/etc/homing/homing.conf", encoding: .utf8) == example)
     }
@@ -554,8 +557,6 @@ final class BootedContainer: Sendable {
     /// The container's root as seen from here (the overlay).
     let root: String
     let nspawn: pid_t
-    /// The container's init, the target of `nsenter`.
-    let leader: pid_t
 
     static var isPossible: Bool {
         geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-nspawn")
@@ -587,14 +588,11 @@ final class BootedContainer: Sendable {
                 "--boot", "--", "--unit=basic.target",
             ],
             standardOutput: scratch.file("nspawn.log"), standardError: scratch.file("nspawn.log"))
-        var found: pid_t? = nil
         let deadline = Date().addingTimeInterval(60)
-        while found == nil && Date() < deadline {
-            let children = try? TestProcess.run("/usr/bin/pgrep", ["-P", "\(nspawn)"])
-            found = children?.standardOutput.split(separator: "\n").first.flatMap { pid_t($0) }
-            if found == nil { try await Task.sleep(for: .milliseconds(200)) }
+        while Self.leader(of: nspawn) == nil && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(200))
         }
-        guard let found else {
+        guard Self.leader(of: nspawn) != nil else {
             kill(nspawn, SIGKILL)
             var raw: Int32 = 0
             waitpid(nspawn, &raw, 0)
@@ -603,23 +601,33 @@ final class BootedContainer: Sendable {
             scratch.remove()
             throw TestProcessError(message: "systemd-nspawn started no container in 60 s: \(log)")
         }
-        leader = found
+    }
+
+    /// The container's init (`systemd`, a child of nspawn; nspawn's first child is a helper
+    /// that exits), the target of `nsenter`.
+    private static func leader(of nspawn: pid_t) -> pid_t? {
+        let children = try? TestProcess.run("/usr/bin/pgrep", ["-P", "\(nspawn)", "-x", "systemd"])
+        return children?.standardOutput.split(separator: "\n").first.flatMap { pid_t($0) }
     }
 
     /// Runs `command` with /bin/sh inside the container.
     func run(_ command: String) async throws -> TestProcess.Result {
-        try await runProgram("/usr/bin/nsenter", ["--target", "\(leader)", "--all", "--root", "--wd", "--", "/bin/sh", "-c", command])
+        let leader = try #require(Self.leader(of: nspawn), "the container's init is gone: \(nspawnLog)")
+        return try await runProgram(
+            "/usr/bin/nsenter", ["--target", "\(leader)", "--all", "--root", "--wd", "--", "/bin/sh", "-c", command])
     }
 
     /// Waits until the system has booted (`systemctl is-system-running --wait`).
     func waitForBoot() async throws {
         let deadline = Date().addingTimeInterval(120)
+        var last = ""
         while Date() < deadline {
-            let state = try await run("systemctl is-system-running").standardOutput
-            if state.hasPrefix("running") || state.hasPrefix("degraded") { return }
+            let state = try await run("systemctl is-system-running")
+            if state.standardOutput.hasPrefix("running") || state.standardOutput.hasPrefix("degraded") { return }
+            last = state.standardOutput + state.standardError
             try await Task.sleep(for: .milliseconds(500))
         }
-        throw TestProcessError(message: "the container did not finish booting in 120 s: \(nspawnLog)")
+        throw TestProcessError(message: "the container did not finish booting in 120 s (\(last)): \(nspawnLog)")
     }
 
     var nspawnLog: String { (try? String(contentsOfFile: scratch.file("nspawn.log"), encoding: .utf8)) ?? "" }
