@@ -5,7 +5,10 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(libpq-dev libldap2-dev pkg-config swaks)
-test_pkgs=(postgresql slapd ldap-utils postfix procps util-linux)
+# systemd: systemd-analyze verify of the unit; systemd-container: systemd-nspawn, to boot a
+# throwaway systemd machine for the package's service test; logrotate: the shipped snippet;
+# util-linux: prlimit for the file-descriptor test.
+test_pkgs=(postgresql slapd ldap-utils postfix procps util-linux systemd systemd-container logrotate)
 pkgs=("${build_pkgs[@]}")
 if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()
