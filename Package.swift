@@ -104,6 +104,28 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Homing's own reports: the "delivered" DSN for NOTIFY=SUCCESS (RFC 3461/3464) and
+        // dovecot-lda's rejection report, and how they are submitted.
+        .target(
+            name: "HomingDSN",
+            dependencies: [
+                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingSubmission",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // `homing deliver`: dovecot-lda's command line and exit statuses over the delivery core.
+        .target(
+            name: "HomingLDA",
+            dependencies: [
+                "HomingConfig", "HomingDelivery", "HomingDSN", "HomingMaildir", "HomingSubmission", "HomingUserdb",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The LMTP server: listeners, connection lifecycle, and the adapter that turns the
         // delivery core's outcomes into LMTP replies (Dovecot's lmtp-local).
         .target(
@@ -123,7 +145,7 @@ let package = Package(
             name: "HomingApp",
             dependencies: [
                 "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingMaildir",
-                "HomingDelivery", "HomingQuotaPlugin", "HomingSievePlugin", "HomingServer",
+                "HomingDelivery", "HomingQuotaPlugin", "HomingSievePlugin", "HomingServer", "HomingDSN", "HomingLDA",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -190,6 +212,19 @@ let package = Package(
             name: "HomingQuotaPluginTests",
             dependencies: [
                 "HomingQuotaPlugin", "HomingDelivery", "HomingQuota", "HomingTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingDSNTests",
+            dependencies: ["HomingDSN", "HomingDelivery", "HomingMaildir", "HomingTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingLDATests",
+            dependencies: [
+                "HomingLDA", "HomingDelivery", "HomingTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict

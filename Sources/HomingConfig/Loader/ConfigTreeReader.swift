@@ -10,6 +10,10 @@ struct ConfigTreeReader {
         case serviceLMTP
         case unixListener(index: Int)
         case inetListener(index: Int)
+        /// `service NAME { }` other than lmtp, and its listeners.
+        case service(index: Int)
+        case serviceUnixListener(service: Int, index: Int)
+        case serviceInetListener(service: Int, index: Int)
         /// Contents read for syntax only (an ignored section).
         case ignored(inLMTPFilter: Bool)
 
@@ -17,7 +21,8 @@ struct ConfigTreeReader {
             switch self {
             case .lmtpFilter: return true
             case .plugin(let filter), .userdb(_, let filter), .ignored(let filter): return filter
-            case .root, .serviceLMTP, .unixListener, .inetListener: return false
+            case .root, .serviceLMTP, .unixListener, .inetListener, .service, .serviceUnixListener, .serviceInetListener:
+                return false
             }
         }
     }
@@ -36,8 +41,27 @@ struct ConfigTreeReader {
     private var stack: [OpenSection] = []
     private var includeStack: [String] = []
 
-    init() {
+    /// - Parameter protocolName: whose `protocol NAME { }` filter applies (`lmtp`, or `lda`
+    ///   for `homing deliver`).
+    init(protocolName: String = "lmtp") {
         raw.unixListeners = [RawConfiguration.Listener(name: "lmtp", location: ConfigLocation(file: "(default)", line: 0))]
+        raw.protocolName = protocolName
+    }
+
+    /// Applies `-o key=value` overrides after the files: each is set as if written last inside
+    /// the protocol filter, so it wins over the global value and the filter's own
+    /// (`plugin/key` sets a `plugin { }` setting).
+    mutating func applyOverrides(_ overrides: [(key: String, value: String)]) {
+        let location = ConfigLocation(file: "(-o)", line: 0)
+        push(.lmtpFilter, "-o", at: location)
+        defer { stack.removeLast() }
+        for (key, value) in overrides {
+            do {
+                try assign(key: key, value: value, at: location)
+            } catch {
+                diagnostics.error(error)
+            }
+        }
     }
 
     // MARK: - Files
@@ -109,8 +133,8 @@ struct ConfigTreeReader {
         case .include(let pattern, let optional):
             try include(pattern, optional: optional, directory: directory, at: location)
         case .sectionEnd:
-            guard !stack.isEmpty else { throw ConfigError("unexpected '}' (no section is open)", at: location) }
-            stack.removeLast()
+            guard let closed = stack.popLast() else { throw ConfigError("unexpected '}' (no section is open)", at: location) }
+            if case .service(let index) = closed.context { serviceClosed(index) }
         case .sectionStart(let type, let name):
             let depth = stack.count
             do {
@@ -194,11 +218,15 @@ struct ConfigTreeReader {
                 guard !inFilter else {
                     throw ConfigError("protocol \(name) { } can't be inside another protocol { } section", at: location)
                 }
-                let appliesToLMTP = name == "lmtp" || (name.hasPrefix("!") && name != "!lmtp")
-                if appliesToLMTP {
+                let own = raw.protocolName
+                let applies = name == own || (name.hasPrefix("!") && name != "!" + own)
+                if applies {
                     push(.lmtpFilter, title, at: location)
                 } else {
-                    warnOnce("protocol \(name)", "protocol \(name) { } is not used by Homing (ignored)", at: location)
+                    // `protocol lda { }` is homing deliver's, `protocol lmtp { }` the server's.
+                    if !["lmtp", "lda"].contains(name) {
+                        warnOnce("protocol \(name)", "protocol \(name) { } is not used by Homing (ignored)", at: location)
+                    }
                     push(.ignored(inLMTPFilter: false), title, at: location)
                 }
             case "userdb":
@@ -213,8 +241,9 @@ struct ConfigTreeReader {
                 if name == "lmtp" {
                     push(.serviceLMTP, title, at: location)
                 } else {
-                    warnOnce("service \(name)", "service \(name) { } is not used by Homing (ignored)", at: location)
-                    push(.ignored(inLMTPFilter: false), title, at: location)
+                    // Read whole; whether Homing runs it is known at its `}` (its executable).
+                    raw.services.append(RawConfiguration.Service(name: name, location: location))
+                    push(.service(index: raw.services.count - 1), title, at: location)
                 }
             default:
                 warnOnce("section \(type)", "\(type) { } sections are not used by Homing (ignored)", at: location)
@@ -250,6 +279,24 @@ struct ConfigTreeReader {
                 warnOnce("service lmtp \(type)", "service lmtp: \(type) { } is not used by Homing (ignored)", at: location)
                 push(.ignored(inLMTPFilter: false), title, at: location)
             }
+        case .service(let service):
+            guard type == "unix_listener" || type == "inet_listener" else {
+                push(.ignored(inLMTPFilter: false), title, at: location)
+                return
+            }
+            guard let name, !name.isEmpty else {
+                throw ConfigError("\(type) { } needs a \(type == "unix_listener" ? "socket path" : "name")", at: location)
+            }
+            let listener = RawConfiguration.Listener(name: name, location: location)
+            if type == "unix_listener" {
+                raw.services[service].unixListeners.append(listener)
+                push(.serviceUnixListener(service: service, index: raw.services[service].unixListeners.count - 1), title, at: location)
+            } else {
+                raw.services[service].inetListeners.append(listener)
+                push(.serviceInetListener(service: service, index: raw.services[service].inetListeners.count - 1), title, at: location)
+            }
+        case .serviceUnixListener, .serviceInetListener:
+            throw ConfigError("\(type) { } can't be inside a listener section", at: location)
         case .plugin(let filter), .userdb(_, let filter):
             warnOnce("\(stack.last?.title ?? "") \(type)", "\(type) { } inside \(stack.last?.title ?? "") { } is not used by Homing (ignored)", at: location)
             push(.ignored(inLMTPFilter: filter), title, at: location)
@@ -265,8 +312,39 @@ struct ConfigTreeReader {
         case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
         case .plugin: return true
         case .userdb: return Self.userdbKeys.contains(key)
-        case .unixListener: return ["user", "group", "mode"].contains(key)
-        case .inetListener: return ["address", "port"].contains(key)
+        case .unixListener, .serviceUnixListener: return ["user", "group", "mode"].contains(key)
+        case .inetListener, .serviceInetListener: return ["address", "port"].contains(key)
+        case .service: return Self.serviceKeys.contains(key)
+        }
+    }
+
+    /// The settings of a `service { }` block Homing runs.
+    static let serviceKeys: Set<String> = ["executable", "user", "group"]
+
+    /// A `service NAME { }` block ended: one warning when Homing does not run it (the block is
+    /// kept for the printer), else one per setting it does not use.
+    private mutating func serviceClosed(_ index: Int) {
+        let service = raw.services[index]
+        guard SettingsBuilder.runsService(service) else {
+            warnOnce("service \(service.name)", "service \(service.name) { } is not used by Homing (ignored)", at: service.location)
+            return
+        }
+        for assignment in service.assignments where !Self.serviceKeys.contains(assignment.key) {
+            warnOnce(
+                "service \(service.name) \(assignment.key)",
+                "service \(service.name) { \(assignment.key) } is not used by Homing (ignored)", at: assignment.location)
+        }
+        let listenerKeys: [([RawConfiguration.Listener], String, Set<String>)] = [
+            (service.unixListeners, "unix_listener", ["user", "group", "mode"]),
+            (service.inetListeners, "inet_listener", ["address", "port"]),
+        ]
+        for (listeners, kind, used) in listenerKeys {
+            for listener in listeners {
+                for assignment in listener.assignments where !used.contains(assignment.key) {
+                    warnOnce("\(kind) \(assignment.key)", "\(kind) { \(assignment.key) } is not used by Homing (ignored)",
+                             at: assignment.location)
+                }
+            }
         }
     }
 
@@ -308,6 +386,12 @@ struct ConfigTreeReader {
             }
         case .serviceLMTP:
             warnOnce("service lmtp \(key)", "service lmtp { \(key) } is not used by Homing (ignored)", at: location)
+        case .service(let index):
+            raw.services[index].assignments.append(assignment)
+        case .serviceUnixListener(let service, let index):
+            raw.services[service].unixListeners[index].assignments.append(assignment)
+        case .serviceInetListener(let service, let index):
+            raw.services[service].inetListeners[index].assignments.append(assignment)
         case .unixListener(let index):
             raw.unixListeners[index].assignments.append(assignment)
             if !["user", "group", "mode"].contains(key) {
