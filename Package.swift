@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "HomingQuotaPlugin",
             dependencies: [
-                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingQuota",
+                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingQuota", "HomingSubmission", "HomingUserdb",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
