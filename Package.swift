@@ -145,7 +145,8 @@ let package = Package(
             name: "HomingApp",
             dependencies: [
                 "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingMaildir",
-                "HomingDelivery", "HomingQuotaPlugin", "HomingSievePlugin", "HomingServer", "HomingDSN", "HomingLDA",
+                "HomingDelivery", "HomingQuota", "HomingQuotaPlugin", "HomingSieve", "HomingSievePlugin", "HomingServer",
+                "HomingDSN", "HomingLDA",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

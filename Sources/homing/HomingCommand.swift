@@ -10,7 +10,7 @@ struct HomingCommand: AsyncParsableCommand {
         version: HomingDaemon.versionLine,
         subcommands: [
             ServeCommand.self, DeliverCommand.self, ConfigCommand.self, UserCommand.self, QuotaCommand.self,
-            QuotaStatusCommand.self, SieveTestCommand.self,
+            QuotaStatusCommand.self, ExplainCommand.self, SieveTestCommand.self,
             SieveCheckCommand.self,
         ]
     )
