@@ -219,7 +219,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HomingDSNTests",
-            dependencies: ["HomingDSN", "HomingDelivery", "HomingMaildir", "HomingTestSupport"],
+            dependencies: [
+                "HomingDSN", "HomingDelivery", "HomingMaildir", "HomingSubmission", "HomingTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
