@@ -212,7 +212,8 @@ let package = Package(
         .testTarget(
             name: "HomingQuotaPluginTests",
             dependencies: [
-                "HomingQuotaPlugin", "HomingDelivery", "HomingQuota", "HomingTestSupport",
+                "HomingQuotaPlugin", "HomingDelivery", "HomingQuota", "HomingMaildir", "HomingUserdb", "HomingConfig",
+                "HomingTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict

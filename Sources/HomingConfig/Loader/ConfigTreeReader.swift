@@ -284,8 +284,10 @@ struct ConfigTreeReader {
                 push(.ignored(inLMTPFilter: false), title, at: location)
                 return
             }
-            guard let name, !name.isEmpty else {
-                throw ConfigError("\(type) { } needs a \(type == "unix_listener" ? "socket path" : "name")", at: location)
+            // Dovecot's quota-status example has an `inet_listener { }` without a name.
+            let unnamed = type == "inet_listener" ? "inet_listener \(raw.services[service].inetListeners.count + 1)" : nil
+            guard let name = (name?.isEmpty == false ? name : nil) ?? unnamed else {
+                throw ConfigError("unix_listener { } needs a socket path (unix_listener /path/to/socket {)", at: location)
             }
             let listener = RawConfiguration.Listener(name: name, location: location)
             if type == "unix_listener" {
