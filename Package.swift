@@ -99,7 +99,8 @@ let package = Package(
         .target(
             name: "HomingQuotaPlugin",
             dependencies: [
-                "HomingConfig", "HomingDelivery", "HomingFileSystem", "HomingMaildir", "HomingQuota",
+                "HomingConfig", "HomingDelivery", "HomingFileSystem", "HomingMaildir", "HomingQuota", "HomingSubmission",
+                "HomingUserdb",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -114,6 +115,28 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        // Homing's own reports: the "delivered" DSN for NOTIFY=SUCCESS (RFC 3461/3464) and
+        // dovecot-lda's rejection report, and how they are submitted.
+        .target(
+            name: "HomingDSN",
+            dependencies: [
+                "HomingConfig", "HomingDelivery", "HomingMaildir", "HomingSubmission",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // `homing deliver`: dovecot-lda's command line and exit statuses over the delivery core.
+        .target(
+            name: "HomingLDA",
+            dependencies: [
+                "HomingConfig", "HomingDelivery", "HomingDSN", "HomingMaildir", "HomingSubmission", "HomingUserdb",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -137,7 +160,8 @@ let package = Package(
             name: "HomingApp",
             dependencies: [
                 "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingMaildir",
-                "HomingDelivery", "HomingQuotaPlugin", "HomingSievePlugin", "HomingServer",
+                "HomingDelivery", "HomingQuota", "HomingQuotaPlugin", "HomingSieve", "HomingSievePlugin", "HomingServer",
+                "HomingDSN", "HomingLDA",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -210,7 +234,24 @@ let package = Package(
         .testTarget(
             name: "HomingQuotaPluginTests",
             dependencies: [
-                "HomingQuotaPlugin", "HomingDelivery", "HomingQuota", "HomingTestSupport",
+                "HomingQuotaPlugin", "HomingDelivery", "HomingQuota", "HomingMaildir", "HomingUserdb", "HomingConfig",
+                "HomingTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingDSNTests",
+            dependencies: [
+                "HomingDSN", "HomingDelivery", "HomingMaildir", "HomingSubmission", "HomingTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HomingLDATests",
+            dependencies: [
+                "HomingLDA", "HomingDelivery", "HomingTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict

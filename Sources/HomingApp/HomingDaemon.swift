@@ -72,9 +72,13 @@ public enum HomingDaemon {
         let signals = SignalHandler(
             configurationPath: path, server: server, output: output, logger: logger, notifier: notifier,
             running: settings, current: current)
+        services.append(.init(service: signals))
+        if let policy = quotaStatusServer(settings: settings, current: current, logger: logger) {
+            services.append(.init(service: policy, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: services + [.init(service: signals)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],
                 logger: logger))
@@ -89,6 +93,24 @@ public enum HomingDaemon {
         notifier.stopping()
         await current.runtime.shutdown()
         return status
+    }
+
+    /// The `quota-status` policy server, when the configuration has the service: its listeners
+    /// are bound at start (a reload that changes them says so and keeps them); each request is
+    /// answered by the runtime in force.
+    private static func quotaStatusServer(settings: HomingSettings, current: CurrentRuntime, logger: Logger) -> PolicyServer? {
+        guard let service = settings.quotaStatusService else { return nil }
+        let listeners = LMTPListener.listeners(for: service.listeners, baseDir: settings.baseDir, listen: settings.listen)
+        if listeners.isEmpty {
+            logger.warning("service \(service.name) has no listeners: add a unix_listener or inet_listener block")
+            return nil
+        }
+        if !settings.mailPlugins.contains("quota") {
+            logger.warning("service \(service.name): mail_plugins has no quota: every known user is answered quota_status_success")
+        }
+        return PolicyServer(name: service.name, listeners: listeners, logger: logger) { request in
+            await QuotaStatusService(runtime: current.runtime).answer(request)
+        }
     }
 
     static func makeLogger(output: LogOutput, debug: Bool) -> Logger {
@@ -148,6 +170,11 @@ private struct SignalHandler: Service {
         }
         if settings.logPath != running.logPath || settings.mailDebug != running.mailDebug {
             logger.warning("log_path and mail_debug changes take effect at the next restart")
+        }
+        if settings.quotaStatusService?.listeners != running.quotaStatusService?.listeners
+            || (settings.quotaStatusService == nil) != (running.quotaStatusService == nil)
+        {
+            logger.warning("service quota-status: listener changes take effect at the next restart")
         }
         let runtime: HomingRuntime
         do {

@@ -1,4 +1,5 @@
 import HomingConfig
+import HomingDSN
 import HomingDelivery
 import HomingQuotaPlugin
 import HomingServer
@@ -29,6 +30,8 @@ public final class HomingRuntime: Sendable {
     public let plugins: [any DeliveryPlugin]
     /// The delivery core.
     public let delivery: LocalDelivery
+    /// How Homing's own reports leave (`submission_host` or `sendmail_path`).
+    public let submitter: NotificationSubmitter
     public let logger: Logger
 
     /// The effective settings.
@@ -56,12 +59,17 @@ public final class HomingRuntime: Sendable {
             let resolver = try RecipientResolver(settings: settings, users: chain)
             let plugins = try PluginSet.make(
                 for: settings, hostname: hostname, threadPool: pool, sieveThreads: sieveThreads, logger: logger)
+            let submitter = try NotificationSubmitter(settings: settings, hostname: hostname)
+            let notifier = SuccessNotifier(
+                hostname: hostname, fromAddress: settings.postmasterAddress ?? "postmaster@\(hostname)",
+                submitter: submitter, threadPool: pool, logger: logger)
             self.userdb = chain
             self.resolver = resolver
             self.plugins = plugins
+            self.submitter = submitter
             self.delivery = LocalDelivery(
                 settings: settings, hostname: hostname, resolver: resolver, threadPool: pool, plugins: plugins,
-                logger: logger)
+                notifier: notifier, logger: logger)
         } catch {
             try? pool.syncShutdownGracefully()
             throw error

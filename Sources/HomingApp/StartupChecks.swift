@@ -48,7 +48,8 @@ public enum StartupChecks {
     // MARK: - The checks
 
     private static func checkListeners(_ settings: HomingSettings, into diagnostics: inout ConfigDiagnostics) {
-        for listener in settings.lmtpService.unixListeners where listener.mode != 0 {
+        let quotaStatus = settings.quotaStatusService?.listeners.unixListeners ?? []
+        for listener in settings.lmtpService.unixListeners + quotaStatus where listener.mode != 0 {
             if !listener.user.isEmpty, SystemAccounts.uid(listener.user) == nil {
                 diagnostics.error(
                     "unix_listener \(listener.path): user '\(listener.user)' does not exist", at: listener.location)

@@ -74,6 +74,9 @@ public struct HomingSettings: Sendable, Equatable {
     /// `service stats { inet_listener NAME { address port } }`: where the OpenMetrics export
     /// (`/metrics`) listens, as Dovecot 2.3 configures its own; none by default.
     public var statsHTTPListeners: [InetListenerSettings] = []
+    /// The other `service NAME { }` blocks Homing runs: `quota-status` (Postfix's policy
+    /// service, served by `homing serve`) and `script` services (quota warnings), in file order.
+    public var services: [ServiceSettings] = []
     /// `plugin { }` settings, in file order, for the plugins (quota, sieve). A Dovecot 2.4 file
     /// has no `plugin { }`: its quota and Sieve settings are turned into the 2.3 entries here
     /// (`quota_storage_size = 1G` gives `quota_rule = *:storage=1G`, see docs/dovecot-2.4.md).
@@ -190,7 +193,8 @@ public struct NamespaceSettings: Sendable, Equatable {
     }
 }
 
-/// `service lmtp { }`.
+/// `service lmtp { }`'s listeners (also the listener set of another service, such as
+/// `quota-status`).
 public struct LMTPServiceSettings: Sendable, Equatable {
     public var unixListeners: [UnixListenerSettings] = [UnixListenerSettings(path: "lmtp")]
     public var inetListeners: [InetListenerSettings] = []
@@ -200,6 +204,48 @@ public struct LMTPServiceSettings: Sendable, Equatable {
     public var clientLimit: Int = 1
 
     public init() {}
+}
+
+/// A `service NAME { executable user group unix_listener... inet_listener... }` block other
+/// than `service lmtp`, which Homing runs: Dovecot's `quota-status` and `script`.
+public struct ServiceSettings: Sendable, Equatable {
+    /// What a service is, from its `executable`.
+    public enum Kind: Sendable, Equatable {
+        /// `executable = quota-status -p postfix` (any path to a `quota-status`): Postfix's
+        /// quota policy service, answered by `homing serve` on the service's listeners.
+        case quotaStatus
+        /// `executable = script /path/to/program [args]`: the program quota warnings run.
+        case script(program: String, arguments: [String])
+    }
+
+    /// The name after `service`.
+    public var name: String
+    public var kind: Kind
+    /// `user` and `group`: whom a script runs as (names or numbers; empty: the mail user).
+    public var user: String = ""
+    public var group: String = ""
+    /// The service's sockets (for `quota-status`).
+    public var listeners: LMTPServiceSettings = .init()
+    public var location: ConfigLocation?
+
+    public init(name: String, kind: Kind, location: ConfigLocation? = nil) {
+        self.name = name
+        self.kind = kind
+        self.location = location
+        listeners.unixListeners = []
+    }
+}
+
+extension HomingSettings {
+    /// The `quota-status` service, when one is configured.
+    public var quotaStatusService: ServiceSettings? {
+        services.first { $0.kind == .quotaStatus }
+    }
+
+    /// The service named `name`, when Homing runs one by that name.
+    public func service(named name: String) -> ServiceSettings? {
+        services.first { $0.name == name }
+    }
 }
 
 /// `unix_listener PATH { user group mode }`. A relative path is inside `base_dir`.

@@ -1,6 +1,7 @@
 /// A message's envelope and where it came from, as the delivery core sees it: an LMTP
-/// transaction, or (later) a command line. Nothing here is protocol-specific beyond the name
-/// written into the `Received:` header.
+/// transaction, or a command line (`homing deliver`). Nothing here is protocol-specific beyond
+/// the name written into the `Received:` header and the sender's delivery status notification
+/// request (RFC 3461's `RET=` and `ENVID=`, which any front end may pass on).
 public struct DeliveryEnvelope: Sendable, Hashable {
     /// The session's id (22 characters of base64 for LMTP): the `id` of the `Received:` header
     /// and the `session` of log lines.
@@ -15,11 +16,21 @@ public struct DeliveryEnvelope: Sendable, Hashable {
     public var remoteIP: String?
     /// The local IP address for TCP connections, `nil` on a unix socket.
     public var localIP: String?
+    /// Whether each stored copy starts with the trace headers (`Return-Path`, `Delivered-To`,
+    /// `Received`), as Dovecot's LMTP server writes them. `false` for `homing deliver`: like
+    /// dovecot-lda it adds none (the MTA's `local` or `pipe` agent has added its own).
+    public var addsTraceHeaders: Bool
+    /// What a delivery status notification should return of the message (RFC 3461 `RET=`),
+    /// `nil` when the sender did not say.
+    public var notificationReturn: NotificationReturn?
+    /// The sender's envelope id (RFC 3461 `ENVID=`, xtext decoded), quoted in notifications.
+    public var envelopeID: String?
 
     /// Creates an envelope.
     public init(
         sessionID: String, sender: String, receivedProtocol: String = "LMTP", clientName: String? = nil,
-        remoteIP: String? = nil, localIP: String? = nil
+        remoteIP: String? = nil, localIP: String? = nil, addsTraceHeaders: Bool = true,
+        notificationReturn: NotificationReturn? = nil, envelopeID: String? = nil
     ) {
         self.sessionID = sessionID
         self.sender = sender
@@ -27,6 +38,9 @@ public struct DeliveryEnvelope: Sendable, Hashable {
         self.clientName = clientName
         self.remoteIP = remoteIP
         self.localIP = localIP
+        self.addsTraceHeaders = addsTraceHeaders
+        self.notificationReturn = notificationReturn
+        self.envelopeID = envelopeID
     }
 }
 
@@ -35,17 +49,35 @@ public struct EnvelopeRecipient: Sendable, Hashable {
     /// The mailbox the message is for, as the client sent it (without a source route; a quoted
     /// local part unquoted): what is looked up, and what `Delivered-To:` shows.
     public var address: String
-    /// The original recipient the client passed on (LMTP's `ORCPT=`), decoded, if any.
+    /// The original recipient the client passed on (LMTP's `ORCPT=`, dovecot-lda's `-a`),
+    /// decoded, if any.
     public var originalAddress: String?
+    /// The address type of ``originalAddress`` (`rfc822`, `utf-8`), for notifications; `nil`
+    /// means `rfc822`.
+    public var originalAddressType: String?
     /// The id that names this recipient in log lines (LMTP's reply id, `<session>:R2`).
     public var logID: String
+    /// When the sender wants to hear about this recipient (RFC 3461 `NOTIFY=`): `nil` when not
+    /// said, an empty set for `NEVER`.
+    public var notify: NotifyConditions?
 
     /// Creates a recipient.
-    public init(address: String, originalAddress: String? = nil, logID: String) {
+    public init(
+        address: String, originalAddress: String? = nil, logID: String, originalAddressType: String? = nil,
+        notify: NotifyConditions? = nil
+    ) {
         self.address = address
         self.originalAddress = originalAddress
+        self.originalAddressType = originalAddressType
         self.logID = logID
+        self.notify = notify
     }
+
+    /// The original recipient when there is one, else the address: what Dovecot calls the
+    /// original recipient (`ORCPT`, falling back to the RCPT address) in `Delivered-To` with
+    /// `lmtp_hdr_delivery_address = original`, Sieve's `orig_to` and `%{to_envelope}` of
+    /// `deliver_log_format`.
+    public var originalOrFinalAddress: String { originalAddress ?? address }
 }
 
 /// A recipient accepted for delivery: what the client asked for and who that is.

@@ -28,11 +28,14 @@ public struct DeliveryLogFormat: Sendable, Hashable {
         public var envelopeFrom: String
         public var size: Int?
         public var virtualSize: Int?
+        /// The original recipient (Dovecot's `to_envelope`), when known.
+        public var toEnvelope: String?
 
         public init(
             status: String, messageID: String?, subject: String?, from: String?, envelopeFrom: String,
-            size: Int?, virtualSize: Int?
+            size: Int?, virtualSize: Int?, toEnvelope: String? = nil
         ) {
+            self.toEnvelope = toEnvelope
             self.status = status
             self.messageID = messageID
             self.subject = subject
@@ -50,6 +53,7 @@ public struct DeliveryLogFormat: Sendable, Hashable {
                 "message": values.status, "msgid": values.messageID ?? "unspecified", "subject": values.subject ?? "",
                 "from": values.from ?? "", "from_envelope": values.envelopeFrom,
                 "size": values.size.map(String.init) ?? "", "vsize": values.virtualSize.map(String.init) ?? "",
+                "to_envelope": values.toEnvelope ?? "",
             ]
             return (try? VariableExpander(values: table, syntax: .dovecot24).expand(format)) ?? format
         }
@@ -62,6 +66,7 @@ public struct DeliveryLogFormat: Sendable, Hashable {
             case "e", "from_envelope": return values.envelopeFrom
             case "p", "size": return values.size.map(String.init) ?? ""
             case "w", "vsize": return values.virtualSize.map(String.init) ?? ""
+            case "to_envelope": return values.toEnvelope ?? ""
             default: return nil
             }
         }

@@ -19,6 +19,7 @@ public final class LocalDelivery: Sendable {
     public let resolver: RecipientResolver
     private let threadPool: NIOThreadPool
     private let plugins: [any DeliveryPlugin]
+    private let notifier: (any DeliveryNotifier)?
     private let logger: Logger
     private let logFormat: DeliveryLogFormat
     /// Deliveries in progress per user, for `lmtp_user_concurrency_limit`.
@@ -28,15 +29,18 @@ public final class LocalDelivery: Sendable {
     ///   - hostname: the host name for trace headers (``HomingSettings/hostname`` resolved).
     ///   - threadPool: a started pool; every blocking file operation runs there.
     ///   - plugins: the `mail_plugins`, in order.
+    ///   - notifier: told of each delivery whose recipient asked `NOTIFY=SUCCESS` (the
+    ///     "delivered" notification); `nil` sends none.
     public init(
         settings: HomingSettings, hostname: String, resolver: RecipientResolver, threadPool: NIOThreadPool,
-        plugins: [any DeliveryPlugin] = [], logger: Logger
+        plugins: [any DeliveryPlugin] = [], notifier: (any DeliveryNotifier)? = nil, logger: Logger
     ) {
         self.settings = settings
         self.hostname = hostname
         self.resolver = resolver
         self.threadPool = threadPool
         self.plugins = plugins
+        self.notifier = notifier
         self.logger = logger
         self.logFormat = DeliveryLogFormat(settings.deliverLogFormat, syntax: settings.variableSyntax)
     }
@@ -172,7 +176,8 @@ public final class LocalDelivery: Sendable {
     /// (`smtp_address_equals` and `smtp_params_rcpt_equal`): the same local part byte for byte,
     /// the same domain in any case, and the same ORCPT. `alice+news@`, `alice+@` and
     /// `Alice@Example.COM` are three recipients, each with its own copy, even when they are one
-    /// user: each has its own envelope address for Sieve, detail folder and trace headers.
+    /// user: each has its own envelope address for Sieve, detail folder and trace headers. Two
+    /// RCPTs that ask for different notifications (`NOTIFY=`) are not identical either.
     static func duplicates(in recipients: [AcceptedRecipient]) -> [Int: Int] {
         var firstIndex: [RecipientIdentity: Int] = [:]
         var duplicateOf: [Int: Int] = [:]
@@ -187,10 +192,12 @@ public final class LocalDelivery: Sendable {
     private struct RecipientIdentity: Hashable {
         var address: String
         var original: String?
+        var notify: NotifyConditions?
 
         init(_ recipient: EnvelopeRecipient) {
             address = Self.normalized(recipient.address)
             original = recipient.originalAddress.map(Self.normalized)
+            notify = recipient.notify
         }
 
         /// The local part as it is, the domain lower-cased (ASCII, as `strcasecmp`).
@@ -203,10 +210,14 @@ public final class LocalDelivery: Sendable {
         }
     }
 
-    /// The Return-Path, Delivered-To and Received headers for one recipient's copy.
+    /// The Return-Path, Delivered-To and Received headers for one recipient's copy (only
+    /// `Return-Path`, which is not written, when the envelope adds no trace headers).
     func traceHeaders(
         for recipient: EnvelopeRecipient, single: Bool, envelope: DeliveryEnvelope, date: Date
     ) -> DeliveryHeaders {
+        guard envelope.addsTraceHeaders else {
+            return DeliveryHeaders(returnPath: envelope.sender, deliveredTo: nil, received: nil)
+        }
         var deliveredTo: String?
         if single {
             switch settings.lmtpHdrDeliveryAddress {
@@ -246,15 +257,16 @@ public final class LocalDelivery: Sendable {
             plan = await plugin.plan(plan, for: user, recipient: recipient, message: message)
             if let rejection = plan.rejection {
                 let verb = rejection.failure.isTemporary ? "deferred" : "refused"
-                logLine(log, message, status: "\(verb): \(rejection.reason)", stored: nil)
+                logLine(log, message, status: "\(verb): \(rejection.reason)", stored: nil, recipient: recipient)
                 return (.failed(rejection.failure), 0)
             }
         }
         let actions = plan.actions
-        let prefix = message.traceHeaders.bytes
+        let prefix = message.envelope.addsTraceHeaders ? message.traceHeaders.bytes : []
         if actions.isEmpty {
-            logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil)
+            logLine(log, message, status: "discarded (no mailbox to store into)", stored: nil, recipient: recipient)
             await runAfterStore(plan.afterStore)
+            await notifyDelivered(message, to: recipient, user: user, mailboxes: [])
             return (.stored(mailboxes: []), 0)
         }
         var failure: DeliveryFailure?
@@ -264,23 +276,34 @@ public final class LocalDelivery: Sendable {
             let size = MaildirWriter.sizes(of: message.spool, headerPrefix: prefix, replacing: action.header).size
             switch await store(message.spool, prefix: prefix, size: size, action: action, user: user, recipient: recipient) {
             case .success(.stored(let stored, let mailbox)):
-                logLine(log, message, status: "saved mail to \(mailbox)", stored: stored)
+                logLine(log, message, status: "saved mail to \(mailbox)", stored: stored, recipient: recipient)
                 for problem in stored.problems {
                     log.warning("\(mailbox): \(problem)")
                 }
                 mailboxes.append(mailbox)
                 bytes += stored.size
             case .success(.notStored(let copyFailure, let reason, let mailbox)):
-                logLine(log, message, status: "save failed to \(mailbox): \(reason)", stored: nil)
+                logLine(log, message, status: "save failed to \(mailbox): \(reason)", stored: nil, recipient: recipient)
                 failure = copyFailure
             case .failure(let error):
-                logLine(log, message, status: "save failed to \(action.mailbox): \(error)", stored: nil, error: true)
+                logLine(
+                    log, message, status: "save failed to \(action.mailbox): \(error)", stored: nil, recipient: recipient,
+                    error: true)
                 failure = error.deliveryFailure
             }
         }
         if let failure { return (.failed(failure), bytes) }
         await runAfterStore(plan.afterStore)
+        await notifyDelivered(message, to: recipient, user: user, mailboxes: mailboxes)
         return (.stored(mailboxes: mailboxes), bytes)
+    }
+
+    /// Tells the notifier of a delivery the sender asked to hear about (`NOTIFY=SUCCESS`).
+    private func notifyDelivered(
+        _ message: DeliveryMessage, to recipient: EnvelopeRecipient, user: DeliveryUser, mailboxes: [String]
+    ) async {
+        guard let notifier, recipient.notify?.contains(.success) == true else { return }
+        await notifier.delivered(message, to: recipient, user: user, mailboxes: mailboxes)
     }
 
     private func runAfterStore(_ work: [@Sendable () -> Void]) async {
@@ -374,7 +397,8 @@ public final class LocalDelivery: Sendable {
     }
 
     private func logLine(
-        _ log: Logger, _ message: DeliveryMessage, status: String, stored: StoredMail?, error: Bool = false
+        _ log: Logger, _ message: DeliveryMessage, status: String, stored: StoredMail?, recipient: EnvelopeRecipient,
+        error: Bool = false
     ) {
         var log = log
         if let messageID = message.headers["message-id"] { log[metadataKey: "msgid"] = "\(messageID)" }
@@ -382,7 +406,7 @@ public final class LocalDelivery: Sendable {
             .init(
                 status: status, messageID: message.headers["message-id"], subject: message.headers["subject"],
                 from: message.headers["from"], envelopeFrom: message.envelope.sender,
-                size: stored?.size, virtualSize: stored?.virtualSize))
+                size: stored?.size, virtualSize: stored?.virtualSize, toEnvelope: recipient.originalOrFinalAddress))
         if error { log.error("\(text)") } else { log.info("\(text)") }
     }
 }

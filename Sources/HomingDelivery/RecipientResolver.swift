@@ -4,6 +4,20 @@ import HomingMaildir
 import HomingUserdb
 import Logging
 
+/// A step of resolving a recipient, for a trace of ``RecipientResolver/resolve(address:localIP:remoteIP:trace:)``.
+public enum ResolutionStep: Sendable, Hashable {
+    /// The address without its detail (`recipient_delimiter`), and the detail.
+    case split(user: String, detail: String?)
+    /// The name asked of the userdb, after `auth_username_translation`, `auth_username_chars`
+    /// and `auth_username_format`.
+    case lookupName(String)
+    /// One `userdb { }` block.
+    case userdb(UserdbTraceStep)
+}
+
+/// Receives the steps of a traced resolution, in order.
+public typealias ResolutionTrace = @Sendable (ResolutionStep) -> Void
+
 /// Turns a recipient address into a `DeliveryUser`: detail split, `auth_username_translation`,
 /// `auth_username_chars` and `auth_username_format` (``lookupName(for:)``), the userdb lookup,
 /// then the checks that keep delivery safe (uid ranges, never root, values that would escape the
@@ -97,18 +111,26 @@ public struct RecipientResolver: Sendable {
         return expanded
     }
 
-    /// Resolves an LMTP recipient (detail split by `recipient_delimiter`).
+    /// Resolves an LMTP recipient (detail split by `recipient_delimiter`). `trace`, when
+    /// given, is told how the address became the name looked up and what each userdb answered
+    /// (`homing explain`); the resolution is the same either way.
     public func resolve(
-        address: String, localIP: String? = nil, remoteIP: String? = nil
+        address: String, localIP: String? = nil, remoteIP: String? = nil, trace: ResolutionTrace? = nil
     ) async throws(Failure) -> DeliveryUser {
         let split = RecipientAddress(address, delimiters: settings.recipientDelimiter)
+        trace?(.split(user: split.user, detail: split.detail))
         if let bad = PathComponentCheck.problem(username: split.username, domain: split.domain) {
             throw .invalidAddress(lookedUp: split.user, reason: "\(bad.part) '\(bad.value)' \(bad.problem)")
         }
         let name = try lookupName(for: split.user)
+        trace?(.lookupName(name))
         let request = UserdbRequest(
             user: name, service: "lmtp", localIP: localIP, remoteIP: remoteIP, originalUser: split.user)
-        switch await users.lookup(request) {
+        var userdbTrace: UserdbTrace?
+        if let trace {
+            userdbTrace = { @Sendable step in trace(.userdb(step)) }
+        }
+        switch await users.lookup(request, trace: userdbTrace) {
         case .notFound:
             throw .notFound(lookedUp: split.user)
         case .temporaryFailure(let reason):

@@ -4,6 +4,16 @@ import HomingUserdb
 public protocol UserLookup: Sendable {
     /// Looks one user up.
     func lookup(_ request: UserdbRequest) async -> UserdbResult
+
+    /// Looks one user up, reporting each `userdb { }` block passed over or asked to `trace`.
+    /// The default reports nothing.
+    func lookup(_ request: UserdbRequest, trace: UserdbTrace?) async -> UserdbResult
+}
+
+extension UserLookup {
+    public func lookup(_ request: UserdbRequest, trace: UserdbTrace?) async -> UserdbResult {
+        await lookup(request)
+    }
 }
 
 extension UserdbChain: UserLookup {}

@@ -72,10 +72,14 @@ public struct LMTPTransactionContext: Sendable, Hashable {
     public var mailFrom: String
     /// `BODY=` from MAIL, upper-cased, if given.
     public var body: String?
+    /// `RET=` from MAIL (DSN), if given.
+    public var notificationReturn: LMTPReturn?
+    /// `ENVID=` from MAIL (DSN), decoded, if given.
+    public var envelopeID: String?
 
     public init(
         sessionID: String, transactionID: String, lhloName: String?, connection: LMTPConnectionInfo,
-        mailFrom: String, body: String?
+        mailFrom: String, body: String?, notificationReturn: LMTPReturn? = nil, envelopeID: String? = nil
     ) {
         self.sessionID = sessionID
         self.transactionID = transactionID
@@ -83,6 +87,8 @@ public struct LMTPTransactionContext: Sendable, Hashable {
         self.connection = connection
         self.mailFrom = mailFrom
         self.body = body
+        self.notificationReturn = notificationReturn
+        self.envelopeID = envelopeID
     }
 }
 
@@ -96,16 +102,22 @@ public struct LMTPRecipient: Sendable, Hashable {
     public var address: String
     /// `ORCPT=`, decoded, if given.
     public var originalRecipient: LMTPOriginalRecipient?
+    /// `NOTIFY=` (DSN), if given.
+    public var notify: LMTPNotify?
     /// 1-based number of this RCPT command in the transaction, failed ones counted.
     public var index: Int
     /// The id used in this recipient's `250 2.0.0 <path> <id> Saved` reply:
     /// the transaction id, plus `:R<index>` from the second RCPT on.
     public var replyID: String
 
-    public init(path: String, address: String, originalRecipient: LMTPOriginalRecipient?, index: Int, replyID: String) {
+    public init(
+        path: String, address: String, originalRecipient: LMTPOriginalRecipient?, index: Int, replyID: String,
+        notify: LMTPNotify? = nil
+    ) {
         self.path = path
         self.address = address
         self.originalRecipient = originalRecipient
+        self.notify = notify
         self.index = index
         self.replyID = replyID
     }

@@ -30,13 +30,22 @@ public struct LMTPMailCommand: Sendable, Hashable {
     public var size: Int?
     /// `SMTPUTF8` was given.
     public var smtpUTF8: Bool
+    /// `RET=` (DSN), if given.
+    public var notificationReturn: LMTPReturn?
+    /// `ENVID=` (DSN), xtext decoded, if given.
+    public var envelopeID: String?
 
     /// Creates the arguments of a `MAIL FROM` command.
-    public init(reversePath: String, body: String? = nil, size: Int? = nil, smtpUTF8: Bool = false) {
+    public init(
+        reversePath: String, body: String? = nil, size: Int? = nil, smtpUTF8: Bool = false,
+        notificationReturn: LMTPReturn? = nil, envelopeID: String? = nil
+    ) {
         self.reversePath = reversePath
         self.body = body
         self.size = size
         self.smtpUTF8 = smtpUTF8
+        self.notificationReturn = notificationReturn
+        self.envelopeID = envelopeID
     }
 }
 
@@ -48,12 +57,17 @@ public struct LMTPRcptCommand: Sendable, Hashable {
     public var address: String
     /// `ORCPT=`, decoded, if given.
     public var originalRecipient: LMTPOriginalRecipient?
+    /// `NOTIFY=` (DSN), if given.
+    public var notify: LMTPNotify?
 
     /// Creates the arguments of a `RCPT TO` command.
-    public init(path: String, address: String, originalRecipient: LMTPOriginalRecipient? = nil) {
+    public init(
+        path: String, address: String, originalRecipient: LMTPOriginalRecipient? = nil, notify: LMTPNotify? = nil
+    ) {
         self.path = path
         self.address = address
         self.originalRecipient = originalRecipient
+        self.notify = notify
     }
 }
 

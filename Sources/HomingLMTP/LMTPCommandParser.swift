@@ -4,7 +4,9 @@ import NIOCore
 /// reply refusing it. Pure: no state, no I/O.
 ///
 /// Verbs are case-insensitive. Refusals match Dovecot's texts (see the reference), except
-/// where Homing deliberately differs: `MAIL` accepts `SIZE=` and `SMTPUTF8`, and
+/// where Homing deliberately differs: `MAIL` accepts `SIZE=` and `SMTPUTF8`, the DSN
+/// parameters (RFC 3461: `RET=` and `ENVID=` on `MAIL`, `NOTIFY=` and `ORCPT=` on `RCPT`) are
+/// accepted and checked with the texts of Dovecot's own DSN-aware parser, and
 /// `VRFY user@domain` is accepted like `VRFY user`.
 public enum LMTPCommandParser {
     /// Verbs longer than this are a syntax error rather than an unknown command.
@@ -108,10 +110,20 @@ public enum LMTPCommandParser {
         var seen: Set<String> = []
         for parameter in parsed.parameters.split(separator: UInt8(ascii: " ")) {
             guard let (keyword, value) = splitParameter(parameter) else { return refuse(.invalidParameters) }
-            guard seen.insert(keyword).inserted else {
-                return refuse(LMTPReply(501, "5.5.4", "Duplicate \(keyword) parameter"))
-            }
+            guard seen.insert(keyword).inserted else { return refuse(duplicate(keyword)) }
             switch keyword {
+            case "RET":
+                guard let value else { return refuse(LMTPReply(501, "5.5.4", "Missing RET= parameter value")) }
+                guard let ret = LMTPReturn(rawValue: value.uppercased()) else {
+                    return refuse(LMTPReply(555, "5.5.4", "Unsupported RET= parameter keyword"))
+                }
+                mail.notificationReturn = ret
+            case "ENVID":
+                guard let value else { return refuse(LMTPReply(501, "5.5.4", "Missing ENVID= parameter value")) }
+                switch LMTPEnvelopeID.parse(value) {
+                case .success(let id): mail.envelopeID = id
+                case .failure(let error): return .failure(error)
+                }
             case "BODY":
                 guard let value else { return refuse(LMTPReply(501, "5.5.4", "Invalid BODY parameter")) }
                 let body = value.uppercased()
@@ -145,10 +157,14 @@ public enum LMTPCommandParser {
         var seen: Set<String> = []
         for parameter in parsed.parameters.split(separator: UInt8(ascii: " ")) {
             guard let (keyword, value) = splitParameter(parameter) else { return refuse(.invalidParameters) }
-            guard seen.insert(keyword).inserted else {
-                return refuse(LMTPReply(501, "5.5.4", "Duplicate \(keyword) parameter"))
-            }
+            guard seen.insert(keyword).inserted else { return refuse(duplicate(keyword)) }
             switch keyword {
+            case "NOTIFY":
+                guard let value else { return refuse(LMTPReply(501, "5.5.4", "Missing NOTIFY= parameter value")) }
+                switch LMTPNotify.parse(value) {
+                case .success(let notify): rcpt.notify = notify
+                case .failure(let error): return .failure(error)
+                }
             case "ORCPT":
                 // `addr-type ";" xtext`, e.g. `rfc822;alice@example.com`.
                 guard let value, let original = LMTPOriginalRecipient(parsing: value) else {
@@ -184,6 +200,13 @@ public enum LMTPCommandParser {
     }
 
     // MARK: - Helpers
+
+    /// A parameter given twice: Dovecot's `Duplicate RET= parameter` for the DSN ones, Homing's
+    /// earlier `Duplicate SIZE parameter` for the others.
+    private static func duplicate(_ keyword: String) -> LMTPReply {
+        let dsn = ["RET", "ENVID", "NOTIFY"].contains(keyword)
+        return LMTPReply(501, "5.5.4", "Duplicate \(keyword)\(dsn ? "=" : "") parameter")
+    }
 
     private static func refuse(_ reply: LMTPReply) -> Result<LMTPCommand, LMTPCommandError> {
         .failure(LMTPCommandError(reply))

@@ -149,9 +149,11 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         }
     }
 
-    /// The LHLO reply: host name, then the capabilities, `PIPELINING` last.
+    /// The LHLO reply: host name, then the capabilities, `PIPELINING` last. `DSN` (RFC 3461)
+    /// makes Postfix pass the original recipient (`ORCPT=`) and the sender's notification
+    /// request on, which Dovecot's LMTP server never gets.
     public var lhloReply: LMTPReply {
-        var lines = [hostname, "8BITMIME", "CHUNKING", "ENHANCEDSTATUSCODES"]
+        var lines = [hostname, "8BITMIME", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES"]
         if let maxMessageSize {
             lines.append("SIZE \(maxMessageSize)")
         } else {
@@ -380,7 +382,8 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         let transactionID = transactionCount == 1 ? sessionID : "\(sessionID):T\(transactionCount)"
         let context = LMTPTransactionContext(
             sessionID: sessionID, transactionID: transactionID, lhloName: lhloName, connection: connection,
-            mailFrom: mail.reversePath, body: mail.body)
+            mailFrom: mail.reversePath, body: mail.body, notificationReturn: mail.notificationReturn,
+            envelopeID: mail.envelopeID)
         state = .transaction(Transaction(context: context))
         return .send([.mailOK])
     }
@@ -399,7 +402,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             let transactionID = transaction.context.transactionID
             let recipient = LMTPRecipient(
                 path: rcpt.path, address: rcpt.address, originalRecipient: rcpt.originalRecipient, index: index,
-                replyID: index == 1 ? transactionID : "\(transactionID):R\(index)")
+                replyID: index == 1 ? transactionID : "\(transactionID):R\(index)", notify: rcpt.notify)
             state = .verifyingRecipient(transaction, recipient)
             return .verifyRecipient(recipient, transaction.context)
         case .message(_, .betweenChunks):

@@ -10,16 +10,20 @@ public struct QuotaConfiguration: Sendable, Hashable {
     public var maxMailSize: Int64
     /// `quota_exceeded_message` (default `Quota exceeded (mailbox for user is full)`).
     public var exceededMessage: String
+    /// `quota_warning`, `quota_warning2`, ...
+    public var warnings: QuotaWarningSet
 
     /// Dovecot's default `quota_exceeded_message`.
     public static let defaultExceededMessage = "Quota exceeded (mailbox for user is full)"
 
     public init(rules: QuotaRuleSet, grace: QuotaSize = .percent(10), maxMailSize: Int64 = 0,
-                exceededMessage: String = QuotaConfiguration.defaultExceededMessage) {
+                exceededMessage: String = QuotaConfiguration.defaultExceededMessage,
+                warnings: QuotaWarningSet = QuotaWarningSet(rules: [])) {
         self.rules = rules
         self.grace = grace
         self.maxMailSize = maxMailSize
         self.exceededMessage = exceededMessage
+        self.warnings = warnings
     }
 
     /// Reads the settings; `userFields` (userdb extra fields) replace `plugin` entries of the same name.
@@ -28,8 +32,10 @@ public struct QuotaConfiguration: Sendable, Hashable {
         let grace = try Self.parseGrace(userFields["quota_grace"] ?? plugin["quota_grace"])
         let maxSize = try Self.parseMaxMailSize(userFields["quota_max_mail_size"] ?? plugin["quota_max_mail_size"])
         let message = userFields["quota_exceeded_message"] ?? plugin["quota_exceeded_message"]
+        let warnings = try QuotaWarningSet(plugin: plugin, userFields: userFields)
         self.init(rules: rules, grace: grace, maxMailSize: maxSize,
-                  exceededMessage: message.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultExceededMessage)
+                  exceededMessage: message.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultExceededMessage,
+                  warnings: warnings)
     }
 
     /// Parses `quota_grace`: `10%%` / `10%` (of the default storage limit) or a size (`10M`,

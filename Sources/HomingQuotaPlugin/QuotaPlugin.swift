@@ -26,8 +26,9 @@ public struct QuotaPlugin: DeliveryPlugin {
     public let root: QuotaRootSetting
     private let rcptCheck: Bool
     private let tempfail: Bool
-    private let threadPool: NIOThreadPool
+    let threadPool: NIOThreadPool
     private let logger: Logger
+    private let warningRunner: QuotaWarningRunner
 
     /// `quota_max_mail_size` refusals: Dovecot's text.
     public static let maxMailSizeMessage = "Mail size is larger than the maximum size allowed by server configuration"
@@ -43,6 +44,7 @@ public struct QuotaPlugin: DeliveryPlugin {
         self.tempfail = settings.quotaFullTempfail
         self.threadPool = threadPool
         self.logger = logger
+        self.warningRunner = QuotaWarningRunner(services: settings.services, syntax: settings.variableSyntax, logger: logger)
     }
 
     /// The quota settings for `user`: the configured ones with the userdb's fields on top.
@@ -105,6 +107,8 @@ public struct QuotaPlugin: DeliveryPlugin {
         let counted: (String) -> Bool = { !config.rules.isIgnored(mailbox: $0) }
         let forced = config.rules.defaultRuleIsForced
         let outcome: Result<StoreCopyOutcome, any Error>
+        // A quota warning this copy set off, run once the lock is released.
+        var warning: (rule: QuotaWarningRule, reason: String)?
         do {
             outcome = try FilesystemIdentity.withIdentity(user.identity) { () throws -> StoreCopyOutcome in
                 if try !Self.maildirExists(maildir) {
@@ -126,7 +130,12 @@ public struct QuotaPlugin: DeliveryPlugin {
                     let stored = try store()
                     result = stored
                     guard case .stored(let mail) = stored, counted(mailbox) else { return nil }
-                    return QuotaUsage(bytes: Int64(mail.size), messages: 1)
+                    let added = QuotaUsage(bytes: Int64(mail.size), messages: 1)
+                    let after = QuotaUsage(
+                        bytes: contents.usage.bytes + added.bytes, messages: contents.usage.messages + added.messages)
+                    let userLimits = forced ? config.rules.userLimits : contents.limits
+                    warning = config.warnings.firstCrossing(from: contents.usage, to: after, userLimits: userLimits)
+                    return added
                 }
                 guard let result else { throw StoreFailure.failed("quota: no outcome for the copy") }
                 return result
@@ -134,6 +143,7 @@ public struct QuotaPlugin: DeliveryPlugin {
         } catch {
             throw .failed("quota: \(error)")
         }
+        if let warning { warningRunner.run(warning.rule, reason: warning.reason, user: user) }
         switch outcome {
         case .success(let result): return result
         case .failure(let error as StoreFailure): throw error
@@ -190,6 +200,24 @@ public struct QuotaPlugin: DeliveryPlugin {
         try withMaildirSize(of: user, config: config) { file, configured, counted in
             try file.recalculate(limits: configured, force: true, isCounted: counted)
         }
+    }
+
+    /// ``recalculate(_:config:)``, then the first quota warning the change of usage sets off
+    /// (the file's figures before, the scan's after): where Homing sees usage go down (the user
+    /// deleted mail), so that `-` warnings run. Blocking.
+    public func recalculateAndWarn(_ user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
+        let maildir = user.mailLocation.root
+        let before = try FilesystemIdentity.withIdentity(user.identity) { () throws -> MaildirSizeContents? in
+            try MaildirSizeFile(maildir: maildir).read()
+        }.get()
+        let after = try Self.recalculate(user, config: config)
+        if let before, before.isValid {
+            let limits = config.rules.defaultRuleIsForced ? config.rules.userLimits : after.limits
+            if let warning = config.warnings.firstCrossing(from: before.usage, to: after.usage, userLimits: limits) {
+                warningRunner.run(warning.rule, reason: warning.reason, user: user)
+            }
+        }
+        return after
     }
 
     /// The limits to write into `file`: the configured ones, or nil (keep the file's own) for

@@ -51,9 +51,20 @@ public struct LMTPLocalBackend: LMTPBackend {
 
     /// The delivery core's view of a RCPT.
     static func recipient(_ recipient: LMTPRecipient) -> EnvelopeRecipient {
-        EnvelopeRecipient(
-            address: recipient.address, originalAddress: recipient.originalRecipient?.mailAddress,
-            logID: recipient.replyID)
+        let original = recipient.originalRecipient?.mailAddress
+        return EnvelopeRecipient(
+            address: recipient.address, originalAddress: original, logID: recipient.replyID,
+            originalAddressType: original == nil ? nil : recipient.originalRecipient?.addressType,
+            notify: recipient.notify.map(conditions))
+    }
+
+    /// `NOTIFY=` as the delivery core's conditions (the empty set is `NEVER` in both).
+    static func conditions(_ notify: LMTPNotify) -> NotifyConditions {
+        var conditions: NotifyConditions = []
+        if notify.contains(.success) { conditions.insert(.success) }
+        if notify.contains(.failure) { conditions.insert(.failure) }
+        if notify.contains(.delay) { conditions.insert(.delay) }
+        return conditions
     }
 
     /// The delivery core's view of a transaction.
@@ -61,6 +72,8 @@ public struct LMTPLocalBackend: LMTPBackend {
         DeliveryEnvelope(
             sessionID: transaction.sessionID, sender: transaction.mailFrom, receivedProtocol: "LMTP",
             clientName: transaction.lhloName, remoteIP: transaction.connection.remoteIP,
-            localIP: transaction.connection.localIP)
+            localIP: transaction.connection.localIP,
+            notificationReturn: transaction.notificationReturn.map { $0 == .full ? .full : .headers },
+            envelopeID: transaction.envelopeID)
     }
 }

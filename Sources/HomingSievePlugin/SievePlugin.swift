@@ -208,16 +208,7 @@ public final class SievePlugin: DeliveryPlugin {
             items: SieveDeliveryEnvironment.standardItems(
                 hostname: hostname, remoteIP: message.envelope.remoteIP),
             now: now,
-            mailboxExists: { name in
-                // Looked at as a delivery would store into it: no link below the trusted base.
-                guard let folder = try? location.mailbox(named: name).treePath else { return false }
-                return (try? FilesystemIdentity.withIdentity(identity) { () -> Bool in
-                    guard let directory = try? TreeDirectory.open(folder),
-                        let info = try? directory.status(of: "cur")
-                    else { return false }
-                    return (info.st_mode & S_IFMT) == S_IFDIR
-                }.get()) ?? false
-            },
+            mailboxExists: Self.mailboxExistence(in: location, as: identity),
             isDuplicate: { key in
                 guard let tracking else { return false }
                 return (try? FilesystemIdentity.withIdentity(identity) { () throws(SieveTrackingError) -> Bool in
@@ -381,6 +372,20 @@ public final class SievePlugin: DeliveryPlugin {
     }
 
     // MARK: - Pieces
+
+    /// `mailboxexists` for a delivery: a folder exists when its `cur/` does, looked at as the
+    /// user and as a delivery would store into it (no link below the trusted base).
+    static func mailboxExistence(in location: MailLocation, as identity: FilesystemIdentity?) -> @Sendable (String) -> Bool {
+        { name in
+            guard let folder = try? location.mailbox(named: name).treePath else { return false }
+            return (try? FilesystemIdentity.withIdentity(identity) { () -> Bool in
+                guard let directory = try? TreeDirectory.open(folder),
+                    let info = try? directory.status(of: "cur")
+                else { return false }
+                return (info.st_mode & S_IFMT) == S_IFDIR
+            }.get()) ?? false
+        }
+    }
 
     /// A `sieve_before`/`sieve_after`/`sieve_default` script, read as the user: a broken or
     /// unreadable one is the administrator's problem: logged and skipped.

@@ -49,12 +49,14 @@ public struct DeliveryHarness: Sendable {
     }
 
     /// The delivery core for `users` with `plugins`.
-    public func delivery(users: [String: UserdbResult], plugins: [any DeliveryPlugin] = []) throws -> LocalDelivery {
+    public func delivery(
+        users: [String: UserdbResult], plugins: [any DeliveryPlugin] = [], notifier: (any DeliveryNotifier)? = nil
+    ) throws -> LocalDelivery {
         let resolver = try RecipientResolver(
             settings: settings, users: FixedUserLookup(users), processUID: geteuid() == 0 ? 1 : geteuid())
         return LocalDelivery(
             settings: settings, hostname: "mx.example.com", resolver: resolver, threadPool: NIOThreadPool.singleton,
-            plugins: plugins, logger: logs.logger)
+            plugins: plugins, notifier: notifier, logger: logs.logger)
     }
 
     /// The envelope of a test transaction.

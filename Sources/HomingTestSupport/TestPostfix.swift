@@ -143,14 +143,16 @@ public final class TestPostfix: Sendable {
     /// - Parameters:
     ///   - settings: main.cf settings replacing or extending ``baseSettings(directory:hostname:)``
     ///     (an empty value writes `key =`).
+    ///   - services: lines appended to master.cf (a `pipe` transport, say).
     public static func start(
-        label: String = "homing-postfix", hostname: String = "mx.example.com", settings: [(String, String)] = []
+        label: String = "homing-postfix", hostname: String = "mx.example.com", settings: [(String, String)] = [],
+        services: String = ""
     ) async throws -> TestPostfix {
         // The port was free a moment ago; a parallel test may take it first: try a few.
         var attempt = 1
         while true {
             do {
-                return try await startOnce(label: label, hostname: hostname, settings: settings)
+                return try await startOnce(label: label, hostname: hostname, settings: settings, services: services)
             } catch let error as TestProcessError where error.message.contains("Address already in use") && attempt < 4 {
                 attempt += 1
             }
@@ -158,7 +160,7 @@ public final class TestPostfix: Sendable {
     }
 
     private static func startOnce(
-        label: String, hostname: String, settings: [(String, String)]
+        label: String, hostname: String, settings: [(String, String)], services: String
     ) async throws -> TestPostfix {
         guard geteuid() == 0 else {
             throw TestProcessError(message: "TestPostfix needs root: Postfix's master runs as root")
@@ -178,7 +180,7 @@ public final class TestPostfix: Sendable {
             }
             chmod(instance.dataDirectory, 0o700)
             try scratch.write("etc/main.cf", mainCf(directory: scratch.path, hostname: hostname, overrides: settings))
-            try scratch.write("etc/master.cf", masterCf(port: instance.smtpPort))
+            try scratch.write("etc/master.cf", masterCf(port: instance.smtpPort) + services + (services.isEmpty ? "" : "\n"))
             ExitCleanup.shared.add(instance) { instance.stopBlocking() }
             let result = try await runOnThread { [configDirectory = instance.configDirectory] in
                 try TestProcess.run("/usr/sbin/postfix", ["-c", configDirectory, "start"])
@@ -309,6 +311,14 @@ public final class TestPostfix: Sendable {
     /// and `DATA` when at least one recipient was accepted. `message` is the header and body,
     /// lines ended by CRLF (dot-stuffing is done here).
     public func send(from sender: String, to recipients: [String], message: String) async throws -> SMTPTransaction {
+        try await send(from: sender, to: recipients, message: message, mailParameters: "", rcptParameters: "")
+    }
+
+    /// ``send(from:to:message:)`` with ESMTP parameters: `mailParameters` after `MAIL FROM:<...>`
+    /// (`RET=HDRS ENVID=x`), `rcptParameters` after each `RCPT TO:<...>` (`NOTIFY=SUCCESS`).
+    public func send(
+        from sender: String, to recipients: [String], message: String, mailParameters: String, rcptParameters: String
+    ) async throws -> SMTPTransaction {
         let client = try await LMTPTestClient.connect(port: smtpPort)
         let greeting = try await client.readReply()
         guard greeting.last?.hasPrefix("220") == true else {
@@ -316,11 +326,12 @@ public final class TestPostfix: Sendable {
         }
         let ehlo = try await client.command("EHLO client.example.org")
         guard ehlo.last?.hasPrefix("250") == true else { throw TestClientError(message: "EHLO: \(ehlo)") }
-        let mail = try await client.command("MAIL FROM:<\(sender)>")
+        let mail = try await client.command("MAIL FROM:<\(sender)>" + (mailParameters.isEmpty ? "" : " " + mailParameters))
         guard mail.last?.hasPrefix("250") == true else { throw TestClientError(message: "MAIL FROM: \(mail)") }
         var transaction = SMTPTransaction(recipientReplies: [], dataReply: nil)
         for recipient in recipients {
-            transaction.recipientReplies.append(try await client.command("RCPT TO:<\(recipient)>").last ?? "")
+            let rcpt = "RCPT TO:<\(recipient)>" + (rcptParameters.isEmpty ? "" : " " + rcptParameters)
+            transaction.recipientReplies.append(try await client.command(rcpt).last ?? "")
         }
         if transaction.recipientReplies.contains(where: { $0.hasPrefix("250") }) {
             let data = try await client.command("DATA")

@@ -93,6 +93,12 @@ public final class UserdbChain: UserdbDriver {
     /// Looks a user up through the chain. A found user has numeric `uid`/`gid` (when set) and
     /// an absolute `home` (when set).
     public func lookup(_ request: UserdbRequest) async -> UserdbResult {
+        await lookup(request, trace: nil)
+    }
+
+    /// Looks a user up as ``lookup(_:)`` does, reporting each block passed over or asked to
+    /// `trace` (for `homing explain`; the lookup itself is unchanged).
+    public func lookup(_ request: UserdbRequest, trace: UserdbTrace?) async -> UserdbResult {
         var progress = UserdbChainProgress()
         // The fields kept so far (from userdbs that found the user and let the chain go on).
         var kept = UserRecord(user: request.user)
@@ -100,22 +106,36 @@ public final class UserdbChain: UserdbDriver {
         var lastOutcome: UserdbOutcome? = nil
         // The driver whose fields were kept last, to name in messages about the result.
         var foundBy = members.first?.driver.driverName ?? "userdb"
-        var index = nextMember(from: 0, progress: progress)
+        var index = nextMember(from: 0, progress: progress, trace: trace)
 
         while let current = index {
             let member = members[current]
             var lookupRequest = request
             lookupRequest.user = kept.user
+            let failuresBefore = failures.count
             let (outcome, record) = await lookUp(
                 lookupRequest, in: member, over: kept, failures: &failures)
             lastOutcome = outcome
-            let goOn = progress.record(outcome, rule: member.rules.rule(for: outcome))
+            let rule = member.rules.rule(for: outcome)
+            let goOn = progress.record(outcome, rule: rule)
             if outcome == .found, let record {
                 kept = record
                 foundBy = member.driver.driverName
             }
-            let next = nextMember(from: current + 1, progress: progress)
-            guard goOn, let next else { break }
+            let more = current + 1 < members.count
+            if let trace {
+                let event: UserdbTraceStep.Event
+                switch outcome {
+                case .found: event = .found(user: record?.user ?? kept.user, fields: record?.fields ?? [])
+                case .notFound: event = .notFound
+                case .internalFailure:
+                    event = .failed(reason: failures.count > failuresBefore ? failures[failuresBefore...].joined(separator: "; ") : "internal failure")
+                }
+                trace(step(current, event, rule: rule, goesOn: goOn && more))
+            }
+            guard goOn, more else { break }
+            let next = nextMember(from: current + 1, progress: progress, trace: trace)
+            guard let next else { break }
             progress.movingOn(after: outcome)
             index = next
         }
@@ -130,14 +150,24 @@ public final class UserdbChain: UserdbDriver {
         }
     }
 
-    /// The first member at or after `start` that `skip` does not pass over.
-    private func nextMember(from start: Int, progress: UserdbChainProgress) -> Int? {
+    /// The first member at or after `start` that `skip` does not pass over (each one passed
+    /// over is reported to `trace`).
+    private func nextMember(from start: Int, progress: UserdbChainProgress, trace: UserdbTrace? = nil) -> Int? {
         var index = start
         while index < members.count {
-            if !progress.skips(members[index].rules.skip) { return index }
+            let skip = members[index].rules.skip
+            if !progress.skips(skip) { return index }
+            trace?(step(index, .skipped(skip: skip, userFoundSoFar: progress.userExists), rule: nil, goesOn: true))
             index += 1
         }
         return nil
+    }
+
+    private func step(_ index: Int, _ event: UserdbTraceStep.Event, rule: UserdbResultRule?, goesOn: Bool) -> UserdbTraceStep {
+        let member = members[index]
+        return UserdbTraceStep(
+            index: index + 1, driver: member.driver.driverName, name: member.settings.name,
+            location: member.settings.location, event: event, rule: rule, chainGoesOn: goesOn)
     }
 
     /// One userdb: default fields, the driver's answer, override fields.

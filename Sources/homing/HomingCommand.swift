@@ -9,7 +9,8 @@ struct HomingCommand: AsyncParsableCommand {
         abstract: "A mail delivery agent: LMTP in, maildir out, configured like Dovecot.",
         version: HomingDaemon.versionLine,
         subcommands: [
-            ServeCommand.self, CheckCommand.self, ConfigCommand.self, UserCommand.self, QuotaCommand.self, SieveTestCommand.self,
+            ServeCommand.self, CheckCommand.self, DeliverCommand.self, ConfigCommand.self, UserCommand.self, QuotaCommand.self,
+            QuotaStatusCommand.self, ExplainCommand.self, SieveTestCommand.self,
             SieveCheckCommand.self,
         ]
     )

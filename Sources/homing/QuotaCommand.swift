@@ -48,7 +48,12 @@ struct QuotaGetCommand: AsyncParsableCommand {
 struct QuotaRecalcCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recalc",
-        abstract: "Rewrite the user's maildirsize from a scan of the maildir.")
+        abstract: "Rewrite the user's maildirsize from a scan of the maildir.",
+        discussion: """
+            When the usage crosses a quota_warning limit (the old maildirsize's figures against \
+            the scan's), that warning runs: this is where Homing sees usage go down, for the \
+            warnings written with a leading - (quota_warning = -storage=90%% ...).
+            """)
 
     @OptionGroup var options: ConfigOption
 
@@ -56,9 +61,9 @@ struct QuotaRecalcCommand: AsyncParsableCommand {
     var address: String
 
     func run() async throws {
-        let status = await withQuotaUser(options.config, address) { user, _, config, runtime in
+        let status = await withQuotaUser(options.config, address) { user, plugin, config, runtime in
             _ = try await runtime.threadPool.runIfActive {
-                try QuotaPlugin.recalculate(user, config: config)
+                try plugin.recalculateAndWarn(user, config: config)
             }
         }
         try finish(with: status)

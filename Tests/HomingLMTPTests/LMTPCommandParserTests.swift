@@ -73,12 +73,21 @@ struct LMTPCommandParserTests {
             ("MAIL FROM:<a@b> SIZE=abc", "501 5.5.4 Invalid SIZE parameter"),
             ("MAIL FROM:<a@b> SIZE=", "501 5.5.4 Invalid parameters"),
             ("MAIL FROM:<a@b> SIZE=99999999999999999999999", "501 5.5.4 Invalid SIZE parameter"),
-            ("MAIL FROM:<a@b> RET=HDRS", "555 5.5.4 Unsupported parameters"),
-            ("MAIL FROM:<a@b> ENVID=x", "555 5.5.4 Unsupported parameters"),
+            ("MAIL FROM:<a@b> RET=NONE", "555 5.5.4 Unsupported RET= parameter keyword"),
+            ("MAIL FROM:<a@b> RET", "501 5.5.4 Missing RET= parameter value"),
+            ("MAIL FROM:<a@b> RET=FULL RET=HDRS", "501 5.5.4 Duplicate RET= parameter"),
+            ("MAIL FROM:<a@b> ENVID", "501 5.5.4 Missing ENVID= parameter value"),
+            ("MAIL FROM:<a@b> ENVID=a+G1", "501 5.5.4 Invalid ENVID= parameter value: Invalid xtext"),
+            ("MAIL FROM:<a@b> ENVID=a+0Ab", "501 5.5.4 Invalid ENVID= parameter value: Contains non-printable characters"),
             ("MAIL FROM:<a@b> AUTH=<>", "555 5.5.4 Unsupported parameters"),
             ("MAIL FROM:<a@b> FOO=BAR", "555 5.5.4 Unsupported parameters"),
             ("MAIL FROM:<a@b> XTRA", "555 5.5.4 Unsupported parameters"),
-            ("RCPT TO:<a@b> NOTIFY=NEVER", "555 5.5.4 Unsupported parameters"),
+            ("RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS", "501 5.5.4 Invalid NOTIFY= parameter value"),
+            ("RCPT TO:<a@b> NOTIFY=SUCCESS,NEVER", "501 5.5.4 Invalid NOTIFY= parameter value"),
+            ("RCPT TO:<a@b> NOTIFY=SUCCESS,SOMETIMES", "555 5.5.4 Invalid NOTIFY= parameter value"),
+            ("RCPT TO:<a@b> NOTIFY=,", "501 5.5.4 Invalid NOTIFY= parameter value"),
+            ("RCPT TO:<a@b> NOTIFY", "501 5.5.4 Missing NOTIFY= parameter value"),
+            ("RCPT TO:<a@b> NOTIFY=NEVER NOTIFY=NEVER", "501 5.5.4 Duplicate NOTIFY= parameter"),
             ("RCPT TO:<a@b> FOO=BAR", "555 5.5.4 Unsupported parameters"),
             ("NOOP some argument", "501 5.5.4 Invalid string parameter: Invalid character in string"),
             ("VRFY", "501 5.5.4 Invalid parameters"),
@@ -123,6 +132,37 @@ struct LMTPCommandParserTests {
         #expect(command("MAIL FROM:<sender@@example.org>") == .mail(LMTPMailCommand(reversePath: "sender@@example.org")))
         #expect(command("MAIL FROM:<double-bounce@example.com>") == .mail(LMTPMailCommand(reversePath: "double-bounce@example.com")))
         #expect(refusal("MAIL FROM:<a@b> SIZE=1 SIZE=2") == "501 5.5.4 Duplicate SIZE parameter")
+    }
+
+    @Test("MAIL FROM reads the DSN parameters: RET in any case, ENVID xtext decoded")
+    func mailDSNParameters() {
+        #expect(
+            command("MAIL FROM:<a@b> RET=hdrs ENVID=QQ+2B314@example.org")
+                == .mail(LMTPMailCommand(reversePath: "a@b", notificationReturn: .headers, envelopeID: "QQ+314@example.org")))
+        #expect(command("MAIL FROM:<a@b> RET=FULL") == .mail(LMTPMailCommand(reversePath: "a@b", notificationReturn: .full)))
+        #expect(command("MAIL FROM:<a@b> ENVID=x+20y") == .mail(LMTPMailCommand(reversePath: "a@b", envelopeID: "x y")))
+    }
+
+    @Test("RCPT TO reads NOTIFY: NEVER is the empty set, the conditions in any order and case, with ORCPT")
+    func rcptNotify() {
+        func notify(_ line: String) -> LMTPNotify? {
+            guard case .rcpt(let rcpt) = command(line) else { return nil }
+            return rcpt.notify
+        }
+        #expect(notify("RCPT TO:<a@b> NOTIFY=NEVER") == [])
+        #expect(notify("RCPT TO:<a@b> NOTIFY=success") == [.success])
+        #expect(notify("RCPT TO:<a@b> NOTIFY=DELAY,SUCCESS,FAILURE") == [.success, .failure, .delay])
+        #expect(notify("RCPT TO:<a@b>") == nil)
+        #expect(
+            command("RCPT TO:<bob@example.com> NOTIFY=SUCCESS ORCPT=rfc822;all+2Bstaff@example.com")
+                == .rcpt(
+                    LMTPRcptCommand(
+                        path: "bob@example.com", address: "bob@example.com",
+                        originalRecipient: LMTPOriginalRecipient(
+                            addressType: "rfc822", address: "all+staff@example.com", encoded: "rfc822;all+2Bstaff@example.com"),
+                        notify: [.success])))
+        #expect(LMTPNotify([.success, .delay]).description == "SUCCESS,DELAY")
+        #expect(LMTPNotify([]).description == "NEVER")
     }
 
     @Test("RCPT TO keeps the path as sent and gives the plain mailbox")

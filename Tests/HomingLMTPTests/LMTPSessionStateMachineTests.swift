@@ -24,9 +24,26 @@ struct LMTPSessionStateMachineTests {
         }
         #expect(
             lhlo.first?.wireFormat
-                == "250-mx.example.com\r\n250-8BITMIME\r\n250-CHUNKING\r\n250-ENHANCEDSTATUSCODES\r\n250-SIZE 104857600\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n"
+                == "250-mx.example.com\r\n250-8BITMIME\r\n250-CHUNKING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-SIZE 104857600\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n"
         )
         #expect(machine.lhloName == "client")
+    }
+
+    @Test("the DSN parameters reach the backend: RET and ENVID with the transaction, NOTIFY and ORCPT with the recipient")
+    func dsnParameters() {
+        var machine = Machine(sessionID: "S", hostname: "h")
+        #expect(replies(machine.commandReceived(parse("MAIL FROM:<a@b> RET=HDRS ENVID=id+2B1"))) == ["250 2.1.0 OK"])
+        guard
+            case .verifyRecipient(let recipient, let context) = machine.commandReceived(
+                parse("RCPT TO:<bob@x> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;all@x"))
+        else {
+            Issue.record("no verification")
+            return
+        }
+        #expect(context.notificationReturn == .headers)
+        #expect(context.envelopeID == "id+1")
+        #expect(recipient.notify == [.success, .failure])
+        #expect(recipient.originalRecipient?.address == "all@x")
     }
 
     @Test("RCPT asks the backend with the transaction's ids, failed RCPTs counted")

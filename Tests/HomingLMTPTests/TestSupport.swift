@@ -150,6 +150,6 @@ func runSession(
 }
 
 let lhloLines = [
-    "250-mx.example.com", "250-8BITMIME", "250-CHUNKING", "250-ENHANCEDSTATUSCODES", "250-SIZE", "250-SMTPUTF8",
+    "250-mx.example.com", "250-8BITMIME", "250-CHUNKING", "250-DSN", "250-ENHANCEDSTATUSCODES", "250-SIZE", "250-SMTPUTF8",
     "250 PIPELINING",
 ]

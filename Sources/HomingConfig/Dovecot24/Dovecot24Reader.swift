@@ -35,9 +35,12 @@ struct Dovecot24Reader {
     var driverGlobals: [ExtConfigEntry] = []
     var sawStorageVersion = false
 
-    init(version: String) {
+    /// - Parameter protocolName: whose `protocol NAME { }` filter applies (`lmtp`, or `lda`
+    ///   for `homing deliver`).
+    init(version: String, protocolName: String = "lmtp") {
         self.version = version
         raw.unixListeners = [RawConfiguration.Listener(name: "lmtp", location: ConfigLocation(file: "(default)", line: 0))]
+        raw.protocolName = protocolName
     }
 
     /// The value of `dovecot_config_version` when it is the first setting of `text`, else nil
@@ -55,7 +58,7 @@ struct Dovecot24Reader {
 
     // MARK: - Finishing
 
-    mutating func finish(path: String) -> LoadedConfiguration {
+    mutating func finish(path: String, overrides: [ConfigOverride] = []) -> LoadedConfiguration {
         let nodes = tree.finish()
         diagnostics.add(contentsOf: tree.diagnostics)
         warnings = tree.warnings
@@ -64,6 +67,12 @@ struct Dovecot24Reader {
         for (index, node) in nodes.enumerated() {
             if index == 0, node.key == "dovecot_config_version" { continue }
             top(node, inFilter: false, section: [])
+        }
+        // `-o key=value`: as if written last inside the protocol filter.
+        for override in overrides {
+            let node = Dovecot24Node(
+                key: override.key, value: override.value, location: ConfigLocation(file: "(-o)", line: 0))
+            top(node, inFilter: true, section: ["-o"])
         }
         if !sawStorageVersion {
             diagnostics.error("dovecot_storage_version is not set: a Dovecot 2.4 file needs it (e.g. dovecot_storage_version = \(version))",
@@ -221,9 +230,11 @@ struct Dovecot24Reader {
                 diagnostics.error("protocol \(name) { } can't be inside another protocol { } section", at: node.location)
                 return
             }
-            if name == "lmtp" || (name.hasPrefix("!") && name != "!lmtp") {
+            let own = raw.protocolName
+            if name == own || (name.hasPrefix("!") && name != "!" + own) {
                 for child in node.children { top(child, inFilter: true, section: inside) }
-            } else {
+            } else if !["lmtp", "lda"].contains(name) {
+                // `protocol lda { }` is homing deliver's, `protocol lmtp { }` the server's.
                 warnOnce("protocol \(name)", "protocol \(name) { } is not used by Homing (ignored)", at: node.location)
             }
         case "plugin":
@@ -237,8 +248,7 @@ struct Dovecot24Reader {
             } else if node.name == "stats" {
                 statsService(node, section: inside)
             } else {
-                warnOnce("service \(node.name ?? "")", "service \(node.name ?? "") { } is not used by Homing (ignored)",
-                         at: node.location)
+                otherService(node, section: inside)
             }
         case "quota":
             var settings: [String: RawConfiguration.Assignment] = [:]
@@ -337,16 +347,66 @@ struct Dovecot24Reader {
     // MARK: - service lmtp
 
     mutating func service(_ node: Dovecot24Node, section: [String]) {
+        let (unixListeners, inetListeners) = listeners(of: node, section: section)
+        for listener in unixListeners {
+            if let index = raw.unixListeners.firstIndex(where: { $0.name == listener.name }) {
+                if raw.unixListeners[index].location.line == 0 { raw.unixListeners[index].location = listener.location }
+                raw.unixListeners[index].assignments += listener.assignments
+            } else {
+                raw.unixListeners.append(listener)
+            }
+        }
+        for listener in inetListeners {
+            if let index = raw.inetListeners.firstIndex(where: { $0.name == listener.name }) {
+                raw.inetListeners[index].assignments += listener.assignments
+            } else {
+                raw.inetListeners.append(listener)
+            }
+        }
+    }
+
+    /// `service NAME { }` other than lmtp: kept when Homing runs it (`quota-status`, `script`),
+    /// else one warning.
+    mutating func otherService(_ node: Dovecot24Node, section: [String]) {
+        let name = node.name ?? ""
+        var service = RawConfiguration.Service(name: name, location: node.location)
+        for child in node.children where !child.isSection {
+            service.assignments.append(assignment(child))
+        }
+        guard SettingsBuilder.runsService(service) else {
+            warnOnce("service \(name)", "service \(name) { } is not used by Homing (ignored)", at: node.location)
+            return
+        }
+        for child in node.children where !child.isSection {
+            record(child, section: section)
+            if !ConfigTreeReader.serviceKeys.contains(child.key) {
+                warnOnce("service \(name) \(child.key)", "service \(name) { \(child.key) } is not used by Homing (ignored)",
+                         at: child.location)
+            }
+        }
+        (service.unixListeners, service.inetListeners) = listeners(of: node, section: section, service: name)
+        raw.services.append(service)
+    }
+
+    /// The `unix_listener` and `inet_listener` blocks of a service, 2.4 names turned into the
+    /// 2.3 ones Homing builds listeners from (`listen` is an inet listener's `address`).
+    mutating func listeners(of node: Dovecot24Node, section: [String], service: String = "lmtp")
+        -> ([RawConfiguration.Listener], [RawConfiguration.Listener])
+    {
+        var unixListeners: [RawConfiguration.Listener] = []
+        var inetListeners: [RawConfiguration.Listener] = []
         for child in node.children {
             record(child, section: section)
             guard child.isSection else {
-                if child.key == "process_limit" || child.key == "client_limit" {
+                if service == "lmtp", child.key == "process_limit" || child.key == "client_limit" {
                     raw.lmtpServiceLimits.append(
                         RawConfiguration.Assignment(key: child.key, value: child.value ?? "", location: child.location))
                     continue
                 }
-                warnOnce("service lmtp \(child.key)", "service lmtp { \(child.key) } is not used by Homing (ignored)",
-                         at: child.location)
+                if service == "lmtp" {
+                    warnOnce("service lmtp \(child.key)", "service lmtp { \(child.key) } is not used by Homing (ignored)",
+                             at: child.location)
+                }
                 continue
             }
             guard let name = child.name, !name.isEmpty,
@@ -354,7 +414,7 @@ struct Dovecot24Reader {
                 if child.key == "unix_listener" || child.key == "inet_listener" {
                     diagnostics.error("\(child.key) { } needs a name", at: child.location)
                 } else {
-                    warnOnce("service lmtp \(child.key)", "service lmtp: \(child.key) { } is not used by Homing (ignored)",
+                    warnOnce("service \(service) \(child.key)", "service \(service): \(child.key) { } is not used by Homing (ignored)",
                              at: child.location)
                 }
                 continue
@@ -376,19 +436,9 @@ struct Dovecot24Reader {
                 }
                 listener.assignments.append(RawConfiguration.Assignment(key: key, value: setting.value ?? "", location: setting.location))
             }
-            if unix {
-                if let index = raw.unixListeners.firstIndex(where: { $0.name == name }) {
-                    if raw.unixListeners[index].location.line == 0 { raw.unixListeners[index].location = child.location }
-                    raw.unixListeners[index].assignments += listener.assignments
-                } else {
-                    raw.unixListeners.append(listener)
-                }
-            } else if let index = raw.inetListeners.firstIndex(where: { $0.name == name }) {
-                raw.inetListeners[index].assignments += listener.assignments
-            } else {
-                raw.inetListeners.append(listener)
-            }
+            if unix { unixListeners.append(listener) } else { inetListeners.append(listener) }
         }
+        return (unixListeners, inetListeners)
     }
 
     /// `service stats { inet_listener NAME { listen port } }`: the metrics export's listeners.

@@ -14,6 +14,10 @@ struct ConfigTreeReader {
         /// `service stats { }`: only its `inet_listener`s (the metrics export) are read.
         case serviceStats
         case statsInetListener(index: Int)
+        /// `service NAME { }` other than lmtp and stats, and its listeners.
+        case service(index: Int)
+        case serviceUnixListener(service: Int, index: Int)
+        case serviceInetListener(service: Int, index: Int)
         /// Contents read for syntax only (an ignored section).
         case ignored(inLMTPFilter: Bool)
 
@@ -21,7 +25,9 @@ struct ConfigTreeReader {
             switch self {
             case .lmtpFilter: return true
             case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter), .ignored(let filter): return filter
-            case .root, .serviceLMTP, .unixListener, .inetListener, .serviceStats, .statsInetListener: return false
+            case .root, .serviceLMTP, .unixListener, .inetListener, .serviceStats, .statsInetListener, .service,
+                .serviceUnixListener, .serviceInetListener:
+                return false
             }
         }
     }
@@ -40,8 +46,27 @@ struct ConfigTreeReader {
     private var stack: [OpenSection] = []
     private var includeStack: [String] = []
 
-    init() {
+    /// - Parameter protocolName: whose `protocol NAME { }` filter applies (`lmtp`, or `lda`
+    ///   for `homing deliver`).
+    init(protocolName: String = "lmtp") {
         raw.unixListeners = [RawConfiguration.Listener(name: "lmtp", location: ConfigLocation(file: "(default)", line: 0))]
+        raw.protocolName = protocolName
+    }
+
+    /// Applies `-o key=value` overrides after the files: each is set as if written last inside
+    /// the protocol filter, so it wins over the global value and the filter's own
+    /// (`plugin/key` sets a `plugin { }` setting).
+    mutating func applyOverrides(_ overrides: [(key: String, value: String)]) {
+        let location = ConfigLocation(file: "(-o)", line: 0)
+        push(.lmtpFilter, "-o", at: location)
+        defer { stack.removeLast() }
+        for (key, value) in overrides {
+            do {
+                try assign(key: key, value: value, at: location)
+            } catch {
+                diagnostics.error(error)
+            }
+        }
     }
 
     // MARK: - Files
@@ -113,8 +138,8 @@ struct ConfigTreeReader {
         case .include(let pattern, let optional):
             try include(pattern, optional: optional, directory: directory, at: location)
         case .sectionEnd:
-            guard !stack.isEmpty else { throw ConfigError("unexpected '}' (no section is open)", at: location) }
-            stack.removeLast()
+            guard let closed = stack.popLast() else { throw ConfigError("unexpected '}' (no section is open)", at: location) }
+            if case .service(let index) = closed.context { serviceClosed(index) }
         case .sectionStart(let type, let name):
             let depth = stack.count
             do {
@@ -198,11 +223,15 @@ struct ConfigTreeReader {
                 guard !inFilter else {
                     throw ConfigError("protocol \(name) { } can't be inside another protocol { } section", at: location)
                 }
-                let appliesToLMTP = name == "lmtp" || (name.hasPrefix("!") && name != "!lmtp")
-                if appliesToLMTP {
+                let own = raw.protocolName
+                let applies = name == own || (name.hasPrefix("!") && name != "!" + own)
+                if applies {
                     push(.lmtpFilter, title, at: location)
                 } else {
-                    warnOnce("protocol \(name)", "protocol \(name) { } is not used by Homing (ignored)", at: location)
+                    // `protocol lda { }` is homing deliver's, `protocol lmtp { }` the server's.
+                    if !["lmtp", "lda"].contains(name) {
+                        warnOnce("protocol \(name)", "protocol \(name) { } is not used by Homing (ignored)", at: location)
+                    }
                     push(.ignored(inLMTPFilter: false), title, at: location)
                 }
             case "userdb":
@@ -227,8 +256,9 @@ struct ConfigTreeReader {
                 } else if name == "stats" {
                     push(.serviceStats, title, at: location)
                 } else {
-                    warnOnce("service \(name)", "service \(name) { } is not used by Homing (ignored)", at: location)
-                    push(.ignored(inLMTPFilter: false), title, at: location)
+                    // Read whole; whether Homing runs it is known at its `}` (its executable).
+                    raw.services.append(RawConfiguration.Service(name: name, location: location))
+                    push(.service(index: raw.services.count - 1), title, at: location)
                 }
             default:
                 warnOnce("section \(type)", "\(type) { } sections are not used by Homing (ignored)", at: location)
@@ -264,6 +294,26 @@ struct ConfigTreeReader {
                 warnOnce("service lmtp \(type)", "service lmtp: \(type) { } is not used by Homing (ignored)", at: location)
                 push(.ignored(inLMTPFilter: false), title, at: location)
             }
+        case .service(let service):
+            guard type == "unix_listener" || type == "inet_listener" else {
+                push(.ignored(inLMTPFilter: false), title, at: location)
+                return
+            }
+            // Dovecot's quota-status example has an `inet_listener { }` without a name.
+            let unnamed = type == "inet_listener" ? "inet_listener \(raw.services[service].inetListeners.count + 1)" : nil
+            guard let name = (name?.isEmpty == false ? name : nil) ?? unnamed else {
+                throw ConfigError("unix_listener { } needs a socket path (unix_listener /path/to/socket {)", at: location)
+            }
+            let listener = RawConfiguration.Listener(name: name, location: location)
+            if type == "unix_listener" {
+                raw.services[service].unixListeners.append(listener)
+                push(.serviceUnixListener(service: service, index: raw.services[service].unixListeners.count - 1), title, at: location)
+            } else {
+                raw.services[service].inetListeners.append(listener)
+                push(.serviceInetListener(service: service, index: raw.services[service].inetListeners.count - 1), title, at: location)
+            }
+        case .serviceUnixListener, .serviceInetListener:
+            throw ConfigError("\(type) { } can't be inside a listener section", at: location)
         case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter):
             warnOnce("\(stack.last?.title ?? "") \(type)", "\(type) { } inside \(stack.last?.title ?? "") { } is not used by Homing (ignored)", at: location)
             push(.ignored(inLMTPFilter: filter), title, at: location)
@@ -292,9 +342,40 @@ struct ConfigTreeReader {
         case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
         case .plugin: return true
         case .userdb: return Self.userdbKeys.contains(key)
+        case .unixListener, .serviceUnixListener: return ["user", "group", "mode"].contains(key)
+        case .inetListener, .statsInetListener, .serviceInetListener: return ["address", "port"].contains(key)
         case .namespace: return Self.namespaceKeys.contains(key)
-        case .unixListener: return ["user", "group", "mode"].contains(key)
-        case .inetListener, .statsInetListener: return ["address", "port"].contains(key)
+        case .service: return Self.serviceKeys.contains(key)
+        }
+    }
+
+    /// The settings of a `service { }` block Homing runs.
+    static let serviceKeys: Set<String> = ["executable", "user", "group"]
+
+    /// A `service NAME { }` block ended: one warning when Homing does not run it (the block is
+    /// kept for the printer), else one per setting it does not use.
+    private mutating func serviceClosed(_ index: Int) {
+        let service = raw.services[index]
+        guard SettingsBuilder.runsService(service) else {
+            warnOnce("service \(service.name)", "service \(service.name) { } is not used by Homing (ignored)", at: service.location)
+            return
+        }
+        for assignment in service.assignments where !Self.serviceKeys.contains(assignment.key) {
+            warnOnce(
+                "service \(service.name) \(assignment.key)",
+                "service \(service.name) { \(assignment.key) } is not used by Homing (ignored)", at: assignment.location)
+        }
+        let listenerKeys: [([RawConfiguration.Listener], String, Set<String>)] = [
+            (service.unixListeners, "unix_listener", ["user", "group", "mode"]),
+            (service.inetListeners, "inet_listener", ["address", "port"]),
+        ]
+        for (listeners, kind, used) in listenerKeys {
+            for listener in listeners {
+                for assignment in listener.assignments where !used.contains(assignment.key) {
+                    warnOnce("\(kind) \(assignment.key)", "\(kind) { \(assignment.key) } is not used by Homing (ignored)",
+                             at: assignment.location)
+                }
+            }
         }
     }
 
@@ -354,6 +435,12 @@ struct ConfigTreeReader {
             if !["address", "port"].contains(key) {
                 warnOnce("inet_listener \(key)", "inet_listener { \(key) } is not used by Homing (ignored)", at: location)
             }
+        case .service(let index):
+            raw.services[index].assignments.append(assignment)
+        case .serviceUnixListener(let service, let index):
+            raw.services[service].unixListeners[index].assignments.append(assignment)
+        case .serviceInetListener(let service, let index):
+            raw.services[service].inetListeners[index].assignments.append(assignment)
         case .unixListener(let index):
             raw.unixListeners[index].assignments.append(assignment)
             if !["user", "group", "mode"].contains(key) {

@@ -40,9 +40,24 @@ struct RawConfiguration: Sendable {
         var assignments: [Assignment] = []
     }
 
+    /// A `service NAME { }` block other than `service lmtp`: read whole, kept when Homing runs
+    /// it (`quota-status`, a `script` for quota warnings), see ``SettingsBuilder``.
+    struct Service: Sendable {
+        var name: String
+        var location: ConfigLocation
+        var assignments: [Assignment] = []
+        var unixListeners: [Listener] = []
+        var inetListeners: [Listener] = []
+    }
+
+    /// The protocol whose `protocol NAME { }` filter applies: `lmtp` (the server and the
+    /// administration commands) or `lda` (`homing deliver`). ``lmtpFilter`` and ``lmtpPlugin``
+    /// hold that filter's settings.
+    var protocolName = "lmtp"
     /// Top-level settings, in file order (implemented ones and others alike).
     var global: [Assignment] = []
-    /// Settings inside `protocol lmtp { }`, in file order.
+    /// Settings inside `protocol lmtp { }` (`protocol lda { }` for `homing deliver`), in file
+    /// order, then the `-o key=value` overrides.
     var lmtpFilter: [Assignment] = []
     /// `plugin { }` settings at top level and inside `protocol lmtp { }`.
     var globalPlugin: [Assignment] = []
@@ -58,6 +73,8 @@ struct RawConfiguration: Sendable {
     var inetListeners: [Listener] = []
     /// `service stats { inet_listener NAME { } }`: the HTTP listeners of the metrics export.
     var statsInetListeners: [Listener] = []
+    /// The other `service { }` blocks, in file order.
+    var services: [Service] = []
     /// Every file read, in order.
     var files: [String] = []
     /// Every setting with the sections around it, in file order (for ``LoadedConfiguration/location(ofSetting:inSection:)``).

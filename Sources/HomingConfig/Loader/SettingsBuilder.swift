@@ -49,6 +49,79 @@ enum SettingsBuilder {
         }
         settings.lmtpService = service(from: raw, listen: settings.listen, diagnostics: &diagnostics)
         settings.statsHTTPListeners = inetListeners(raw.statsInetListeners, listen: settings.listen, diagnostics: &diagnostics)
+        settings.services = raw.services.compactMap { otherService($0, listen: settings.listen, diagnostics: &diagnostics) }
+        return settings
+    }
+
+    /// The words of a service's `executable` (the last one written), empty when none.
+    static func executableWords(_ service: RawConfiguration.Service) -> [String] {
+        let value = service.assignments.last(where: { $0.key == "executable" })?.value ?? ""
+        return value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+    }
+
+    /// Whether Homing runs this service: its executable is `quota-status` (any directory) or
+    /// `script`; a service named `quota-status` with no executable counts too.
+    static func runsService(_ service: RawConfiguration.Service) -> Bool {
+        let words = executableWords(service)
+        guard let program = words.first else { return service.name == "quota-status" }
+        let base = program.split(separator: "/").last.map(String.init) ?? program
+        return base == "quota-status" || base == "script"
+    }
+
+    /// A service Homing runs, checked: `quota-status` needs `-p postfix`, `script` a program.
+    private static func otherService(
+        _ raw: RawConfiguration.Service, listen: [String], diagnostics: inout ConfigDiagnostics
+    ) -> ServiceSettings? {
+        guard runsService(raw) else { return nil }
+        let words = executableWords(raw)
+        let at = raw.assignments.last(where: { $0.key == "executable" })?.location ?? raw.location
+        let base = words.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "quota-status"
+        let kind: ServiceSettings.Kind
+        if base == "script" {
+            guard words.count >= 2 else {
+                diagnostics.error(
+                    "service \(raw.name): executable = script needs the program to run (executable = script /usr/local/bin/quota-warning.sh)",
+                    at: at)
+                return nil
+            }
+            kind = .script(program: words[1], arguments: Array(words.dropFirst(2)))
+        } else {
+            var protocolName: String?
+            var index = 1
+            while index < words.count {
+                if words[index] == "-p", index + 1 < words.count {
+                    protocolName = words[index + 1]
+                    index += 2
+                } else if words[index].hasPrefix("-p"), words[index].count > 2 {
+                    protocolName = String(words[index].dropFirst(2))
+                    index += 1
+                } else {
+                    diagnostics.error("service \(raw.name): quota-status: unknown argument '\(words[index])' (expected -p postfix)", at: at)
+                    return nil
+                }
+            }
+            guard let protocolName else {
+                diagnostics.error("service \(raw.name): quota-status needs -p postfix (executable = quota-status -p postfix)", at: at)
+                return nil
+            }
+            guard protocolName == "postfix" else {
+                diagnostics.error("service \(raw.name): quota-status: unknown -p parameter '\(protocolName)' (only postfix is supported)", at: at)
+                return nil
+            }
+            kind = .quotaStatus
+        }
+        var settings = ServiceSettings(name: raw.name, kind: kind, location: raw.location)
+        for assignment in raw.assignments {
+            switch assignment.key {
+            case "user": settings.user = assignment.value
+            case "group": settings.group = assignment.value
+            default: break
+            }
+        }
+        var shell = RawConfiguration()
+        shell.unixListeners = raw.unixListeners
+        shell.inetListeners = raw.inetListeners
+        settings.listeners = service(from: shell, listen: listen, diagnostics: &diagnostics)
         return settings
     }
 
@@ -174,7 +247,8 @@ enum SettingsBuilder {
 
     /// Start-up checks on the finished settings.
     static func validate(_ settings: HomingSettings, raw: RawConfiguration, diagnostics: inout ConfigDiagnostics) {
-        if !settings.protocols.contains("lmtp") {
+        // dovecot-lda (homing deliver) runs whatever `protocols` says.
+        if raw.protocolName == "lmtp", !settings.protocols.contains("lmtp") {
             let written = (raw.global + raw.lmtpFilter).last { $0.key == "protocols" }
             let shown = settings.protocols.isEmpty ? "none" : settings.protocols.joined(separator: " ")
             let example = (settings.protocols + ["lmtp"]).joined(separator: " ")
