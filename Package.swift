@@ -178,8 +178,8 @@ let package = Package(
         .executableTarget(
             name: "homing",
             dependencies: [
-                "HomingApp", "HomingConfig", "HomingDelivery", "HomingQuota", "HomingQuotaPlugin", "HomingSieve",
-                "HomingSievePlugin",
+                "HomingApp", "HomingConfig", "HomingDelivery", "HomingFileSystem", "HomingMaildir", "HomingQuota",
+                "HomingQuotaPlugin", "HomingSieve", "HomingSievePlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -7,6 +7,8 @@ public enum ExitStatus {
     public static let noUser: Int32 = 67
     /// EX_TEMPFAIL: try again later (userdb down).
     public static let temporaryFailure: Int32 = 75
+    /// EX_NOPERM: not allowed as this user (doveadm's status for a permission error).
+    public static let noPermission: Int32 = 77
     /// EX_CONFIG: the configuration is wrong.
     public static let configError: Int32 = 78
     /// Dovecot's status for a fatal start-up error (another instance running).

@@ -52,8 +52,11 @@ public struct DeliveryExplainer: Sendable {
         let user: DeliveryUser
         switch resolved {
         case .failure(let failure):
-            if case .unusable(let reason) = failure {
+            switch failure {
+            case .unusable(let reason), .notPermitted(let reason):
                 explanation.steps.append(.init(step: "user", result: "cannot be delivered to: \(reason)"))
+            case .notFound, .invalidAddress, .userdbUnavailable:
+                break
             }
             refuse(&explanation, failure.deliveryFailure, atRCPT: true)
             return explanation
@@ -176,6 +179,7 @@ public struct DeliveryExplainer: Sendable {
         case .failure(.notFound): result = "no userdb knows the user"
         case .failure(.userdbUnavailable(let reason)): result = "temporary failure: \(reason)"
         case .failure(.unusable): result = "found, with values delivery cannot use"
+        case .failure(.notPermitted): result = "found, but this process may not act as the user"
         case .failure(.invalidAddress): result = "not asked"
         }
         return .init(step: "userdb", result: result, items: items)
@@ -454,7 +458,7 @@ extension Result where Failure == RecipientResolver.Failure {
 
     fileprivate var isUserdbFailure: Bool {
         switch self {
-        case .failure(.notFound), .failure(.userdbUnavailable), .failure(.unusable): return true
+        case .failure(.notFound), .failure(.userdbUnavailable), .failure(.unusable), .failure(.notPermitted): return true
         default: return false
         }
     }

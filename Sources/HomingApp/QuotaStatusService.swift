@@ -54,7 +54,7 @@ public struct QuotaStatusService: Sendable {
             case .notFound, .invalidAddress:
                 log.debug("quota-status: user \(address) not found")
                 return replies.noUser
-            case .userdbUnavailable(let reason), .unusable(let reason):
+            case .userdbUnavailable(let reason), .unusable(let reason), .notPermitted(let reason):
                 log.error("quota-status: failed to look up user \(address): \(reason)")
                 return QuotaStatusReplies.temporaryFailure
             }

@@ -73,7 +73,7 @@ public final class LocalDelivery: Sendable {
                 log.info("User doesn't exist: \(lookedUp)")
             case .invalidAddress(_, let reason):
                 log.notice("refused recipient: \(reason)")
-            case .userdbUnavailable(let reason), .unusable(let reason):
+            case .userdbUnavailable(let reason), .unusable(let reason), .notPermitted(let reason):
                 log.error("userdb lookup failed: \(reason)")
             }
             return .failed(error.deliveryFailure)
@@ -355,7 +355,13 @@ public final class LocalDelivery: Sendable {
         let isInbox = action.mailbox.uppercased() == "INBOX"
         switch await attempt(action.mailbox, action.create || isInbox) {
         case .success(let outcome): return .success(named(outcome, action.mailbox))
-        case .failure(.missingMailbox) where !isInbox:
+        case .failure(.missingMailbox(let reason)) where !isInbox:
+            // Said once, so that "why did this mail go to INBOX" has an answer in the log.
+            var log = logger
+            log[metadataKey: "user"] = "\(user.user)"
+            log[metadataKey: "session"] = "\(recipient.logID)"
+            log.info(
+                "save to \(action.mailbox) is not possible (\(reason)\(action.create ? "" : "; lda_mailbox_autocreate = no")): storing into INBOX instead")
             return await attempt("INBOX", true).map { named($0, "INBOX") }
         case .failure(let error): return .failure(error)
         }

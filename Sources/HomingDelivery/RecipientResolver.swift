@@ -38,13 +38,17 @@ public struct RecipientResolver: Sendable {
         /// permitted, a relative home, a mail location that does not parse. Retryable, since an
         /// administrator can fix it; the reason is logged.
         case unusable(reason: String)
+        /// This process may not act as the user: it is not root and the user's uid or gid is
+        /// not its own. Retryable for delivery (451) like ``unusable(reason:)``; a command run
+        /// by hand reports it as a permission problem.
+        case notPermitted(reason: String)
 
         /// The delivery outcome this failure means.
         public var deliveryFailure: DeliveryFailure {
             switch self {
             case .notFound(let lookedUp), .invalidAddress(let lookedUp, _): return .refused(.noSuchUser(lookedUp: lookedUp))
             case .userdbUnavailable: return .deferred(.userdbUnavailable)
-            case .unusable: return .deferred(.unusableUser)
+            case .unusable, .notPermitted: return .deferred(.unusableUser)
             }
         }
 
@@ -52,7 +56,7 @@ public struct RecipientResolver: Sendable {
         public var temporaryReason: String? {
             switch self {
             case .notFound, .invalidAddress: return nil
-            case .userdbUnavailable(let reason), .unusable(let reason): return reason
+            case .userdbUnavailable(let reason), .unusable(let reason), .notPermitted(let reason): return reason
             }
         }
     }
@@ -226,7 +230,7 @@ public struct RecipientResolver: Sendable {
         guard processUID == 0 else {
             // Not root: Homing can only write as itself.
             if let uid, uid != processUID {
-                throw .unusable(
+                throw .notPermitted(
                     reason: "user \(user): cannot deliver as uid \(uid): Homing runs as uid \(processUID), not root")
             }
             return nil

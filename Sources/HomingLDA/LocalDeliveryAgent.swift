@@ -129,7 +129,7 @@ public struct LocalDeliveryAgent: Sendable {
                 case .notFound(let lookedUp), .invalidAddress(let lookedUp, _):
                     log.info("userdb lookup: user \(lookedUp) doesn't exist")
                     return .end(LDAResult(status: LDAExitStatus.noUser))
-                case .userdbUnavailable(let reason), .unusable(let reason):
+                case .userdbUnavailable(let reason), .unusable(let reason), .notPermitted(let reason):
                     log.error("userdb lookup(\(name)) failed: \(reason)")
                     return .end(LDAResult(status: LDAExitStatus.temporaryFailure))
                 }

@@ -112,6 +112,7 @@ public final class SievePlugin: DeliveryPlugin {
             userSettings = try SieveUserSettings.resolve(for: user, settings: settings)
         } catch {
             log.error("sieve: \(error); keeping the message")
+            SieveMetrics.error(.settings)
             return plan
         }
 
@@ -153,6 +154,7 @@ public final class SievePlugin: DeliveryPlugin {
                     }
                 } catch {
                     log.error("sieve: msgid=\(msgid): \(error); keeping the message in INBOX")
+                    SieveMetrics.error(.compile)
                     if let loadError = error as? SieveScriptCache.LoadError, case .compile(_, let failure) = loadError {
                         userLines.append(SieveScriptReport.compileWarnings(failure.warnings, scriptName: personalName))
                         userLines.append(failure.lines(scriptName: personalName))
@@ -243,10 +245,12 @@ public final class SievePlugin: DeliveryPlugin {
                 settings: userSettings.runtime)
         } catch {
             log.error("sieve: msgid=\(msgid): \(personalName): \(error); keeping the message in INBOX")
+            SieveMetrics.error(.runtime)
             userLines.append(["\(personalName): \(error)"])
             return finish(keepInInbox)
         }
         userLines.append(SieveScriptReport.runtimeWarnings(result.warnings))
+        SieveMetrics.actions(of: result)
         if let rejection = Self.protocolRejection(result) {
             log.info("sieve: msgid=\(msgid): ereject action: rejected message from <\(envelope.from)> at protocol level (ereject)")
             var refused = DeliveryPlan(actions: [])
@@ -268,6 +272,7 @@ public final class SievePlugin: DeliveryPlugin {
         case .invalidFolder(let name, let problem):
             let text = "fileinto action: failed to store into mailbox '\(name)': \(problem)"
             log.error("sieve: msgid=\(msgid): \(text); keeping the message in INBOX")
+            SieveMetrics.error(.invalidFolder)
             userLines.append(["error: msgid=\(msgid): \(text)."])
             return finish(keepInInbox)
         }
@@ -334,6 +339,7 @@ public final class SievePlugin: DeliveryPlugin {
     /// mail waits in the client's queue while an administrator looks.
     static func deferral(_ refusal: any Error, log: Logger) -> DeliveryPlan {
         log.error("sieve: \(refusal); deferring the delivery")
+        SieveMetrics.error(.deferred)
         var plan = DeliveryPlan(actions: [])
         plan.rejection = DeliveryPlan.Rejection(failure: .deferred(.internalError), reason: "sieve: \(refusal)")
         return plan

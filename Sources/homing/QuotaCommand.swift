@@ -1,7 +1,10 @@
 import ArgumentParser
+import Glibc
 import HomingApp
 import HomingConfig
 import HomingDelivery
+import HomingFileSystem
+import HomingMaildir
 import HomingQuota
 import HomingQuotaPlugin
 
@@ -135,6 +138,10 @@ private func withQuotaUser(
             case .userdbUnavailable(let reason), .unusable(let reason):
                 printError("Error: userdb lookup(\(address)): temporary failure: \(reason)")
                 return ExitStatus.temporaryFailure
+            case .notPermitted(let reason):
+                printError("Error: \(reason)")
+                printError("Run this as root or as the user's uid")
+                return ExitStatus.noPermission
             }
         }
         let config: QuotaConfiguration
@@ -149,7 +156,30 @@ private func withQuotaUser(
             return 0
         } catch {
             printError("Error: \(user.user): \(error)")
+            if isPermissionProblem(error) {
+                // As doveadm's EX_NOPERM: retrying will not help, another identity will.
+                printError("Run this as root or as the user's uid (\(user.identity.map { "uid \($0.uid)" } ?? "the mail owner"))")
+                return ExitStatus.noPermission
+            }
             return ExitStatus.temporaryFailure
         }
+    }
+}
+
+/// Whether `error` means "not allowed as this process" (not root for the user's uid, or a
+/// directory or file this identity may not read), rather than a passing failure.
+private func isPermissionProblem(_ error: any Error) -> Bool {
+    switch error {
+    case let error as FilesystemIdentityError:
+        switch error {
+        case .notRootForUID, .notRootForGID: return true
+        default: return false
+        }
+    case let error as FileAccessError:
+        return error.errno == EACCES || error.errno == EPERM
+    case let error as MaildirError:
+        return error.errno == EACCES || error.errno == EPERM
+    default:
+        return false
     }
 }

@@ -107,7 +107,7 @@ struct UserCommand: AsyncParsableCommand {
                 case .notFound(let name), .invalidAddress(let name, _):
                     printer.missing(name)
                     if status == 0 { status = ExitStatus.noUser }
-                case .userdbUnavailable(let reason), .unusable(let reason):
+                case .userdbUnavailable(let reason), .unusable(let reason), .notPermitted(let reason):
                     printError("Error: userdb lookup(\(address)): temporary failure: \(reason)")
                     status = ExitStatus.temporaryFailure
                 }

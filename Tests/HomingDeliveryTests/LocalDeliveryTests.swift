@@ -98,7 +98,7 @@ struct LocalDeliveryTests {
         #expect(failure.isTemporary)
     }
 
-    @Test("a detail folder that does not exist falls back to INBOX; with lda_mailbox_autocreate it is created")
+    @Test("a detail folder that does not exist falls back to INBOX, and the log says why; with lda_mailbox_autocreate it is created")
     func detailFallsBackToInbox() async throws {
         let harness = try DeliveryHarness { $0.lmtpSaveToDetailMailbox = true }
         defer { harness.scratch.remove() }
@@ -107,6 +107,10 @@ struct LocalDeliveryTests {
         #expect(outcomes == [.stored(mailboxes: ["INBOX"])])
         #expect(harness.files(of: "alice@example.com").count == 1)
         #expect(harness.files(of: "alice@example.com", folder: "lists").isEmpty)
+        let why = harness.logs.messages(at: .info).filter { $0.hasPrefix("save to lists is not possible") }
+        #expect(why.count == 1, "\(harness.logs.messages(at: .info))")
+        #expect(why.first?.contains("lda_mailbox_autocreate = no") == true)
+        #expect(why.first?.hasSuffix("storing into INBOX instead") == true)
 
         let creating = try DeliveryHarness {
             $0.lmtpSaveToDetailMailbox = true

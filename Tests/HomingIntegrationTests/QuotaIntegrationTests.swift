@@ -306,6 +306,28 @@ struct QuotaIntegrationTests {
         }
     }
 
+    @Test("homing quota get as a user who may not act as the mail owner: exit 77 (EX_NOPERM, as doveadm) saying to run it as root or as the uid, not 75")
+    func getWithoutPermission() async throws {
+        guard geteuid() == 0 else { return }  // needs root to drop to another user
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        try Self.enableQuota(fixture)
+        // The configuration readable by nobody; the maildir stays the mail owner's.
+        chmod(fixture.dir.path, 0o755)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: fixture.dir.path)) ?? [] {
+            chmod(fixture.dir.file(name), 0o755)
+        }
+        let result = try await runOnThread {
+            try TestProcess.run(
+                "/usr/bin/setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", HomingBinary.path, "quota", "get", "-c",
+                 fixture.configPath, "bob@example.com"])
+        }
+        #expect(result.status == 77, "\(result.standardError)")
+        #expect(result.standardError.contains("cannot deliver as uid \(fixture.uid)"), "\(result.standardError)")
+        #expect(result.standardError.contains("Run this as root or as the user's uid"), "\(result.standardError)")
+    }
+
     @Test("homing quota recalc rewrites maildirsize after mail was removed behind its back; get shows the files")
     func recalcAfterRemoval() async throws {
         let fixture = try IntegrationFixture()

@@ -731,4 +731,37 @@ struct SieveIntegrationTests {
         let checkOn = try await HomingBinary.run(["sieve-check", "-x", "+editheader", dir.file("edit.sieve")])
         #expect(checkOn.status == 0 && checkOn.standardOutput.isEmpty)
     }
+
+    @Test("/metrics counts Sieve actions and errors: a fileinto, an implicit keep, a script that does not compile")
+    func sieveMetrics() async throws {
+        let metricsPort = freeLoopbackPort()
+        let fixture = try SieveFixture(topLevel: """
+            service stats {
+              inet_listener http {
+                address = 127.0.0.1
+                port = \(metricsPort)
+              }
+            }
+            """)
+        defer { fixture.base.dir.remove() }
+        try fixture.install(
+            """
+            require "fileinto";
+            if header :contains "subject" "[lists]" { fileinto "Lists"; }
+            """, for: "alice")
+        try fixture.install("if true { keep; ", for: "bob")
+        let server = try await fixture.base.startServer()
+        defer { Task { await server.stop() } }
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("[lists] one", id: "m1"))
+        _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("two", id: "m2"))
+        _ = try await Self.deliver(fixture, to: ["bob@example.com"], Self.message("three", id: "m3"))
+        #expect(fixture.stored("alice", folder: "Lists").new.count == 1)
+        #expect(fixture.stored("bob").new.count == 1)
+        let (status, body) = try await MetricsIntegrationTests.get("/metrics", port: metricsPort)
+        #expect(status == "HTTP/1.1 200 OK", "\(body)")
+        #expect(body.contains(#"homing_sieve_actions_total{action="fileinto"} 1"#), "\(body)")
+        #expect(body.contains(#"homing_sieve_actions_total{action="implicit_keep"} 1"#), "\(body)")
+        #expect(body.contains(#"homing_sieve_errors_total{kind="compile"} 1"#), "\(body)")
+        #expect(!body.contains(#"homing_sieve_errors_total{kind="runtime"}"#), "\(body)")
+    }
 }
