@@ -56,27 +56,8 @@ extension SievePlugin {
         let location = user.mailLocation
         let tracking = user.home.map { SieveTrackingStore(home: $0) { _ in } }
         let now = Date()
-        let environment = SieveDeliveryEnvironment(
-            items: SieveDeliveryEnvironment.standardItems(hostname: hostname, remoteIP: remoteIP), now: now,
-            mailboxExists: Self.mailboxExistence(in: location, as: identity),
-            isDuplicate: { key in
-                guard let tracking else { return false }
-                return (try? FilesystemIdentity.withIdentity(identity) { () throws(SieveTrackingError) -> Bool in
-                    try tracking.contains(key: key, now: now)
-                }.get()) ?? false
-            },
-            loadInclude: SieveDeliveryEnvironment.includeLoader(
-                personal: userSettings.personalDirectory, global: userSettings.globalDirectory, cache: cache,
-                personalOptions: userSettings.compileOptions(.personal), globalOptions: userSettings.compileOptions(.global),
-                wrap: { load throws(SieveScriptCache.LoadError) in
-                    let outcome: Result<SieveScriptCache.Loaded?, SieveScriptCache.LoadError>
-                    do {
-                        outcome = try FilesystemIdentity.withIdentity(identity, load)
-                    } catch {
-                        throw .unreadable(path: "include", reason: "\(error)")
-                    }
-                    return try outcome.get()
-                }))
+        let environment = environment(
+            for: user, settings: userSettings, remoteIP: remoteIP, now: now, tracking: tracking, cache: cache)
 
         var report: [SieveDryRun.Script] = []
         var sequence: [SieveCompiledScript] = []

@@ -204,39 +204,17 @@ public final class SievePlugin: DeliveryPlugin {
             }
         }
         let now = Date()
-        let identity = user.identity
-        let location = user.mailLocation
-        let environment = SieveDeliveryEnvironment(
-            items: SieveDeliveryEnvironment.standardItems(
-                hostname: hostname, remoteIP: message.envelope.remoteIP),
-            now: now,
-            mailboxExists: Self.mailboxExistence(in: location, as: identity),
-            isDuplicate: { key in
-                guard let tracking else { return false }
-                return (try? FilesystemIdentity.withIdentity(identity) { () throws(SieveTrackingError) -> Bool in
-                    try tracking.contains(key: key, now: now)
-                }.get()) ?? false
-            },
-            loadInclude: SieveDeliveryEnvironment.includeLoader(
-                personal: userSettings.personalDirectory, global: userSettings.globalDirectory, cache: cache,
-                personalOptions: userSettings.compileOptions(.personal), globalOptions: userSettings.compileOptions(.global),
-                wrap: { load throws(SieveScriptCache.LoadError) in
-                    let outcome: Result<SieveScriptCache.Loaded?, SieveScriptCache.LoadError>
-                    do {
-                        outcome = try FilesystemIdentity.withIdentity(identity, load)
-                    } catch {
-                        throw .unreadable(path: "include", reason: "\(error)")
-                    }
-                    return try outcome.get()
-                },
-                compiled: { [log] location, script in
-                    let name = script.name ?? "include"
-                    if location == .personal {
-                        userLines.append(SieveScriptReport.compileWarnings(script.warnings, scriptName: name))
-                    } else {
-                        for warning in script.warnings { log.warning("sieve: \(name): \(warning)") }
-                    }
-                }))
+        let environment = environment(
+            for: user, settings: userSettings, remoteIP: message.envelope.remoteIP, now: now, tracking: tracking,
+            cache: cache,
+            compiled: { [log] location, script in
+                let name = script.name ?? "include"
+                if location == .personal {
+                    userLines.append(SieveScriptReport.compileWarnings(script.warnings, scriptName: name))
+                } else {
+                    for warning in script.warnings { log.warning("sieve: \(name): \(warning)") }
+                }
+            })
 
         let result: SieveResult
         do {
@@ -378,6 +356,40 @@ public final class SievePlugin: DeliveryPlugin {
     }
 
     // MARK: - Pieces
+
+    /// What `user`'s scripts may ask of the world at delivery (and in `homing explain`'s dry
+    /// run): folder existence and duplicate tracking looked at as the user, `include`s
+    /// compiled through `cache` as the user.
+    func environment(
+        for user: DeliveryUser, settings userSettings: SieveUserSettings, remoteIP: String?, now: Date,
+        tracking: SieveTrackingStore?, cache: SieveScriptCache,
+        compiled: (@Sendable (SieveIncludeLocation, SieveCompiledScript) -> Void)? = nil
+    ) -> SieveDeliveryEnvironment {
+        let identity = user.identity
+        return SieveDeliveryEnvironment(
+            items: SieveDeliveryEnvironment.standardItems(hostname: hostname, remoteIP: remoteIP),
+            now: now,
+            mailboxExists: Self.mailboxExistence(in: user.mailLocation, as: identity),
+            isDuplicate: { key in
+                guard let tracking else { return false }
+                return (try? FilesystemIdentity.withIdentity(identity) { () throws(SieveTrackingError) -> Bool in
+                    try tracking.contains(key: key, now: now)
+                }.get()) ?? false
+            },
+            loadInclude: SieveDeliveryEnvironment.includeLoader(
+                personal: userSettings.personalDirectory, global: userSettings.globalDirectory, cache: cache,
+                personalOptions: userSettings.compileOptions(.personal), globalOptions: userSettings.compileOptions(.global),
+                wrap: { load throws(SieveScriptCache.LoadError) in
+                    let outcome: Result<SieveScriptCache.Loaded?, SieveScriptCache.LoadError>
+                    do {
+                        outcome = try FilesystemIdentity.withIdentity(identity, load)
+                    } catch {
+                        throw .unreadable(path: "include", reason: "\(error)")
+                    }
+                    return try outcome.get()
+                },
+                compiled: compiled))
+    }
 
     /// `mailboxexists` for a delivery: a folder exists when its `cur/` does, looked at as the
     /// user and as a delivery would store into it (no link below the trusted base).
