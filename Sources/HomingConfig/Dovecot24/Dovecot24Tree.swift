@@ -68,21 +68,10 @@ struct Dovecot24TreeReader {
         let location = statement.location
         switch statement.kind {
         case .include(let pattern, let optional):
-            let directive = (optional ? "!include_try " : "!include ") + pattern
-            let paths = try IncludeExpansion.paths(for: pattern, directory: directory, optional: optional,
-                                                   directive: directive, at: location)
-            for path in paths {
-                if includeStack.contains(ConfigFileAccess.canonicalPath(path)) {
-                    throw ConfigError("\(directive): include loop (\(path) is already being read)", at: location)
-                }
-                let text: String
-                do {
-                    text = try ConfigFileAccess.readText(at: path)
-                } catch {
-                    guard case .system(let reason) = error else { continue }
-                    throw ConfigError("\(directive): \(reason)", at: location)
-                }
-                read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+            let files = try IncludeExpansion.files(
+                for: pattern, optional: optional, directory: directory, reading: includeStack, at: location)
+            for file in files {
+                read(text: file.text, file: file.path, directory: ConfigFileAccess.directory(of: file.path))
             }
         case .sectionEnd:
             guard let open = stack.popLast() else { throw ConfigError("unexpected '}' (no section is open)", at: location) }

@@ -24,6 +24,30 @@ enum IncludeExpansion {
         }
         return matches
     }
+
+    /// The files `!include`/`!include_try PATTERN` reads, with their text, in order. A file
+    /// already being read (`reading` holds canonical paths) is an include loop; a file that
+    /// cannot be read is an error naming it.
+    static func files(
+        for pattern: String, optional: Bool, directory: String, reading: some Collection<String>,
+        at location: ConfigLocation
+    ) throws(ConfigError) -> [(path: String, text: String)] {
+        let directive = (optional ? "!include_try " : "!include ") + pattern
+        var files: [(path: String, text: String)] = []
+        for path in try paths(for: pattern, directory: directory, optional: optional, directive: directive, at: location) {
+            if reading.contains(ConfigFileAccess.canonicalPath(path)) {
+                throw ConfigError("\(directive): include loop (\(path) is already being read)", at: location)
+            }
+            do {
+                files.append((path, try ConfigFileAccess.readText(at: path)))
+            } catch {
+                guard case .system(let reason) = error else { continue }
+                let shown = ConfigFileAccess.hasWildcards(pattern) ? "\(path): " : ""
+                throw ConfigError("\(directive): \(shown)\(reason)", at: location)
+            }
+        }
+        return files
+    }
 }
 
 #if canImport(Glibc)

@@ -109,22 +109,10 @@ struct ConfigTreeReader {
     }
 
     private mutating func include(_ pattern: String, optional: Bool, directory: String, at location: ConfigLocation) throws(ConfigError) {
-        let directive = (optional ? "!include_try " : "!include ") + pattern
-        let paths = try IncludeExpansion.paths(for: pattern, directory: directory, optional: optional,
-                                               directive: directive, at: location)
-        for path in paths {
-            if includeStack.contains(ConfigFileAccess.canonicalPath(path)) {
-                throw ConfigError("\(directive): include loop (\(path) is already being read)", at: location)
-            }
-            let text: String
-            do {
-                text = try ConfigFileAccess.readText(at: path)
-            } catch {
-                guard case .system(let reason) = error else { return }
-                let shown = ConfigFileAccess.hasWildcards(pattern) ? "\(path): " : ""
-                throw ConfigError("\(directive): \(shown)\(reason)", at: location)
-            }
-            read(text: text, file: path, directory: ConfigFileAccess.directory(of: path))
+        let files = try IncludeExpansion.files(
+            for: pattern, optional: optional, directory: directory, reading: includeStack, at: location)
+        for file in files {
+            read(text: file.text, file: file.path, directory: ConfigFileAccess.directory(of: file.path))
         }
     }
 
