@@ -63,19 +63,20 @@ public enum MaildirError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
+        // The cases shared with FileAccessError say what it says (the texts live there).
         switch self {
+        case .symlinkNotAllowed(let path):
+            return FileAccessError.symlinkNotAllowed(path: path).description
+        case .notADirectory(let path):
+            return FileAccessError.notADirectory(path: path).description
+        case .notARegularFile(let path):
+            return FileAccessError.notARegularFile(path: path).description
+        case .system(let operation, let path, let code):
+            return FileAccessError.system(operation: operation, path: path, errno: code).description
+        case .permissionDenied(let operation, let path, let explanation):
+            return FileAccessError.permissionDenied(operation: operation, path: path, explanation: explanation).description
         case .mailboxDoesNotExist(let path):
             return "mailbox does not exist: \(path)"
-        case .symlinkNotAllowed(let path):
-            return "symlink not allowed: \(path) (nothing below the home directory or the mail root may be a symbolic link)"
-        case .notADirectory(let path):
-            return "not a directory: \(path)"
-        case .notARegularFile(let path):
-            return "not a regular file: \(path)"
-        case .system(let operation, let path, let code):
-            return "\(operation)(\(path)) failed: \(String(cString: strerror(code))) (errno \(code))"
-        case .permissionDenied(let operation, let path, let explanation):
-            return "\(operation)(\(path)) failed: Permission denied (\(explanation))"
         case .spoolSizeMismatch(let expected, let actual):
             if actual > expected {
                 return "spool file is longer than the \(expected) bytes expected"
