@@ -87,6 +87,18 @@ public final class HomingServerProcess: Sendable {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
 
+    /// Waits until the log holds a line for which `matches` is true (the server logs some
+    /// lines just after it starts answering); returns the log, which the caller checks.
+    @discardableResult
+    public func waitForLog(timeout: Duration = .seconds(30), _ matches: (Substring) -> Bool) async -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let text = log
+            if text.split(separator: "\n").contains(where: matches) || ContinuousClock.now >= deadline { return text }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// The exit status once the process has ended (reaping it), `nil` while it runs.
     public func exited() -> Int32? {
         exitStatus.withLock { status in

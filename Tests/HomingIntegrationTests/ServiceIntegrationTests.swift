@@ -174,7 +174,10 @@ struct ServiceIntegrationTests {
             config: fixture.configPath, logPath: fixture.dir.file("homing.log"), waitForPort: fixture.port)
         defer { Task { await server.stop() } }
         #expect(!FileManager.default.fileExists(atPath: fixture.socketPath))
-        #expect(server.log.contains("listening on inet:127.0.0.1:\(fixture.port)\n") || server.log.contains("listening on inet:127.0.0.1:\(fixture.port) "), "\(server.log)")
+        let log = await server.waitForLog {
+            $0.hasSuffix("listening on inet:127.0.0.1:\(fixture.port)") || $0.contains("listening on inet:127.0.0.1:\(fixture.port) ")
+        }
+        #expect(log.contains("listening on inet:127.0.0.1:\(fixture.port)\n") || log.contains("listening on inet:127.0.0.1:\(fixture.port) "), "\(log)")
     }
 
     @Test("log_path unset logs to syslog (facility mail), with Dovecot's line layout and the start-up version")
@@ -261,6 +264,8 @@ struct MetricsIntegrationTests {
         defer { fixture.dir.remove() }
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
+        // The metrics listener is bound just after the LMTP ones.
+        await server.waitForLog { $0.contains("metrics at http://127.0.0.1:\(metricsPort)/metrics") }
         for _ in 0..<2 {
             let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "a@b")
             #expect(try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
@@ -270,7 +275,15 @@ struct MetricsIntegrationTests {
             _ = try await client.readReply()
             _ = try await client.command("QUIT")
         }
-        let (status, body) = try await Self.get("/metrics", port: metricsPort)
+        let status: String
+        let body: String
+        do {
+            (status, body) = try await Self.get("/metrics", port: metricsPort)
+        } catch {
+            // Said with the server's log: a one-off of this kind in CI was not reproducible.
+            Issue.record("GET /metrics on port \(metricsPort) failed: \(error); the server's log:\n\(server.log)")
+            return
+        }
         #expect(status == "HTTP/1.1 200 OK", "\(body)")
         #expect(body.contains(#"homing_deliveries_total{result="stored",reason=""} 2"#), "\(body)")
         #expect(body.contains(#"homing_recipients_total{result="accepted",reason=""} 2"#))

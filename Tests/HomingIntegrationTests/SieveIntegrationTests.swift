@@ -752,6 +752,8 @@ struct SieveIntegrationTests {
         try fixture.install("if true { keep; ", for: "bob")
         let server = try await fixture.base.startServer()
         defer { Task { await server.stop() } }
+        // The metrics listener is bound just after the LMTP ones.
+        await server.waitForLog { $0.contains("metrics at http://127.0.0.1:\(metricsPort)/metrics") }
         _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("[lists] one", id: "m1"))
         _ = try await Self.deliver(fixture, to: ["alice@example.com"], Self.message("two", id: "m2"))
         _ = try await Self.deliver(fixture, to: ["bob@example.com"], Self.message("three", id: "m3"))
