@@ -77,7 +77,7 @@ struct RecipientResolverTests {
         ])
         let resolver = try RecipientResolver(settings: settings(), users: users, processUID: 1234)
         #expect(try await resolver.resolve(address: "me@x").identity == nil)
-        await #expect(throws: RecipientResolver.Failure.unusable(
+        await #expect(throws: RecipientResolver.Failure.notPermitted(
             reason: "user other@x: cannot deliver as uid 5000: Homing runs as uid 1234, not root")) {
             _ = try await resolver.resolve(address: "other@x")
         }
