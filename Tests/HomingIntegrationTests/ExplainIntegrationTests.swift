@@ -53,7 +53,7 @@ struct ExplainIntegrationTests {
         let output = text.standardOutput
         #expect(output.hasPrefix("Delivery of a "), "\(output)")
         #expect(output.contains("\nuserdb: found carol@example.org\n"), "\(output)")
-        #expect(output.contains("  userdb 1 (passwd-file): found carol@example.org  [homing.conf:"), "\(output)")
+        #expect(output.contains("  userdb 1 (passwd-file): found carol@example.org  [\(fixture.configPath):"), "\(output)")
         #expect(output.contains("  uid: \(fixture.uid)  [userdb]\n"), "\(output)")
         #expect(output.contains("\nstorage: maildir \(fixture.mailRoot)/example.org/carol/Maildir\n"), "\(output)")
         #expect(output.contains("\nquota: "), "\(output)")
@@ -158,7 +158,7 @@ struct ExplainIntegrationTests {
         #expect(text.status == 0, "\(text.standardError)")
         let output = text.standardOutput
         #expect(output.contains("\nnormalisation: looked up as carol@example.org\n"), "\(output)")
-        #expect(output.contains("  without detail: Carol@example.org  [recipient_delimiter = +, homing.conf:"), "\(output)")
+        #expect(output.contains("  without detail: Carol@example.org  [recipient_delimiter = +, \(fixture.configPath):"), "\(output)")
         #expect(output.contains("  detail: News\n"), "\(output)")
         #expect(output.contains("LMTP: RCPT TO:<Carol+News@example.org> -> 250 2.1.5 OK"), "\(output)")
         let (_, steps) = try Self.json(try await Self.explain(fixture, ["--format", "json", "Carol+News@example.org"]))

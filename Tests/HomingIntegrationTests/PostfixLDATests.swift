@@ -95,15 +95,15 @@ struct PostfixLDATests {
         defer { account.remove() }
         let setup = try LDASetup(owner: account.names[0])
         defer { setup.dir.remove() }
-        // alice has a Work folder; there is no Missing folder.
-        for sub in ["", "/cur", "/new", "/tmp", "/.Work", "/.Work/cur", "/.Work/new", "/.Work/tmp"] {
+        // alice has a lists folder; there is no Missing folder. (pipe's u flag folds ${extension} to lower case.)
+        for sub in ["", "/cur", "/new", "/tmp", "/.lists", "/.lists/cur", "/.lists/new", "/.lists/tmp"] {
             let path = setup.maildir("alice") + sub
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
         try TestProcess.chownRecursively(setup.mailRoot, uid: setup.owner.uid, gid: setup.owner.gid)
         let postfix = try await Self.startPipe(setup)
         do {
-        for (recipient, subject) in [("alice@example.com", "plain"), ("alice+Work@example.com", "work"), ("alice+Missing@example.com", "missing")] {
+        for (recipient, subject) in [("alice@example.com", "plain"), ("alice+lists@example.com", "lists"), ("alice+Missing@example.com", "missing")] {
             let sent = try await postfix.send(
                 from: "sender@example.org", to: [recipient], message: "Subject: \(subject)\r\n\r\nhello \(subject)\r\n")
             let queueID = try #require(sent.queueID, "\(sent)")
@@ -120,8 +120,8 @@ struct PostfixLDATests {
         #expect(!plain.contains("with LMTP"))
         #expect(plain.hasSuffix("\n\nhello plain\n"))
         #expect(inbox.contains { $0.contains("Subject: missing") && $0.contains("Delivered-To: alice+Missing@example.com") })
-        let work = setup.messages(in: setup.maildir("alice") + "/.Work")
-        #expect(work.count == 1 && work[0].contains("Subject: work"), "\(work)")
+        let work = setup.messages(in: setup.maildir("alice") + "/.lists")
+        #expect(work.count == 1 && work[0].contains("Subject: lists"), "\(work)")
         // Written as the mail owner pipe ran us as.
         let names = try FileManager.default.contentsOfDirectory(atPath: setup.maildir("alice") + "/new")
         for name in names {
