@@ -17,6 +17,10 @@ struct PostfixLDATests {
         let owner: (name: String, uid: uid_t, gid: gid_t)
 
         var configPath: String { dir.file("homing.conf") }
+        /// The `homing` binary as the mail owner and the local accounts can run it: the build's,
+        /// or a copy in the scratch directory when a directory above the build (a checkout under
+        /// /root, say) is closed to other users.
+        let binary: String
         var usersPath: String { dir.file("users") }
         var mailRoot: String { dir.file("mail") }
         func maildir(_ user: String) -> String { mailRoot + "/" + user + "/Maildir" }
@@ -25,6 +29,7 @@ struct PostfixLDATests {
             let account = try #require(TestProcess.systemUser(name))
             owner = (name, account.uid, account.gid)
             dir = try ScratchDirectory("homing-lda")
+            binary = try Self.binaryRunnableByOthers(copyInto: dir)
             _ = try dir.makeDirectory("tmp", mode: 0o1777)
             chmod(dir.file("tmp"), 0o1777)
             _ = try dir.makeDirectory("mail", mode: 0o750)
@@ -58,10 +63,28 @@ struct PostfixLDATests {
                 """)
         }
 
+        static func binaryRunnableByOthers(copyInto dir: ScratchDirectory) throws -> String {
+            let path = URL(fileURLWithPath: HomingBinary.path).standardizedFileURL.path
+            var open = true
+            var current = path
+            while true {
+                // Search permission on each directory, execute permission on the file: for others.
+                var info = stat()
+                if stat(current, &info) != 0 || info.st_mode & 0o001 == 0 { open = false }
+                if current == "/" { break }
+                current = (current as NSString).deletingLastPathComponent
+            }
+            if open { return path }
+            let copy = dir.file("homing")
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            chmod(copy, 0o755)
+            return copy
+        }
+
         /// master.cf's two pipe transports: Dovecot's recipe (with `-m ${extension}`), and the
         /// same with `-e` for example.org.
         var services: String {
-            let command = "\(HomingBinary.path) deliver -c \(configPath)"
+            let command = "\(binary) deliver -c \(configPath)"
             return """
                 homing    unix  -       n       n       -       -       pipe
                   flags=DRhu user=\(owner.name) argv=\(command) -f ${sender} -d ${user}@${nexthop} -a ${original_recipient} -m ${extension}
@@ -194,7 +217,7 @@ struct PostfixLDATests {
         defer { setup.dir.remove() }
         let postfix = try await TestPostfix.start(settings: [
             ("mydestination", "mx.example.com"),
-            ("mailbox_command", "\(HomingBinary.path) deliver -c \(setup.configPath)"),
+            ("mailbox_command", "\(setup.binary) deliver -c \(setup.configPath)"),
         ])
         do {
         let recipients = accounts.names.map { "\($0)@mx.example.com" }
