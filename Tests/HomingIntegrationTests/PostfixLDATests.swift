@@ -39,6 +39,7 @@ struct PostfixLDATests {
                 """
                 alice@example.com::\(account.uid):\(account.gid)::\(mailRoot)/alice::
                 bob@example.org::\(account.uid):\(account.gid)::\(mailRoot)/bob::userdb_quota_rule=*:storage=1k
+                dora@example.com::\(account.uid):\(account.gid)::\(mailRoot)/dora::userdb_quota_rule=*:storage=1k
 
                 """)
             try dir.write(
@@ -158,7 +159,7 @@ struct PostfixLDATests {
         await postfix.stop()
     }
 
-    @Test("exit statuses through pipe(8): 67 for an unknown user bounces, 75 during a userdb outage defers, 77 over quota with -e bounces with the reason")
+    @Test("exit statuses through pipe(8): 67 for an unknown user bounces, 75 during a userdb outage defers, 77 over quota with -e bounces with the reason, 0 and a rejection to the sender without -e")
     func pipeExitStatuses() async throws {
         let account = try PostfixLocalUsersTests.SystemAccounts(count: 1)
         defer { account.remove() }
@@ -182,6 +183,30 @@ struct PostfixLDATests {
         #expect(refused[0].contains("relay=homing-e"), "\(refused)")
         #expect(refused[0].contains("Quota exceeded (mailbox for user is full)"), "\(refused)")
         #expect(setup.messages(in: setup.maildir("bob")).isEmpty)
+
+        // Without -e (Dovecot's recipe): homing deliver sends the rejection to the sender itself
+        // (here through Postfix's smtpd, submission_host) and exits 0; Postfix logs it as sent.
+        let withSubmission = try String(contentsOfFile: setup.configPath, encoding: .utf8)
+            + "submission_host = 127.0.0.1:\(postfix.smtpPort)\n"
+        try withSubmission.write(toFile: setup.configPath, atomically: true, encoding: .utf8)
+        chmod(setup.configPath, 0o644)
+        let rejected = try await postfix.send(
+            from: "alice@example.com", to: ["dora@example.com"],
+            message: "Subject: too big for dora\r\nMessage-ID: <big1@example.com>\r\n\r\n" + String(repeating: "x", count: 2048) + "\r\n")
+        try await postfix.waitForLog("\(try #require(rejected.queueID)): to=<dora@example.com>", "status=sent")
+        #expect(setup.messages(in: setup.maildir("dora")).isEmpty)
+        let deadline = Date().addingTimeInterval(60)
+        while setup.messages(in: setup.maildir("alice")).isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        let reports = setup.messages(in: setup.maildir("alice"))
+        try #require(reports.count == 1, "\(postfix.maillog)")
+        // Sent with the null sender; pipe(8) writes that as MAILER-DAEMON in Return-Path (and in ${sender}).
+        #expect(reports[0].hasPrefix("Return-Path: <MAILER-DAEMON>\n"), "\(reports[0])")
+        #expect(reports[0].contains("Subject: Rejected: too big for dora\n"), "\(reports[0])")
+        #expect(reports[0].contains("Your message to <dora@example.com> was automatically rejected:\nQuota exceeded (mailbox for user is full)\n"), "\(reports[0])")
+        #expect(reports[0].contains("Action: failed\n"))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: setup.maildir("alice") + "/new")) ?? [] {
+            unlink(setup.maildir("alice") + "/new/" + name)
+        }
 
         // PostgreSQL down: the userdb cannot answer, EX_TEMPFAIL, Postfix keeps the message.
         // (Each homing deliver reads the configuration anew: swapping the file is enough.)
