@@ -10,9 +10,25 @@ import Testing
 struct PostfixQuotaStatusTests {
     /// Postfix asking Homing's quota-status listener on 127.0.0.1 at RCPT and at END-OF-DATA;
     /// full@example.com (1 KiB quota, 2000 bytes used) and small@example.com (10 KiB, 5000 used).
-    static func start() async throws -> (PostfixFixture, Int) {
+    /// With `unixSocket` the listener is `unix_listener QUEUE/private/quota-status` (user and
+    /// group postfix, mode 0600) and Postfix asks `unix:private/quota-status`.
+    static func start(unixSocket: Bool = false) async throws -> (PostfixFixture, Int) {
         let policyPort = freeLoopbackPort()
-        let policy = "check_policy_service inet:127.0.0.1:\(policyPort)"
+        let policy = unixSocket ? "check_policy_service unix:private/quota-status" : "check_policy_service inet:127.0.0.1:\(policyPort)"
+        let listener = unixSocket
+            ? """
+              unix_listener @POSTFIX_CONFIG@/../queue/private/quota-status {
+                user = postfix
+                group = postfix
+                mode = 0600
+              }
+              """
+            : """
+              inet_listener {
+                address = 127.0.0.1
+                port = \(policyPort)
+              }
+              """
         let setup = try await PostfixFixture.start(
             postfixSettings: [
                 ("smtpd_recipient_restrictions", "reject_unauth_destination, \(policy)"),
@@ -28,10 +44,7 @@ struct PostfixQuotaStatusTests {
                 }
                 service quota-status {
                   executable = quota-status -p postfix
-                  inet_listener {
-                    address = 127.0.0.1
-                    port = \(policyPort)
-                  }
+                \(listener)
                   client_limit = 1
                 }
                 """
@@ -90,6 +103,19 @@ struct PostfixQuotaStatusTests {
             let queueID = try #require(fits.queueID, "\(fits)")
             try await setup.postfix.waitForLog("\(queueID): to=<small@example.com>", "status=sent")
             #expect(setup.homing.files(setup.homing.maildir("small")).count == 1)
+        }
+    }
+
+    @Test("the same through a unix_listener in Postfix's private/ directory: check_policy_service unix:private/quota-status")
+    func unixListener() async throws {
+        let (setup, _) = try await Self.start(unixSocket: true)
+        try await setup.run {
+            let socket = setup.postfix.queueDirectory + "/private/quota-status"
+            let owner = try #require(ownership(socket), "\(setup.logs)")
+            #expect(owner.uid == TestProcess.systemUser("postfix")?.uid && owner.mode == 0o600)
+            #expect(try await setup.postfix.rcptReply(to: "full@example.com")
+                    == "552 5.2.2 <full@example.com>: Recipient address rejected: Mailbox is full", "\(setup.logs)")
+            #expect(try await setup.postfix.rcptReply(to: "alice@example.com") == "250 2.1.5 Ok")
         }
     }
 
