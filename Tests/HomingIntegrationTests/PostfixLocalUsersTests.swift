@@ -20,8 +20,19 @@ struct PostfixLocalUsersTests {
             do {
                 for index in 1...count {
                     let name = "hmt\(tag)u\(index)"
-                    try TestProcess.runChecked(
-                        "/usr/sbin/useradd", ["-m", "-d", homes.file(name), "-s", "/usr/sbin/nologin", name])
+                    // Suites run in parallel and several create accounts: useradd refuses while
+                    // another holds /etc/passwd's lock ("cannot lock /etc/passwd"), so retry.
+                    var attempt = 1
+                    while true {
+                        do {
+                            try TestProcess.runChecked(
+                                "/usr/sbin/useradd", ["-m", "-d", homes.file(name), "-s", "/usr/sbin/nologin", name])
+                            break
+                        } catch let error as TestProcessError where error.message.contains("lock") && attempt < 10 {
+                            attempt += 1
+                            usleep(300_000)
+                        }
+                    }
                     created.append(name)
                 }
             } catch {
