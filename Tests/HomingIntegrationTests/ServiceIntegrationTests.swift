@@ -275,10 +275,16 @@ struct MetricsIntegrationTests {
             _ = try await client.readReply()
             _ = try await client.command("QUIT")
         }
-        let status: String
-        let body: String
+        var status = ""
+        var body = ""
         do {
-            (status, body) = try await Self.get("/metrics", port: metricsPort)
+            // The session gauge goes down just after QUIT is answered: read until it has.
+            let deadline = ContinuousClock.now + .seconds(20)
+            repeat {
+                (status, body) = try await Self.get("/metrics", port: metricsPort)
+                if body.contains("homing_lmtp_sessions 0") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while ContinuousClock.now < deadline
         } catch {
             // Said with the server's log: a one-off of this kind in CI was not reproducible.
             Issue.record("GET /metrics on port \(metricsPort) failed: \(error); the server's log:\n\(server.log)")
