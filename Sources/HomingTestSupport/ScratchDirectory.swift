@@ -31,7 +31,26 @@ public struct ScratchDirectory: Sendable {
         let full = file(relative)
         try FileManager.default.createDirectory(
             atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: atomically, encoding: .utf8)
+        // Written through a close-on-exec descriptor: a process another test forks meanwhile
+        // must not inherit it, or executing this file (a script) fails with ETXTBSY.
+        let target = atomically ? full + ".tmp-\(getpid())" : full
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw TestClientError(message: "open(\(target)): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                close(descriptor)
+                throw TestClientError(message: "write(\(target)): \(String(cString: strerror(errno)))")
+            }
+            written += count
+        }
+        close(descriptor)
+        if atomically, rename(target, full) != 0 {
+            throw TestClientError(message: "rename(\(target), \(full)): \(String(cString: strerror(errno)))")
+        }
         return full
     }
 

@@ -82,7 +82,7 @@ struct QuotaWarningAndStatusTests {
         let user = try await delivery.resolver.resolve(address: "alice@example.com")
         let config = try plugin.configuration(for: user)
         _ = try plugin.recalculateAndWarn(user, config: config)
-        #expect(Self.recorded(record) == ["--from-service below alice@example.com"])
+        #expect(Self.recorded(record) == ["--from-service below alice@example.com"], "\(harness.logs.lines)")
     }
 
     @Test("warning rules: Dovecot's syntax, percentages of the user's limit, crossings in each direction")
