@@ -24,6 +24,8 @@ public final class LocalDelivery: Sendable {
     private let logFormat: DeliveryLogFormat
     /// Deliveries in progress per user, for `lmtp_user_concurrency_limit`.
     private let activeDeliveries = Mutex<[String: Int]>([:])
+    /// The bound on one user's copies on the storage pool at once.
+    private let storageSlots: UserStorageSlots
 
     /// - Parameters:
     ///   - hostname: the host name for trace headers (``HomingSettings/hostname`` resolved).
@@ -31,10 +33,14 @@ public final class LocalDelivery: Sendable {
     ///   - plugins: the `mail_plugins`, in order.
     ///   - notifier: told of each delivery whose recipient asked `NOTIFY=SUCCESS` (the
     ///     "delivered" notification); `nil` sends none.
+    ///   - perUserStorageLimit: how many copies to one user may be on `threadPool` at once (a
+    ///     maildir locked by another process then holds at most that many of its threads).
     public init(
         settings: HomingSettings, hostname: String, resolver: RecipientResolver, threadPool: NIOThreadPool,
-        plugins: [any DeliveryPlugin] = [], notifier: (any DeliveryNotifier)? = nil, logger: Logger
+        plugins: [any DeliveryPlugin] = [], notifier: (any DeliveryNotifier)? = nil, logger: Logger,
+        perUserStorageLimit: Int = 4
     ) {
+        self.storageSlots = UserStorageSlots(limit: perUserStorageLimit)
         self.settings = settings
         self.hostname = hostname
         self.resolver = resolver
@@ -333,17 +339,19 @@ public final class LocalDelivery: Sendable {
             retargeted.mailbox = mailbox
             retargeted.create = create
             let target = retargeted
-            do {
-                return .success(
-                    try await self.threadPool.runIfActive {
-                        try Self.storeThroughPlugins(
-                            plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
-                            recipient: recipient, options: options)
-                    })
-            } catch let error as StoreFailure {
-                return .failure(error)
-            } catch {
-                return .failure(.failed("\(error)"))
+            return await self.storageSlots.withSlot(for: user.user) { () async -> Result<StoreCopyOutcome, StoreFailure> in
+                do {
+                    return .success(
+                        try await self.threadPool.runIfActive {
+                            try Self.storeThroughPlugins(
+                                plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
+                                recipient: recipient, options: options)
+                        })
+                } catch let error as StoreFailure {
+                    return .failure(error)
+                } catch {
+                    return .failure(.failed("\(error)"))
+                }
             }
         }
         func named(_ outcome: StoreCopyOutcome, _ mailbox: String) -> CopyResult {
