@@ -22,7 +22,8 @@ public final class LocalDelivery: Sendable {
     private let notifier: (any DeliveryNotifier)?
     private let logger: Logger
     private let logFormat: DeliveryLogFormat
-    /// Deliveries in progress per user, for `lmtp_user_concurrency_limit`.
+    /// Accepted recipients per user, from RCPT to the end of their delivery, for
+    /// `lmtp_user_concurrency_limit` (see ``UserDeliveryReservation``).
     private let activeDeliveries = Mutex<[String: Int]>([:])
     /// The bound on one user's copies on the storage pool at once.
     private let storageSlots: UserStorageSlots
@@ -69,9 +70,9 @@ public final class LocalDelivery: Sendable {
         var log = logger
         log[metadataKey: "user"] = "\(recipient.address)"
         log[metadataKey: "session"] = "\(envelope.sessionID)"
-        let user: DeliveryUser
+        let resolved: DeliveryUser
         do {
-            user = try await resolver.resolve(
+            resolved = try await resolver.resolve(
                 address: recipient.address, localIP: envelope.localIP, remoteIP: envelope.remoteIP)
         } catch {
             switch error {
@@ -85,9 +86,15 @@ public final class LocalDelivery: Sendable {
             return .failed(error.deliveryFailure)
         }
         let limit = settings.lmtpUserConcurrencyLimit
-        if limit > 0, activeDeliveries.withLock({ $0[user.user] ?? 0 }) >= limit {
-            log.warning("refused recipient: \(limit) deliveries to \(user.user) already in progress (lmtp_user_concurrency_limit)")
-            return .failed(.deferred(.concurrencyLimit))
+        var user = resolved
+        if limit > 0 {
+            // Counted at RCPT: the place is taken now, atomically with the check, and held
+            // until the accepted recipient is dropped (a refusal below gives it back at once).
+            guard let reservation = reserveDelivery(for: user.user, limit: limit) else {
+                log.warning("refused recipient: \(limit) deliveries to \(user.user) already in progress (lmtp_user_concurrency_limit)")
+                return .failed(.deferred(.concurrencyLimit))
+            }
+            user.concurrencyReservation = reservation
         }
         for plugin in plugins {
             if let failure = await plugin.checkRecipient(recipient, user: user) {
@@ -96,6 +103,24 @@ public final class LocalDelivery: Sendable {
             }
         }
         return .accepted(user)
+    }
+
+    /// Takes one of `user`'s `limit` places, unless all are taken; the reservation gives it
+    /// back when it goes.
+    private func reserveDelivery(for user: String, limit: Int) -> UserDeliveryReservation? {
+        let taken = activeDeliveries.withLock { active -> Bool in
+            let running = active[user] ?? 0
+            guard running < limit else { return false }
+            active[user] = running + 1
+            return true
+        }
+        guard taken else { return nil }
+        return UserDeliveryReservation { [self] in
+            activeDeliveries.withLock { active in
+                let left = (active[user] ?? 1) - 1
+                active[user] = left > 0 ? left : nil
+            }
+        }
     }
 
     // MARK: - The message
@@ -248,13 +273,6 @@ public final class LocalDelivery: Sendable {
     private func deliverCopy(_ message: DeliveryMessage, to accepted: AcceptedRecipient) async -> (DeliveryOutcome, Int) {
         let user = accepted.user
         let recipient = accepted.recipient
-        activeDeliveries.withLock { $0[user.user, default: 0] += 1 }
-        defer {
-            activeDeliveries.withLock { active in
-                let left = (active[user.user] ?? 1) - 1
-                active[user.user] = left > 0 ? left : nil
-            }
-        }
         var log = logger
         log[metadataKey: "user"] = "\(user.user)"
         log[metadataKey: "session"] = "\(recipient.logID)"
