@@ -34,7 +34,7 @@ STATIC_BIN = $(RELEASE_BUILD)/release/homing
 MAN_PAGES = $(RELEASE_BUILD)/man
 VERSION := $(shell cat VERSION)
 
-.PHONY: run test build bench clean release man install install-files uninstall deb FORCE \
+.PHONY: run test build bench bench-dovecot clean release man install install-files uninstall deb FORCE \
 	fuzz fuzz-ci test-sanitize test-tsan test-tsan-unit test-asan
 
 run:
@@ -83,6 +83,12 @@ bench:
 	scripts/install-deps.sh build
 	$(SWIFT) build -c release --product homing
 	bench/run.sh $(CURDIR)/.build/release/homing
+
+# Homing against Dovecot's LMTP on one generated dovecot.conf (as root; QUICK=1 for a short run).
+bench-dovecot:
+	scripts/install-deps.sh build
+	$(SWIFT) build -c release --product homing
+	bench/compare-dovecot.sh --homing $(CURDIR)/.build/release/homing $(if $(QUICK),--quick,)
 
 release: $(STATIC_BIN)
 

@@ -57,7 +57,8 @@ public enum CommandRunner {
         }
         let runtime: HomingRuntime
         do {
-            runtime = try HomingRuntime(configuration: loaded, logger: logger, threads: threads, sieveThreads: sieveThreads)
+            runtime = try HomingRuntime(
+                configuration: loaded, logger: logger, threads: threads, sieveThreads: sieveThreads, userdbThreads: 2)
         } catch {
             printError("Error: \(StartupChecks.locate(error, in: loaded))")
             return ExitStatus.configError

@@ -20,8 +20,15 @@ public final class HomingRuntime: Sendable {
     public let configuration: LoadedConfiguration
     /// The host name Homing introduces itself with (``HomingSettings/effectiveHostname``).
     public let hostname: String
-    /// The pool blocking work (userdb drivers, storage) runs on.
+    /// The pool blocking storage work runs on (spool writes, maildir copies, fsyncs, the
+    /// quota lock).
     public let threadPool: NIOThreadPool
+    /// The userdb drivers' own pool (file reads, SQL and LDAP connects and queries): a back end
+    /// that hangs fills this one, never the storage pool.
+    public let userdbThreadPool: NIOThreadPool
+    /// The pool outgoing mail (delivery notifications) is handed over on, so a slow
+    /// `submission_host` or `sendmail_path` holds up neither storage nor lookups.
+    public let outgoingThreadPool: NIOThreadPool
     /// The `userdb { }` blocks.
     public let userdb: UserdbChain
     /// Recipient addresses to users.
@@ -43,9 +50,11 @@ public final class HomingRuntime: Sendable {
     /// - Parameters:
     ///   - threads: the blocking-work pool's size (at least 4).
     ///   - sieveThreads: the Sieve plugin's own pool.
-    public init(configuration: LoadedConfiguration, logger: Logger, threads: Int = 16, sieveThreads: Int = 8)
-        throws(ConfigError)
-    {
+    ///   - userdbThreads: the userdb drivers' pool (at least 2).
+    public init(
+        configuration: LoadedConfiguration, logger: Logger, threads: Int = 16, sieveThreads: Int = 8,
+        userdbThreads: Int = 8
+    ) throws(ConfigError) {
         self.configuration = configuration
         self.logger = logger
         let settings = configuration.settings
@@ -53,7 +62,11 @@ public final class HomingRuntime: Sendable {
         self.hostname = hostname
         let pool = NIOThreadPool(numberOfThreads: max(4, threads))
         pool.start()
-        let context = UserdbDriverContext(threadPool: pool, logger: logger, settings: settings)
+        let userdbPool = NIOThreadPool(numberOfThreads: max(2, userdbThreads))
+        userdbPool.start()
+        let outgoingPool = NIOThreadPool(numberOfThreads: 2)
+        outgoingPool.start()
+        let context = UserdbDriverContext(threadPool: userdbPool, logger: logger, settings: settings)
         do {
             let chain = try UserdbChain(settings: settings, registry: Self.userdbDrivers, context: context)
             let resolver = try RecipientResolver(settings: settings, users: chain)
@@ -62,19 +75,23 @@ public final class HomingRuntime: Sendable {
             let submitter = try NotificationSubmitter(settings: settings, hostname: hostname)
             let notifier = SuccessNotifier(
                 hostname: hostname, fromAddress: settings.postmasterAddress ?? "postmaster@\(hostname)",
-                submitter: submitter, threadPool: pool, logger: logger)
+                submitter: submitter, threadPool: outgoingPool, logger: logger)
             self.userdb = chain
             self.resolver = resolver
             self.plugins = plugins
             self.submitter = submitter
             self.delivery = LocalDelivery(
                 settings: settings, hostname: hostname, resolver: resolver, threadPool: pool, plugins: plugins,
-                notifier: notifier, logger: logger)
+                notifier: notifier, logger: logger, perUserStorageLimit: max(1, threads / 4))
         } catch {
             try? pool.syncShutdownGracefully()
+            try? userdbPool.syncShutdownGracefully()
+            try? outgoingPool.syncShutdownGracefully()
             throw error
         }
         self.threadPool = pool
+        self.userdbThreadPool = userdbPool
+        self.outgoingThreadPool = outgoingPool
     }
 
     /// The userdb drivers this build knows: the file-based ones, sql and ldap.
@@ -101,10 +118,12 @@ public final class HomingRuntime: Sendable {
             onRetire: onRetire)
     }
 
-    /// Closes userdb connections and stops the thread pool (the Sieve plugin's own pool stops
+    /// Closes userdb connections and stops the thread pools (the Sieve plugin's own pool stops
     /// when the plugin goes).
     public func shutdown() async {
         await userdb.shutdown()
         try? await threadPool.shutdownGracefully()
+        try? await userdbThreadPool.shutdownGracefully()
+        try? await outgoingThreadPool.shutdownGracefully()
     }
 }

@@ -37,7 +37,7 @@ public enum LDARunner {
         let logger = Logger(label: "lda") { label in DovecotStyleLogHandler(label: label, output: output, logLevel: level) }
         let runtime: HomingRuntime
         do {
-            runtime = try HomingRuntime(configuration: loaded, logger: logger, threads: 4, sieveThreads: 1)
+            runtime = try HomingRuntime(configuration: loaded, logger: logger, threads: 4, sieveThreads: 1, userdbThreads: 2)
         } catch {
             let located = StartupChecks.locate(error, in: loaded)
             logger.critical("\(located)")

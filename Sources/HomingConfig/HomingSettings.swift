@@ -98,6 +98,16 @@ public struct HomingSettings: Sendable, Equatable {
     /// `mail_temp_scan_interval` (default 1w, 0 disables), in seconds: how often a delivery
     /// removes files older than 36 hours from a maildir's `tmp/`, as Dovecot does.
     public var mailTempScanInterval: Int = 7 * 24 * 60 * 60
+    /// `mail_max_lock_timeout` (default 0), in seconds: the longest a delivery waits for a lock
+    /// another process holds on a user's files (the `maildirsize` lock on the maildir) before
+    /// it gives up with a 4xx. 0, Dovecot's default, leaves each lock its own bound; for the
+    /// `maildirsize` lock that is ``defaultLockTimeout``.
+    public var mailMaxLockTimeout: Int = 0
+    /// The bound on the `maildirsize` lock when `mail_max_lock_timeout` is 0: 120 s, the
+    /// longest Dovecot waits for a mailbox lock of its own (`subscriptions.lock`).
+    public static let defaultLockTimeout = 120
+    /// The wait for the `maildirsize` lock: `mail_max_lock_timeout`, else ``defaultLockTimeout``.
+    public var effectiveLockTimeout: Int { mailMaxLockTimeout > 0 ? mailMaxLockTimeout : Self.defaultLockTimeout }
     /// `default_process_limit` (100) and `default_client_limit` (1000): what `service lmtp`'s
     /// `process_limit = 0` and `client_limit = 0` stand for.
     public var defaultProcessLimit: Int = 100

@@ -21,6 +21,9 @@ public struct DeliveryUser: Sendable, Hashable {
     /// Where the message goes unless a plugin decides otherwise: `INBOX`, or the detail
     /// folder with `lmtp_save_to_detail_mailbox = yes`.
     public var mailbox: String
+    /// The recipient's place in `lmtp_user_concurrency_limit`, when a limit is set: held while
+    /// this value (the accepted recipient) lives. Set by ``LocalDelivery/checkRecipient(_:envelope:)``.
+    public var concurrencyReservation: UserDeliveryReservation?
 
     public init(
         user: String, record: UserRecord, identity: FilesystemIdentity?, home: String?,

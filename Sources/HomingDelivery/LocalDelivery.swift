@@ -22,8 +22,11 @@ public final class LocalDelivery: Sendable {
     private let notifier: (any DeliveryNotifier)?
     private let logger: Logger
     private let logFormat: DeliveryLogFormat
-    /// Deliveries in progress per user, for `lmtp_user_concurrency_limit`.
+    /// Accepted recipients per user, from RCPT to the end of their delivery, for
+    /// `lmtp_user_concurrency_limit` (see ``UserDeliveryReservation``).
     private let activeDeliveries = Mutex<[String: Int]>([:])
+    /// The bound on one user's copies on the storage pool at once.
+    private let storageSlots: UserStorageSlots
 
     /// - Parameters:
     ///   - hostname: the host name for trace headers (``HomingSettings/hostname`` resolved).
@@ -31,10 +34,14 @@ public final class LocalDelivery: Sendable {
     ///   - plugins: the `mail_plugins`, in order.
     ///   - notifier: told of each delivery whose recipient asked `NOTIFY=SUCCESS` (the
     ///     "delivered" notification); `nil` sends none.
+    ///   - perUserStorageLimit: how many copies to one user may be on `threadPool` at once (a
+    ///     maildir locked by another process then holds at most that many of its threads).
     public init(
         settings: HomingSettings, hostname: String, resolver: RecipientResolver, threadPool: NIOThreadPool,
-        plugins: [any DeliveryPlugin] = [], notifier: (any DeliveryNotifier)? = nil, logger: Logger
+        plugins: [any DeliveryPlugin] = [], notifier: (any DeliveryNotifier)? = nil, logger: Logger,
+        perUserStorageLimit: Int = 4
     ) {
+        self.storageSlots = UserStorageSlots(limit: perUserStorageLimit)
         self.settings = settings
         self.hostname = hostname
         self.resolver = resolver
@@ -63,9 +70,9 @@ public final class LocalDelivery: Sendable {
         var log = logger
         log[metadataKey: "user"] = "\(recipient.address)"
         log[metadataKey: "session"] = "\(envelope.sessionID)"
-        let user: DeliveryUser
+        let resolved: DeliveryUser
         do {
-            user = try await resolver.resolve(
+            resolved = try await resolver.resolve(
                 address: recipient.address, localIP: envelope.localIP, remoteIP: envelope.remoteIP)
         } catch {
             switch error {
@@ -79,9 +86,15 @@ public final class LocalDelivery: Sendable {
             return .failed(error.deliveryFailure)
         }
         let limit = settings.lmtpUserConcurrencyLimit
-        if limit > 0, activeDeliveries.withLock({ $0[user.user] ?? 0 }) >= limit {
-            log.warning("refused recipient: \(limit) deliveries to \(user.user) already in progress (lmtp_user_concurrency_limit)")
-            return .failed(.deferred(.concurrencyLimit))
+        var user = resolved
+        if limit > 0 {
+            // Counted at RCPT: the place is taken now, atomically with the check, and held
+            // until the accepted recipient is dropped (a refusal below gives it back at once).
+            guard let reservation = reserveDelivery(for: user.user, limit: limit) else {
+                log.warning("refused recipient: \(limit) deliveries to \(user.user) already in progress (lmtp_user_concurrency_limit)")
+                return .failed(.deferred(.concurrencyLimit))
+            }
+            user.concurrencyReservation = reservation
         }
         for plugin in plugins {
             if let failure = await plugin.checkRecipient(recipient, user: user) {
@@ -90,6 +103,24 @@ public final class LocalDelivery: Sendable {
             }
         }
         return .accepted(user)
+    }
+
+    /// Takes one of `user`'s `limit` places, unless all are taken; the reservation gives it
+    /// back when it goes.
+    private func reserveDelivery(for user: String, limit: Int) -> UserDeliveryReservation? {
+        let taken = activeDeliveries.withLock { active -> Bool in
+            let running = active[user] ?? 0
+            guard running < limit else { return false }
+            active[user] = running + 1
+            return true
+        }
+        guard taken else { return nil }
+        return UserDeliveryReservation { [self] in
+            activeDeliveries.withLock { active in
+                let left = (active[user] ?? 1) - 1
+                active[user] = left > 0 ? left : nil
+            }
+        }
     }
 
     // MARK: - The message
@@ -242,13 +273,6 @@ public final class LocalDelivery: Sendable {
     private func deliverCopy(_ message: DeliveryMessage, to accepted: AcceptedRecipient) async -> (DeliveryOutcome, Int) {
         let user = accepted.user
         let recipient = accepted.recipient
-        activeDeliveries.withLock { $0[user.user, default: 0] += 1 }
-        defer {
-            activeDeliveries.withLock { active in
-                let left = (active[user.user] ?? 1) - 1
-                active[user.user] = left > 0 ? left : nil
-            }
-        }
         var log = logger
         log[metadataKey: "user"] = "\(user.user)"
         log[metadataKey: "session"] = "\(recipient.logID)"
@@ -333,17 +357,19 @@ public final class LocalDelivery: Sendable {
             retargeted.mailbox = mailbox
             retargeted.create = create
             let target = retargeted
-            do {
-                return .success(
-                    try await self.threadPool.runIfActive {
-                        try Self.storeThroughPlugins(
-                            plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
-                            recipient: recipient, options: options)
-                    })
-            } catch let error as StoreFailure {
-                return .failure(error)
-            } catch {
-                return .failure(.failed("\(error)"))
+            return await self.storageSlots.withSlot(for: user.user) { () async -> Result<StoreCopyOutcome, StoreFailure> in
+                do {
+                    return .success(
+                        try await self.threadPool.runIfActive {
+                            try Self.storeThroughPlugins(
+                                plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
+                                recipient: recipient, options: options)
+                        })
+                } catch let error as StoreFailure {
+                    return .failure(error)
+                } catch {
+                    return .failure(.failed("\(error)"))
+                }
             }
         }
         func named(_ outcome: StoreCopyOutcome, _ mailbox: String) -> CopyResult {

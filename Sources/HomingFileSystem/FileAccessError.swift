@@ -15,6 +15,9 @@ public enum FileAccessError: Error, Sendable, Hashable, CustomStringConvertible 
     /// A system call was refused with `EACCES`: as ``system(operation:path:errno:)``, with
     /// Dovecot's explanation of which permission is missing where (``PermissionExplanation``).
     case permissionDenied(operation: String, path: String, explanation: String)
+    /// Another process (or thread) held the lock on `path` for longer than the bounded wait
+    /// (`seconds`, from `mail_max_lock_timeout`). Trying again later may succeed.
+    case lockTimeout(path: String, seconds: Double)
 
     /// The error for a failed system call: with `EACCES`, the permission that is missing,
     /// worked out now, as the identity that failed.
@@ -44,7 +47,8 @@ public enum FileAccessError: Error, Sendable, Hashable, CustomStringConvertible 
     public var path: String {
         switch self {
         case .symlinkNotAllowed(let path), .notADirectory(let path), .notARegularFile(let path),
-            .invalidPath(let path, _), .system(_, let path, _), .permissionDenied(_, let path, _):
+            .invalidPath(let path, _), .system(_, let path, _), .permissionDenied(_, let path, _),
+            .lockTimeout(let path, _):
             return path
         }
     }
@@ -63,6 +67,13 @@ public enum FileAccessError: Error, Sendable, Hashable, CustomStringConvertible 
             return "\(operation)(\(path)) failed: \(String(cString: strerror(code))) (errno \(code))"
         case .permissionDenied(let operation, let path, let explanation):
             return "\(operation)(\(path)) failed: Permission denied (\(explanation))"
+        case .lockTimeout(let path, let seconds):
+            return "flock(\(path)) timed out after \(Self.format(seconds)) s: another process holds the lock "
+                + "(raise mail_max_lock_timeout, or find the process holding it)"
         }
+    }
+
+    private static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 }

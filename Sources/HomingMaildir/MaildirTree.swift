@@ -125,6 +125,7 @@ extension MaildirError {
         case .system(let operation, let path, let code): self = .system(operation: operation, path: path, errno: code)
         case .permissionDenied(let operation, let path, let explanation):
             self = .permissionDenied(operation: operation, path: path, explanation: explanation)
+        case .lockTimeout(let path, _): self = .lockTimeout(path: path)
         }
     }
 }

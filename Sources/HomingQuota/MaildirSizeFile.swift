@@ -41,16 +41,21 @@ public struct MaildirSizeFile: Sendable {
     /// The size past which the specification asks for a recalculation.
     public static let maximumSize = 5120
     static let fileName = "maildirsize"
+    /// How long a lock held by another process is waited for, in seconds (nil: without a
+    /// bound); then the operation throws ``HomingFileSystem/FileAccessError/lockTimeout(path:seconds:)``.
+    public let lockTimeout: Double?
 
     /// The maildir at `location` (the user's home as its base, when it is inside it).
-    public init(maildir location: TreePath) {
+    public init(maildir location: TreePath, lockTimeout: Double? = nil) {
         self.location = location
+        self.lockTimeout = lockTimeout
     }
 
     /// The maildir at `maildir`, its parent directory as the trusted base (the maildir itself
     /// and everything below it may not be links).
-    public init(maildir: String) {
+    public init(maildir: String, lockTimeout: Double? = nil) {
         self.location = (try? TreePath(maildir, home: nil)) ?? TreePath(base: maildir)
+        self.lockTimeout = lockTimeout
     }
 
     /// What ``append(bytes:messages:)`` did.
@@ -138,7 +143,7 @@ public struct MaildirSizeFile: Sendable {
     public func updateChecked(configured: QuotaLimits?, isCounted: (String) -> Bool = { _ in true },
                               _ store: (MaildirSizeContents) throws -> QuotaUsage?) throws -> MaildirSizeContents {
         let directory = try openMaildir()
-        try directory.lock(exclusive: true)
+        try directory.lock(exclusive: true, timeout: lockTimeout)
         var contents: MaildirSizeContents
         if let (bytes, age) = try readBytes(in: directory),
            case let parsed = MaildirSizeContents.parse(bytes),
@@ -161,7 +166,7 @@ public struct MaildirSizeFile: Sendable {
     /// Appends `<bytes> <messages>` (negative for removals) with one write, under the shared lock.
     public func append(bytes: Int64, messages: Int64) throws(FileAccessError) -> AppendResult {
         let directory = try openMaildir()
-        try directory.lock(exclusive: false)
+        try directory.lock(exclusive: false, timeout: lockTimeout)
         return try appendLine(MaildirSizeContents.usageLine(bytes: bytes, messages: messages), in: directory)
     }
 
@@ -170,7 +175,7 @@ public struct MaildirSizeFile: Sendable {
     /// ``recalculate(limits:force:isCounted:)`` from inside `store`: it would wait for itself.
     public func update(_ store: () throws -> QuotaUsage?) throws -> AppendResult? {
         let directory = try openMaildir()
-        try directory.lock(exclusive: false)
+        try directory.lock(exclusive: false, timeout: lockTimeout)
         guard let change = try store() else { return nil }
         return try appendLine(MaildirSizeContents.usageLine(bytes: change.bytes, messages: change.messages), in: directory)
     }
@@ -198,7 +203,7 @@ public struct MaildirSizeFile: Sendable {
     func recalculate(limits: QuotaLimits?, force: Bool, isCounted: (String) -> Bool,
                      afterScan: () -> Void) throws(FileAccessError) -> MaildirSizeContents {
         let directory = try openMaildir()
-        try directory.lock(exclusive: true)
+        try directory.lock(exclusive: true, timeout: lockTimeout)
         return try recalculateLocked(in: directory, limits: limits, force: force, isCounted: isCounted, afterScan: afterScan)
     }
 

@@ -12,6 +12,9 @@ public struct QuotaConfiguration: Sendable, Hashable {
     public var exceededMessage: String
     /// `quota_warning`, `quota_warning2`, ...
     public var warnings: QuotaWarningSet
+    /// How long to wait for the `maildirsize` lock another process holds, in seconds (nil:
+    /// without a bound): `mail_max_lock_timeout`, resolved by the plugin.
+    public var lockTimeout: Double?
 
     /// Dovecot's default `quota_exceeded_message`.
     public static let defaultExceededMessage = "Quota exceeded (mailbox for user is full)"

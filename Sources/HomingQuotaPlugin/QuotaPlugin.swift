@@ -26,6 +26,8 @@ public struct QuotaPlugin: DeliveryPlugin {
     public let root: QuotaRootSetting
     private let rcptCheck: Bool
     private let tempfail: Bool
+    /// `mail_max_lock_timeout` resolved: how long the `maildirsize` lock is waited for.
+    private let lockTimeout: Double
     let threadPool: NIOThreadPool
     private let logger: Logger
     private let warningRunner: QuotaWarningRunner
@@ -42,6 +44,7 @@ public struct QuotaPlugin: DeliveryPlugin {
         _ = try QuotaConfiguration(plugin: settings.plugin)
         self.rcptCheck = settings.lmtpRcptCheckQuota
         self.tempfail = settings.quotaFullTempfail
+        self.lockTimeout = Double(settings.effectiveLockTimeout)
         self.threadPool = threadPool
         self.logger = logger
         self.warningRunner = QuotaWarningRunner(services: settings.services, syntax: settings.variableSyntax, logger: logger)
@@ -51,7 +54,9 @@ public struct QuotaPlugin: DeliveryPlugin {
     public func configuration(for user: DeliveryUser) throws(QuotaRuleError) -> QuotaConfiguration {
         var fields: [String: String] = [:]
         for field in user.record.fields where field.name.hasPrefix("quota_") { fields[field.name] = field.value }
-        return try QuotaConfiguration(plugin: plugin, userFields: fields)
+        var config = try QuotaConfiguration(plugin: plugin, userFields: fields)
+        config.lockTimeout = lockTimeout
+        return config
     }
 
     // MARK: - RCPT
@@ -115,7 +120,7 @@ public struct QuotaPlugin: DeliveryPlugin {
                     // First delivery: create the INBOX maildir so that its lock can be taken.
                     try Self.createInbox(of: user)
                 }
-                let file = MaildirSizeFile(maildir: maildir)
+                let file = MaildirSizeFile(maildir: maildir, lockTimeout: config.lockTimeout)
                 let configured = Self.limitsToRecord(in: file, config)
                 var result: StoreCopyOutcome?
                 _ = try file.updateChecked(configured: configured, isCounted: counted) { contents in
@@ -208,7 +213,7 @@ public struct QuotaPlugin: DeliveryPlugin {
     public func recalculateAndWarn(_ user: DeliveryUser, config: QuotaConfiguration) throws -> MaildirSizeContents {
         let maildir = user.mailLocation.root
         let before = try FilesystemIdentity.withIdentity(user.identity) { () throws -> MaildirSizeContents? in
-            try MaildirSizeFile(maildir: maildir).read()
+            try MaildirSizeFile(maildir: maildir, lockTimeout: config.lockTimeout).read()
         }.get()
         let after = try Self.recalculate(user, config: config)
         if let before, before.isValid {
@@ -240,7 +245,7 @@ public struct QuotaPlugin: DeliveryPlugin {
                 return MaildirSizeContents(
                     limits: config.rules.userLimits, usage: .zero, usageLineCount: 0, isValid: true)
             }
-            let file = MaildirSizeFile(maildir: maildir)
+            let file = MaildirSizeFile(maildir: maildir, lockTimeout: config.lockTimeout)
             return try body(file, limitsToRecord(in: file, config), counted)
         }
         return try result.get()

@@ -47,6 +47,14 @@ struct ResourceLimitSettingsTests {
         #expect(try load("mail_temp_scan_interval = 2 days\n").nonDefaultSettingsText().contains("mail_temp_scan_interval = 2 days"))
     }
 
+    @Test("mail_max_lock_timeout takes Dovecot's intervals; 0 (the default) means 120 s for the maildirsize lock")
+    func lockTimeout() throws {
+        #expect(try load("mail_max_lock_timeout = 30s\n").settings.effectiveLockTimeout == 30)
+        #expect(try load("").settings.mailMaxLockTimeout == 0)
+        #expect(try load("").settings.effectiveLockTimeout == 120)
+        #expect(try load("mail_max_lock_timeout = 2 mins\n").nonDefaultSettingsText().contains("mail_max_lock_timeout = 2 mins"))
+    }
+
     @Test("bad values are errors naming the setting")
     func badValues() {
         #expect(error("service lmtp {\n  process_limit = lots\n}\n")

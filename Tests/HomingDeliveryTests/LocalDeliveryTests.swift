@@ -323,4 +323,42 @@ struct LocalDeliveryTests {
         entered.withValue { $0 = false }
         #expect(try await running.value.outcomes == [.stored(mailboxes: ["INBOX"])])
     }
+
+    @Test("lmtp_user_concurrency_limit counts at RCPT: an accepted recipient holds its place until it is dropped")
+    func concurrencyLimitAtRcpt() async throws {
+        let harness = try DeliveryHarness { $0.lmtpUserConcurrencyLimit = 2 }
+        defer { harness.scratch.remove() }
+        let delivery = try harness.delivery(users: [
+            "alice@example.com": harness.user("alice@example.com"), "bob@example.com": harness.user("bob@example.com"),
+        ])
+        let envelope = harness.envelope()
+        func check(_ address: String) async -> RecipientVerdict {
+            await delivery.checkRecipient(EnvelopeRecipient(address: address, logID: "x"), envelope: envelope)
+        }
+        // Two sessions' RCPTs for alice, nothing delivered yet: both places are taken.
+        var held: [RecipientVerdict] = [await check("alice@example.com"), await check("alice@example.com")]
+        for verdict in held {
+            guard case .accepted = verdict else { Issue.record("refused: \(verdict)"); return }
+        }
+        guard case .failed(let failure) = await check("alice@example.com") else {
+            Issue.record("a third RCPT slipped past the limit")
+            return
+        }
+        #expect(failure == .deferred(.concurrencyLimit))
+        // Other users are not counted against alice.
+        guard case .accepted = await check("bob@example.com") else { Issue.record("bob refused"); return }
+        // One transaction ends (RSET, QUIT, or its delivery is over): its place is free again.
+        held.removeLast()
+        guard case .accepted = await check("alice@example.com") else { Issue.record("the freed place was not given back"); return }
+        // A refused RCPT held nothing, and a delivery gives its place back when it is done.
+        held.removeAll()
+        do {
+            let (verdicts, outcomes) = try await harness.run(delivery, message: message, to: ["alice@example.com"])
+            #expect(outcomes == [.stored(mailboxes: ["INBOX"])], "\(verdicts)")
+        }
+        let again = [await check("alice@example.com"), await check("alice@example.com")]
+        for verdict in again {
+            guard case .accepted = verdict else { Issue.record("place not given back after delivery: \(verdict)"); return }
+        }
+    }
 }

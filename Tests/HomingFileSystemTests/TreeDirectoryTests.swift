@@ -159,3 +159,33 @@ struct TreeTestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+@Suite("TreeDirectory.lock with a bounded wait")
+struct TreeDirectoryLockTests {
+    @Test("a lock another open holds: taken once free, else lockTimeout after the wait; nil waits without a bound")
+    func boundedWait() throws {
+        let temporary = try TemporaryDirectory()
+        let holder = open(temporary.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        #expect(flock(holder, LOCK_EX) == 0)
+
+        let directory = try TreeDirectory.open(TreePath(base: temporary.path))
+        let start = ContinuousClock.now
+        #expect(throws: FileAccessError.lockTimeout(path: temporary.path, seconds: 0.3)) {
+            try directory.lock(exclusive: false, timeout: 0.3)
+        }
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(300) && waited < .seconds(10), "waited \(waited)")
+        #expect("\(FileAccessError.lockTimeout(path: "/m", seconds: 120))"
+            == "flock(/m) timed out after 120 s: another process holds the lock (raise mail_max_lock_timeout, or find the process holding it)")
+
+        // Released: taken at once, shared or exclusive.
+        #expect(flock(holder, LOCK_UN) == 0)
+        try directory.lock(exclusive: true, timeout: 0.3)
+        let other = try TreeDirectory.open(TreePath(base: temporary.path))
+        #expect(throws: FileAccessError.lockTimeout(path: temporary.path, seconds: 0)) {
+            try other.lock(exclusive: true, timeout: 0)
+        }
+    }
+}

@@ -97,6 +97,13 @@ enum SettingDefinitions {
                 throw ConfigError("mail_temp_scan_interval: \(error)", at: location)
             }
         }, render: { intervalText($0.mailTempScanInterval) }),
+        SettingDefinition(name: "mail_max_lock_timeout", apply: { settings, value, location throws(ConfigError) in
+            do {
+                settings.mailMaxLockTimeout = try DovecotInterval.seconds(value)
+            } catch {
+                throw ConfigError("mail_max_lock_timeout: \(error)", at: location)
+            }
+        }, render: { intervalText($0.mailMaxLockTimeout) }),
         SettingDefinition(name: "default_process_limit", apply: { settings, value, location throws(ConfigError) in
             settings.defaultProcessLimit = try P.integer(value, in: 1...Int(Int32.max), key: "default_process_limit", at: location)
         }, render: { String($0.defaultProcessLimit) }),
