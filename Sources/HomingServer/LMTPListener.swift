@@ -86,6 +86,20 @@ extension LMTPListener {
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)
+        return try await bindSocket(bootstrap) { child in try Self.wrap(child, idle: idle(), admission: admission) }
+    }
+
+    /// Binds this listener with `bootstrap`, each accepted connection made by `makeChild` on
+    /// its event loop: a unix socket's directory must exist, a socket another process answers
+    /// on is never taken over (``UnixSocketFile/prepare(_:for:)``), and the socket has its
+    /// owner, group and mode before the first client is served. Every failure is a
+    /// ``ListenerError`` naming the listener. Shared by the LMTP and policy listeners.
+    func bindSocket<Child: Sendable>(
+        _ bootstrap: ServerBootstrap, child makeChild: @escaping @Sendable (any Channel) throws -> Child
+    ) async throws -> BoundSocket<Child> {
+        let initialize: @Sendable (any Channel) -> EventLoopFuture<Child> = { child in
+            child.eventLoop.makeCompletedFuture { try makeChild(child) }
+        }
         do {
             switch self {
             case .unix(let path, _, _, _, _):
@@ -94,10 +108,9 @@ extension LMTPListener {
                     throw ListenerError(listener: self, message: "directory \(directory) does not exist: create it or change the unix_listener path")
                 }
                 try UnixSocketFile.prepare(path, for: self)
-                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle(), admission: admission) }
-                }
-                let bound = BoundListener(listener: self, channel: channel, socketFile: UnixSocketFile.identity(of: path))
+                let channel = try await bootstrap.bind(
+                    unixDomainSocketPath: path, cleanupExistingSocketFile: false, childChannelInitializer: initialize)
+                let bound = BoundSocket(listener: self, channel: channel, socketFile: UnixSocketFile.identity(of: path))
                 do {
                     try applyOwnership()
                 } catch {
@@ -107,10 +120,8 @@ extension LMTPListener {
                 }
                 return bound
             case .inet(let host, let port, _):
-                let channel = try await bootstrap.bind(host: host, port: port) { child in
-                    child.eventLoop.makeCompletedFuture { try Self.wrap(child, idle: idle(), admission: admission) }
-                }
-                return BoundListener(listener: self, channel: channel, socketFile: nil)
+                let channel = try await bootstrap.bind(host: host, port: port, childChannelInitializer: initialize)
+                return BoundSocket(listener: self, channel: channel, socketFile: nil)
             }
         } catch let error as ListenerError {
             throw error
@@ -170,11 +181,14 @@ extension LMTPListener {
     }
 }
 
+/// An LMTP listener's socket.
+typealias BoundListener = BoundSocket<AcceptedConnection>
+
 /// A listening socket, with the identity of its socket file so that only that file is ever
 /// removed.
-struct BoundListener: Sendable {
+struct BoundSocket<Child: Sendable>: Sendable {
     var listener: LMTPListener
-    var channel: NIOAsyncChannel<AcceptedConnection, Never>
+    var channel: NIOAsyncChannel<Child, Never>
     var socketFile: UnixSocketFile.Identity?
 
     /// Removes the unix socket file, if it is still the one this listener created.

@@ -51,13 +51,13 @@ public final class PolicyServer: Service {
     }
 
     public func run() async throws {
-        var bound: [(LMTPListener, NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>, UnixSocketFile.Identity?)] = []
+        var bound: [BoundSocket<NIOAsyncChannel<ByteBuffer, ByteBuffer>>] = []
         do {
             for listener in listeners { bound.append(try await bind(listener)) }
         } catch {
-            for (listener, channel, identity) in bound {
-                try? await channel.channel.close()
-                Self.remove(listener, identity)
+            for socket in bound {
+                try? await socket.channel.channel.close()
+                socket.removeSocketFile()
             }
             throw error
         }
@@ -66,9 +66,9 @@ public final class PolicyServer: Service {
         onListening()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                for (_, channel, _) in listening {
+                for socket in listening {
                     group.addTask {
-                        try await channel.executeThenClose { inbound in
+                        try await socket.channel.executeThenClose { inbound in
                             try await withThrowingDiscardingTaskGroup { connections in
                                 for try await connection in inbound {
                                     connections.addTask { await self.serve(connection) }
@@ -79,10 +79,10 @@ public final class PolicyServer: Service {
                 }
             }
         } onGracefulShutdown: {
-            for (_, channel, _) in listening { channel.channel.close(promise: nil) }
+            for socket in listening { socket.channel.channel.close(promise: nil) }
             for channel in self.open.withLock({ Array($0.values) }) { channel.close(promise: nil) }
         }
-        for (listener, _, identity) in listening { Self.remove(listener, identity) }
+        for socket in listening { socket.removeSocketFile() }
     }
 
     // MARK: - Connections
@@ -118,53 +118,16 @@ public final class PolicyServer: Service {
 
     // MARK: - Listeners
 
-    private func bind(_ listener: LMTPListener) async throws
-        -> (LMTPListener, NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>, UnixSocketFile.Identity?)
-    {
+    private func bind(_ listener: LMTPListener) async throws -> BoundSocket<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
         let idleTimeout = self.idleTimeout
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        let initialize: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { child in
-            child.eventLoop.makeCompletedFuture {
-                try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                try child.pipeline.syncOperations.addHandler(CloseWhenIdle())
-                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
-            }
+        return try await listener.bindSocket(bootstrap) { child in
+            try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+            try child.pipeline.syncOperations.addHandler(CloseWhenIdle())
+            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
         }
-        do {
-            switch listener {
-            case .unix(let path, _, _, _, _):
-                let directory = (path as NSString).deletingLastPathComponent
-                guard ListenerChecks.directoryExists(directory) else {
-                    throw ListenerError(listener: listener, message: "directory \(directory) does not exist: create it or change the unix_listener path")
-                }
-                try UnixSocketFile.prepare(path, for: listener)
-                let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false, childChannelInitializer: initialize)
-                let identity = UnixSocketFile.identity(of: path)
-                do {
-                    try listener.applyOwnership()
-                } catch {
-                    try? await channel.channel.close()
-                    Self.remove(listener, identity)
-                    throw error
-                }
-                return (listener, channel, identity)
-            case .inet(let host, let port, _):
-                let channel = try await bootstrap.bind(host: host, port: port, childChannelInitializer: initialize)
-                return (listener, channel, nil)
-            }
-        } catch let error as ListenerError {
-            throw error
-        } catch {
-            throw ListenerError(listener: listener, message: "\(error)")
-        }
-    }
-
-    /// Removes a unix socket file this server created (and only that one).
-    private static func remove(_ listener: LMTPListener, _ identity: UnixSocketFile.Identity?) {
-        guard case .unix(let path, _, _, _, _) = listener, let identity else { return }
-        if UnixSocketFile.identity(of: path) == identity { unlink(path) }
     }
 }
 
