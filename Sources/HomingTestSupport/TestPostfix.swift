@@ -278,6 +278,16 @@ public final class TestPostfix: Sendable {
         }
     }
 
+    /// `postqueue -f`: asks the queue manager to try every queued message now, whatever its
+    /// retry time. A retry must not wait on Postfix's own schedule: when a deferred queue file
+    /// is still locked by the delivery agent at the next 1 s queue scan, qmgr logs "skipped,
+    /// still being delivered" and puts it off for 60 s.
+    public func flushQueue() async throws {
+        _ = try await runOnThread { [configDirectory] in
+            try TestProcess.runChecked("/usr/sbin/postqueue", ["-c", configDirectory, "-f"]).standardOutput
+        }
+    }
+
     /// Waits until the queue (incoming, active, deferred, hold) is empty; throws after
     /// `timeout` seconds with the queue listing and the log.
     public func waitForQueueEmpty(timeout: Double = 30) async throws {

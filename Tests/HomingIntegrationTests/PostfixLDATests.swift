@@ -222,9 +222,11 @@ struct PostfixLDATests {
         let deferred = try await postfix.waitForLog("\(outageID): to=<alice@example.com>", "status=deferred")
         #expect(deferred[0].contains("dsn=4."), "\(deferred)")
         #expect(try await postfix.queueListing().contains("\"queue_id\": \"\(outageID)\""))
-        // Back: the next retry delivers it.
+        // Back: the next retry delivers it (flushed, so the test does not depend on qmgr's
+        // schedule; see TestPostfix.flushQueue).
         try normal.write(toFile: setup.configPath, atomically: true, encoding: .utf8)
         chmod(setup.configPath, 0o644)
+        try await postfix.flushQueue()
         try await postfix.waitForLog("\(outageID): to=<alice@example.com>", "status=sent", timeout: 60)
         #expect(setup.messages(in: setup.maildir("alice")).count == 1)
         } catch {
