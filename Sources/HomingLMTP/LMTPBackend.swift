@@ -48,14 +48,28 @@ public struct LMTPReply: Sendable, Hashable, CustomStringConvertible {
 
 /// What the LMTP layer knows about one connection.
 public struct LMTPConnectionInfo: Sendable, Hashable {
-    /// The peer's IP address for TCP connections, `nil` on a unix socket.
+    /// The peer's IP address for TCP connections, `nil` on a unix socket. After a trusted
+    /// client's `XCLIENT ADDR=`, the address it names (the original client's).
     public var remoteIP: String?
     /// The local IP address for TCP connections, `nil` on a unix socket.
     public var localIP: String?
+    /// The peer's port for TCP connections (after `XCLIENT PORT=`, the one it names).
+    public var remotePort: Int?
+    /// The local port for TCP connections.
+    public var localPort: Int?
+    /// The proxy hop budget a trusted proxy passed with `XCLIENT TTL=`; `nil` when no proxy
+    /// said. A proxying node passes one less on to the next hop and refuses at zero.
+    public var proxyTTL: Int?
 
-    public init(remoteIP: String? = nil, localIP: String? = nil) {
+    public init(
+        remoteIP: String? = nil, localIP: String? = nil, remotePort: Int? = nil, localPort: Int? = nil,
+        proxyTTL: Int? = nil
+    ) {
         self.remoteIP = remoteIP
         self.localIP = localIP
+        self.remotePort = remotePort
+        self.localPort = localPort
+        self.proxyTTL = proxyTTL
     }
 }
 

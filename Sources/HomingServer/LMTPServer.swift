@@ -240,7 +240,9 @@ public final class LMTPServer: Service {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>) async {
         let channel = connection.channel
-        let info = LMTPConnectionInfo(remoteIP: channel.remoteAddress?.ipAddress, localIP: channel.localAddress?.ipAddress)
+        let info = LMTPConnectionInfo(
+            remoteIP: channel.remoteAddress?.ipAddress, localIP: channel.localAddress?.ipAddress,
+            remotePort: channel.remoteAddress?.port, localPort: channel.localAddress?.port)
         let generation = state.withLock { state -> Generation in
             state.sessions[state.current.number, default: 0] += 1
             return state.current
