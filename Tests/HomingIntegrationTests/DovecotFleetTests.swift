@@ -153,6 +153,51 @@ extension DovecotFleetTests {
     }
 }
 
+extension DovecotFleetTests {
+    /// Sends one message to `recipient` over LMTP on `port`; returns the greeting and the
+    /// end-of-data reply.
+    func deliverOne(port: Int, to recipient: String, subject: String) async throws -> (greeting: String, reply: String) {
+        let client = try await LMTPTestClient.connect(port: port)
+        let greeting = try await client.readReply().first ?? ""
+        _ = try await client.command("LHLO client.example.org")
+        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        let rcpt = try await client.command("RCPT TO:<\(recipient)>")
+        guard rcpt == ["250 2.1.5 OK"] else { return (greeting, rcpt.joined(separator: " ")) }
+        _ = try await client.command("DATA")
+        try await client.send("Subject: \(subject)\r\n\r\nhello\r\n.\r\n")
+        let reply = try await client.readReply().joined(separator: " ")
+        _ = try await client.command("QUIT")
+        return (greeting, reply)
+    }
+
+    @Test("Homing drops in for Dovecot on the very same dovecot.conf: same port, same users, same maildir")
+    func dropInOnSameConfiguration() async throws {
+        let dovecot = try await runOnThread {
+            try TestDovecot.start(.init(settings: [("postmaster_address", "postmaster@example.com")]))
+        }
+        defer { dovecot.remove() }
+        let first = try await deliverOne(port: dovecot.port, to: "alice@example.com", subject: "by Dovecot")
+        #expect(first.greeting == "220 mx.example.com Dovecot (Debian) ready.")
+        #expect(first.reply.hasPrefix("250 2.0.0 <alice@example.com> "), "\(first) \(dovecot.log)")
+        await runOnThreadQuietly { dovecot.stop() }
+
+        let server = try await HomingServerProcess(
+            config: dovecot.configPath, logPath: dovecot.directory + "/homing.err", waitForPort: dovecot.port)
+        let second = try await deliverOne(port: dovecot.port, to: "alice@example.com", subject: "by Homing")
+        await server.stop()
+        #expect(second.greeting == "220 mx.example.com Homing ready.")
+        #expect(second.reply.hasPrefix("250 2.0.0 <alice@example.com> "), "\(second) \(server.log) \(dovecot.log)")
+        let new = dovecot.mailRoot + "/example.com/alice/Maildir/new"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: new)) ?? []).sorted()
+        try #require(names.count == 2, "\(names) \(server.log) \(dovecot.log)")
+        let subjects = try names.map { try String(contentsOfFile: new + "/" + $0, encoding: .utf8) }
+            .compactMap { text in text.split(separator: "\n").first { $0.hasPrefix("Subject: ") }.map(String.init) }
+        #expect(Set(subjects) == ["Subject: by Dovecot", "Subject: by Homing"])
+        // Dovecot's maildir bookkeeping was there first; Homing's file sits next to it.
+        #expect(FileManager.default.fileExists(atPath: dovecot.mailRoot + "/example.com/alice/Maildir/dovecot-uidlist"))
+    }
+}
+
 /// Runs non-throwing blocking work on a thread of its own.
 func runOnThreadQuietly(_ body: @escaping @Sendable () -> Void) async {
     _ = try? await runOnThread { body() }
