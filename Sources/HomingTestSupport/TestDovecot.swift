@@ -18,7 +18,8 @@ import Synchronization
 /// (so its own master.pid, auth and log sockets), `state_dir`, `instance_name` and ports, and
 /// the system's /etc/dovecot is never read. Found by trying with Debian 12's 2.3.19.1: as root
 /// the master needs `default_internal_user` / `default_login_user` (dovecot, dovenull); as
-/// another user both are that user, and the `lmtp` and `auth` services run as it too.
+/// another user both are that user, the `lmtp` and `auth` services run as it too, and the
+/// services that chroot by default (anvil, ipc, old-stats, aggregator) are told not to.
 ///
 /// ``stop()`` and ``start()`` keep the directory (a backend that goes away and comes back);
 /// ``remove()`` stops it and deletes the directory. Calls block the calling thread (they wait
@@ -163,6 +164,12 @@ public final class TestDovecot: Sendable {
             "  }",
             "}",
         ]
+        if !root {
+            // Only root may chroot: these services chroot by default (to base_dir/empty).
+            for service in ["anvil", "ipc", "old-stats", "aggregator"] {
+                lines += ["service \(service) {", "  chroot =", "}"]
+            }
+        }
         // Dovecot's auth process will not start without a passdb, even when only userdb
         // lookups are made (local delivery): a static passdb that proxies nothing then.
         let passdbs = options.passdbs.isEmpty ? ["driver = static\nargs = nopassword=y"] : options.passdbs
