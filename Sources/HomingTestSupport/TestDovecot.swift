@@ -22,7 +22,8 @@ import Synchronization
 /// services that chroot by default (anvil, ipc, old-stats, aggregator) are told not to.
 ///
 /// ``stop()`` and ``start()`` keep the directory (a backend that goes away and comes back);
-/// ``remove()`` stops it and deletes the directory. Calls block the calling thread (they wait
+/// ``remove()`` stops it and deletes the directory (an `atexit` handler does it for instances
+/// a test left behind). Calls block the calling thread (they wait
 /// for the port), so call them from tests or ``runOnThread(_:)``, not from an event loop.
 ///
 /// The only mutable state, the running master's process id, is behind a `Mutex`.
@@ -122,6 +123,8 @@ public final class TestDovecot: Sendable {
             }
             if geteuid() == 0 { chown(dovecot.mailRoot, options.mailUID, options.mailGID) }
             try scratch.write("dovecot.conf", dovecot.configurationText())
+            // A test that fails without remove() (or the process exiting early) still stops it.
+            ExitCleanup.shared.add(dovecot) { dovecot.remove() }
             try dovecot.start()
         } catch {
             dovecot.remove()
@@ -254,6 +257,7 @@ public final class TestDovecot: Sendable {
     public func remove() {
         stop()
         try? FileManager.default.removeItem(atPath: directory)
+        ExitCleanup.shared.remove(self)
     }
 
     /// Dovecot's log so far.
