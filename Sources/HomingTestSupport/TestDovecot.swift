@@ -23,8 +23,8 @@ import Synchronization
 ///
 /// ``stop()`` and ``start()`` keep the directory (a backend that goes away and comes back);
 /// ``remove()`` stops it and deletes the directory (an `atexit` handler does it for instances
-/// a test left behind). Calls block the calling thread (they wait
-/// for the port), so call them from tests or ``runOnThread(_:)``, not from an event loop.
+/// a test left behind). Calls block the calling thread (they wait for the port), so call them
+/// from ``runOnThread(_:)`` in async tests, never from an event loop.
 ///
 /// The only mutable state, the running master's process id, is behind a `Mutex`.
 public final class TestDovecot: Sendable {
