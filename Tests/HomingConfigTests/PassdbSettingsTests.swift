@@ -99,4 +99,40 @@ struct PassdbSettingsTests {
         #expect(found?.location?.line == 4)
         #expect(found?.message.hasPrefix("passwd_file_path is Dovecot 2.4 syntax") == true)
     }
+
+    @Test("Dovecot 2.4: passdb NAME { } blocks are read with the driver from the name, fields, deny and passdb_ prefixes")
+    func dovecot24() throws {
+        let loaded = ConfigurationLoader.parseAll(text: """
+            dovecot_config_version = 2.4.1
+            dovecot_storage_version = 2.4.1
+            protocols = lmtp
+            passdb passwd-file {
+              passwd_file_path = /etc/dovecot/deny
+              deny = yes
+            }
+            passdb proxy {
+              driver = static
+              passdb_static_password = secret
+              fields {
+                proxy = y
+                host = 10.0.0.2
+              }
+              skip = authenticated
+            }
+            userdb static {
+              fields {
+                home = /var/vmail/%{user}
+              }
+            }
+            """, file: "/etc/dovecot/dovecot.conf")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics.report)")
+        let passdbs = loaded.settings.passdbs
+        #expect(passdbs.map(\.driver) == ["passwd-file", "static"])
+        #expect(passdbs[0].args == "/etc/dovecot/deny")
+        #expect(passdbs[0].deny)
+        #expect(passdbs[1].args == "proxy=y host=10.0.0.2")
+        #expect(passdbs[1].skip == "authenticated")
+        #expect(passdbs.allSatisfy { $0.variableSyntax == .dovecot24 })
+        #expect(loaded.settings.userdbs.map(\.driver) == ["static"])
+    }
 }

@@ -118,4 +118,45 @@ struct SQLPassdbTests {
         #expect(SQLRowMapper.lookupResult(two, user: "a", role: .passdb).failureReason?.hasPrefix(
             "password_query returned 2 rows for user a") == true)
     }
+
+    @Test("Dovecot 2.4: passdb sql { query } with sql_driver and pgsql HOST { parameters { } } is the password query")
+    func dovecot24() async throws {
+        let (cluster, database) = try await Self.proxyDatabase()
+        let loaded = ConfigurationLoader.parseAll(text: """
+            dovecot_config_version = 2.4.1
+            dovecot_storage_version = 2.4.1
+            protocols = lmtp
+            sql_driver = pgsql
+            pgsql 127.0.0.1 {
+              parameters {
+                port = \(cluster.port)
+                dbname = \(database)
+                user = postgres
+              }
+            }
+            passdb sql {
+              query = SELECT 'y' AS proxy, host, port FROM proxied WHERE username = '%{user | username}' AND domain = '%{user | domain}'
+              result_failure = return-fail
+            }
+            userdb static {
+              fields {
+                home = /var/vmail/%{user}
+              }
+            }
+            """, file: "/etc/dovecot/dovecot.conf")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics.report)")
+        #expect(loaded.settings.passdbs.map(\.driver) == ["sql"])
+        try await withSQLEnvironment { environment, _ in
+            var registry = UserdbDriverRegistry()
+            SQLUserdb.register(in: &registry)
+            var context = environment.context
+            context.settings = loaded.settings
+            let chain = try PassdbChain(settings: loaded.settings, registry: registry, context: context)
+            #expect(await chain.lookupPassdb(UserdbRequest(user: "o'brien@example.com")) == .found(UserRecord(
+                user: "o'brien@example.com",
+                fields: [UserdbField("proxy", "y"), UserdbField("host", "10.0.0.4"), UserdbField("port", "24")])))
+            #expect(await chain.lookupPassdb(UserdbRequest(user: "x' OR '1'='1@example.com")) == .notFound)
+            await chain.shutdown()
+        }
+    }
 }

@@ -209,4 +209,15 @@ struct PassdbChainTests {
             #expect(badResult?.message.hasPrefix("invalid passdb result_success 'ok'") == true)
         }
     }
+
+    @Test("a Dovecot 2.4 static passdb expands %{...} variables in its fields")
+    func static24() async throws {
+        try await withEnvironment { environment in
+            var block = Self.passdb("static", args: "proxy=y destuser=%{user | username}@backend")
+            block.variableSyntax = .dovecot24
+            let chain = try Self.chain(environment, blocks: [block])
+            #expect(fields(await chain.lookupPassdb(Self.alice))
+                == ["user": "alice@example.com", "proxy": "y", "destuser": "alice@backend"])
+        }
+    }
 }
