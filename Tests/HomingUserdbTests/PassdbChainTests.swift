@@ -220,4 +220,30 @@ struct PassdbChainTests {
                 == ["user": "alice@example.com", "proxy": "y", "destuser": "alice@backend"])
         }
     }
+
+    @Test("skip = authenticated follows Dovecot: a passdb that found the user with result_success = continue counts")
+    func authenticatedAfterContinue() async throws {
+        try await withEnvironment { environment in
+            let first = ScriptedDriver("first", answer: Self.found([("host", "a")]))
+            let skipped = ScriptedDriver("skipped", answer: Self.found([("host", "b")]))
+            let last = ScriptedDriver("last", answer: Self.found([("port", "1")]))
+            let chain = try Self.chain(
+                environment, [first, skipped, last],
+                blocks: [Self.passdb("first", success: "continue"), Self.passdb("skipped", skip: "authenticated"),
+                         Self.passdb("last")])
+            #expect(fields(await chain.lookupPassdb(Self.alice)) == ["user": "alice@example.com", "host": "a", "port": "1"])
+            #expect(await skipped.calls.users.isEmpty)
+        }
+    }
+
+    @Test("every passdb skipped is a temporary failure, as Dovecot's 'All password databases were skipped'")
+    func allSkipped() async throws {
+        try await withEnvironment { environment in
+            let only = ScriptedDriver("only", answer: Self.found([("host", "a")]))
+            let chain = try Self.chain(environment, [only], blocks: [Self.passdb("only", skip: "unauthenticated")])
+            #expect(await chain.lookupPassdb(Self.alice) == .temporaryFailure(reason: "all password databases were skipped"))
+            #expect(await only.calls.users.isEmpty)
+            #expect(environment.logs.messages(at: .error) == ["passdb only(alice@example.com): all password databases were skipped"])
+        }
+    }
 }
