@@ -98,6 +98,10 @@ struct PassdbSettingsTests {
         let found = error("postmaster_address = a@b\npassdb {\n  driver = passwd-file\n  passwd_file_path = /x\n}\n")
         #expect(found?.location?.line == 4)
         #expect(found?.message.hasPrefix("passwd_file_path is Dovecot 2.4 syntax") == true)
+        let query = error("postmaster_address = a@b\npassdb {\n  driver = sql\n  query = SELECT 1\n}\n")
+        #expect(query?.message.contains("put password_query in the dovecot-sql.conf.ext") == true)
+        let filter = error("postmaster_address = a@b\npassdb {\n  driver = ldap\n  filter = (uid=%u)\n}\n")
+        #expect(filter?.message.contains("put pass_filter in the dovecot-ldap.conf.ext") == true)
     }
 
     @Test("Dovecot 2.4: passdb NAME { } blocks are read with the driver from the name, fields, deny and passdb_ prefixes")
