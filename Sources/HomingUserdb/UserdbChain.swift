@@ -237,7 +237,7 @@ public final class UserdbChain: UserdbDriver {
         }
         let start = ContinuousClock.now
         let answer = await member.driver.lookup(request)
-        if role == .userdb { UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start) }
+        UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start, role: role)
         switch answer {
         case .notFound:
             return (.notFound, nil)
