@@ -172,6 +172,10 @@ struct PassdbChainTests {
             var settings = HomingSettings()
             settings.passdbs = [Self.passdb("masters", master: true)]
             #expect(!PassdbChain.isConfigured(in: settings))
+            let none = #expect(throws: ConfigError.self) {
+                try Self.chain(environment, [masters], blocks: [Self.passdb("masters", master: true)])
+            }
+            #expect(none?.message.hasPrefix("no passdb configured for lookups") == true)
             settings.passdbs.append(Self.passdb("users"))
             #expect(PassdbChain.isConfigured(in: settings))
         }
