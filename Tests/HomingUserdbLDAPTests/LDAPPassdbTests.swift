@@ -96,6 +96,42 @@ struct LDAPPassdbTests {
             await chain.shutdown()
         }
     }
+    @Test("Dovecot 2.4: passdb ldap { filter fields { } } is the pass_filter and pass_attrs, against slapd")
+    func dovecot24() async throws {
+        try await LDAPFixture.run { fixture in
+            let loaded = ConfigurationLoader.parseAll(text: """
+                dovecot_config_version = 2.4.1
+                dovecot_storage_version = 2.4.1
+                protocols = lmtp
+                ldap_uris = \(fixture.slapd.uri)
+                ldap_auth_dn = \(TestSlapd.serviceDN)
+                ldap_auth_dn_password = \(TestSlapd.servicePassword)
+                ldap_base = \(TestSlapd.usersBase)
+                passdb ldap {
+                  filter = (&(objectClass=homingMailUser)(mail=%{user}))
+                  fields {
+                    proxy = y
+                    destuser = %{ldap:uid}@backend
+                  }
+                }
+                userdb static {
+                  fields {
+                    home = /var/vmail/%{user}
+                  }
+                }
+                """, file: "/etc/dovecot/dovecot.conf")
+            #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics.report)")
+            var registry = UserdbDriverRegistry()
+            LDAPUserdb.register(in: &registry)
+            let context = UserdbDriverContext(threadPool: fixture.threadPool, logger: Logger(label: "test"),
+                                              settings: loaded.settings)
+            let chain = try PassdbChain(settings: loaded.settings, registry: registry, context: context)
+            #expect(await chain.lookupPassdb(UserdbRequest(user: "alice@example.com")) == .found(UserRecord(
+                user: "alice@example.com", fields: [UserdbField("proxy", "y"), UserdbField("destuser", "alice@backend")])))
+            #expect(await chain.lookupPassdb(UserdbRequest(user: "*@example.com")) == .notFound)
+            await chain.shutdown()
+        }
+    }
 }
 
 extension UserdbResult {
