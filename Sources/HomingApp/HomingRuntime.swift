@@ -40,6 +40,17 @@ public final class HomingRuntime: Sendable {
     /// sql passdb without `password_query`...). Not an error by itself: a Dovecot configuration
     /// always has a passdb, which only matters with `lmtp_proxy = yes` (see ``requirePassdb()``).
     public let passdbProblem: ConfigError?
+    /// The auth cache (`auth_cache_size` above 0) the resolver's userdb lookups and
+    /// ``passdbLookup`` answer through; `nil` without one. Each process has its own, empty at
+    /// start: the CLI's one-shot commands see what the userdb says now.
+    public let lookupCache: LookupCache?
+
+    /// The passdb as the LMTP proxy asks it: ``passdb`` through ``lookupCache`` when there is one.
+    public var passdbLookup: (any PassdbLookup)? {
+        guard let passdb else { return nil }
+        guard let lookupCache else { return passdb }
+        return CachedPassdb(wrapping: passdb, cache: lookupCache)
+    }
     /// Recipient addresses to users.
     public let resolver: RecipientResolver
     /// The `mail_plugins`, in order.
@@ -90,7 +101,12 @@ public final class HomingRuntime: Sendable {
                     logger.debug("passdb not available for lookups: \(error)")
                 }
             }
-            let resolver = try RecipientResolver(settings: settings, users: chain)
+            let cache = LookupCache.Limits(settings: settings).map {
+                LookupCache(limits: $0, logger: logger)
+            }
+            let users: any UserLookup = if let cache { CachedUserdb(chain: chain, cache: cache) } else { chain }
+            let resolver = try RecipientResolver(settings: settings, users: users)
+            self.lookupCache = cache
             let plugins = try PluginSet.make(
                 for: settings, hostname: hostname, threadPool: pool, sieveThreads: sieveThreads, logger: logger)
             let submitter = try NotificationSubmitter(settings: settings, hostname: hostname)

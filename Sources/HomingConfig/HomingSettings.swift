@@ -113,6 +113,15 @@ public struct HomingSettings: Sendable, Equatable {
     public static let defaultLockTimeout = 120
     /// The wait for the `maildirsize` lock: `mail_max_lock_timeout`, else ``defaultLockTimeout``.
     public var effectiveLockTimeout: Int { mailMaxLockTimeout > 0 ? mailMaxLockTimeout : Self.defaultLockTimeout }
+    /// `auth_cache_size` (default 0: no cache), in bytes: the most the userdb and passdb
+    /// answers kept in memory may take (see ``authCacheTTL``).
+    public var authCacheSize: Int64 = 0
+    /// `auth_cache_ttl` (default 1 hour), in seconds: how long a cached answer is used without
+    /// asking the userdb again. An older one is still used when the userdb cannot answer.
+    public var authCacheTTL: Int = 3600
+    /// `auth_cache_negative_ttl` (default 1 hour), in seconds: the same for "user unknown"
+    /// answers; 0 does not cache them.
+    public var authCacheNegativeTTL: Int = 3600
     /// `default_process_limit` (100) and `default_client_limit` (1000): what `service lmtp`'s
     /// `process_limit = 0` and `client_limit = 0` stand for.
     public var defaultProcessLimit: Int = 100

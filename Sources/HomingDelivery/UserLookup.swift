@@ -17,3 +17,4 @@ extension UserLookup {
 }
 
 extension UserdbChain: UserLookup {}
+extension CachedUserdb: UserLookup {}

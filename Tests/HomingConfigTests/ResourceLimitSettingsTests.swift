@@ -55,6 +55,16 @@ struct ResourceLimitSettingsTests {
         #expect(try load("mail_max_lock_timeout = 2 mins\n").nonDefaultSettingsText().contains("mail_max_lock_timeout = 2 mins"))
     }
 
+    @Test("auth_cache_size, auth_cache_ttl and auth_cache_negative_ttl as Dovecot writes them; no cache by default")
+    func authCache() throws {
+        let defaults = try load("").settings
+        #expect(defaults.authCacheSize == 0 && defaults.authCacheTTL == 3600 && defaults.authCacheNegativeTTL == 3600)
+        let set = try load("auth_cache_size = 10M\nauth_cache_ttl = 5 mins\nauth_cache_negative_ttl = 0\n").settings
+        #expect(set.authCacheSize == 10 << 20 && set.authCacheTTL == 300 && set.authCacheNegativeTTL == 0)
+        #expect(error("auth_cache_size = big\n")?.hasPrefix("/etc/dovecot/dovecot.conf:2: auth_cache_size: invalid size 'big'") == true)
+        #expect(error("auth_cache_ttl = soon\n")?.hasPrefix("/etc/dovecot/dovecot.conf:2: auth_cache_ttl: invalid time interval 'soon'") == true)
+    }
+
     @Test("bad values are errors naming the setting")
     func badValues() {
         #expect(error("service lmtp {\n  process_limit = lots\n}\n")

@@ -94,4 +94,47 @@ struct SQLUserdbIntegrationTests {
         try await client.send("Subject: back\r\n\r\nhi\r\n.\r\n")
         #expect(try await client.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true)
     }
+
+    @Test("auth_cache rides over a PostgreSQL outage: a user seen before is delivered from the expired entry (logged), a never-seen one gets 451, all fine after the restart")
+    func cacheRidesOverOutage() async throws {
+        let cluster = try await TestPostgres.start(label: "homing-it-cache")
+        defer { Task { await cluster.destroy() } }
+        let database = try await TestPostgresSampleDatabase.create(in: cluster)
+        let fixture = try await Self.fixture(database)
+        defer { fixture.dir.remove() }
+        // auth_cache_ttl = 0: every lookup asks PostgreSQL (no freshness to wait out), and the
+        // entry is there to fall back to when it cannot answer.
+        let config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+            + "auth_cache_size = 1M\nauth_cache_ttl = 0\nauth_cache_negative_ttl = 1h\n"
+        try config.write(toFile: fixture.configPath, atomically: false, encoding: .utf8)
+        let server = try await fixture.startServer()
+        defer { Task { await server.stop() } }
+        let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "a@b")
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("RCPT TO:<nosuch@example.com>") == ["550 5.1.1 <nosuch@example.com> User doesn't exist: nosuch@example.com"])
+        _ = try await client.command("RSET")
+
+        try await cluster.stop()
+        _ = try await client.command("MAIL FROM:<a@b>")
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"], "\(server.log)")
+        // The cached "unknown" answer stands too, within its negative TTL.
+        #expect(try await client.command("RCPT TO:<nosuch@example.com>") == ["550 5.1.1 <nosuch@example.com> User doesn't exist: nosuch@example.com"])
+        #expect(
+            try await client.command("RCPT TO:<alice@example.com>")
+                == ["451 4.3.0 <alice@example.com> Temporary internal error"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: during the outage\r\n\r\nhi\r\n.\r\n")
+        #expect(try await client.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true, "\(server.log)")
+        #expect(fixture.files(fixture.maildir("bob")).count == 1, "\(server.log)")
+        #expect(server.log.contains("userdb(bob@example.com): Falling back to expired data from cache (lookup failed: "), "\(server.log)")
+        // homing user is its own process with an empty cache: it says what the userdb says now.
+        #expect(try await HomingBinary.run(["user", "-c", fixture.configPath, "bob@example.com"]).status == 75)
+
+        try await cluster.start()
+        let accepted = try await waitUntilRecipientAccepted(client, "alice@example.com", seconds: 40, pause: .milliseconds(500))
+        #expect(accepted, "\(server.log)")
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: back\r\n\r\nhi\r\n.\r\n")
+        #expect(try await client.readReply().first?.hasPrefix("250 2.0.0 <alice@example.com>") == true)
+    }
 }

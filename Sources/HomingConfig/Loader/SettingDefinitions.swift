@@ -104,6 +104,27 @@ enum SettingDefinitions {
                 throw ConfigError("mail_max_lock_timeout: \(error)", at: location)
             }
         }, render: { intervalText($0.mailMaxLockTimeout) }),
+        SettingDefinition(name: "auth_cache_size", apply: { settings, value, location throws(ConfigError) in
+            do {
+                settings.authCacheSize = try DovecotSize.parse(value)
+            } catch {
+                throw ConfigError("auth_cache_size: \(error)", at: location)
+            }
+        }, render: { String($0.authCacheSize) }),
+        SettingDefinition(name: "auth_cache_ttl", apply: { settings, value, location throws(ConfigError) in
+            do {
+                settings.authCacheTTL = try DovecotInterval.seconds(value)
+            } catch {
+                throw ConfigError("auth_cache_ttl: \(error)", at: location)
+            }
+        }, render: { intervalText($0.authCacheTTL) }),
+        SettingDefinition(name: "auth_cache_negative_ttl", apply: { settings, value, location throws(ConfigError) in
+            do {
+                settings.authCacheNegativeTTL = try DovecotInterval.seconds(value)
+            } catch {
+                throw ConfigError("auth_cache_negative_ttl: \(error)", at: location)
+            }
+        }, render: { intervalText($0.authCacheNegativeTTL) }),
         SettingDefinition(name: "default_process_limit", apply: { settings, value, location throws(ConfigError) in
             settings.defaultProcessLimit = try P.integer(value, in: 1...Int(Int32.max), key: "default_process_limit", at: location)
         }, render: { String($0.defaultProcessLimit) }),
