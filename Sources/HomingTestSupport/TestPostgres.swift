@@ -104,6 +104,45 @@ public final class TestPostgres: Sendable {
         throw lastError ?? TestProcessError(message: "PostgreSQL did not start")
     }
 
+    /// Starts a streaming-replication standby of this cluster: a base backup taken with
+    /// `pg_basebackup -R` (which writes `standby.signal` and `primary_conninfo`) into a new
+    /// directory, started as a hot standby on a port of its own. Read-only; it follows the
+    /// primary until the primary stops. Stop it with ``destroy()`` (also removed at exit).
+    public func startStandby(label: String = "homing-pg-standby") async throws -> TestPostgres {
+        try await Self.runBlocking { try self.startStandbyBlocking(label: label) }
+    }
+
+    private func startStandbyBlocking(label: String) throws -> TestPostgres {
+        let scratch = try ScratchDirectory(label)
+        do {
+            if let serverUser, let owner = TestProcess.systemUser(serverUser) {
+                try TestProcess.chownRecursively(scratch.path, uid: owner.uid, gid: owner.gid)
+            }
+            try TestProcess.runChecked(
+                binDirectory + "/pg_basebackup",
+                ["-D", scratch.path + "/data", "-h", "127.0.0.1", "-p", String(port), "-U", superuser, "-R",
+                 "-X", "stream", "--checkpoint=fast", "--no-sync"],
+                asUser: serverUser, workingDirectory: scratch.path)
+        } catch {
+            scratch.remove()
+            throw error
+        }
+        var lastError: Error?
+        for _ in 0..<5 {
+            let standby = TestPostgres(
+                directory: scratch.path, port: freeLoopbackPort(), binDirectory: binDirectory, serverUser: serverUser)
+            do {
+                try standby.startServerBlocking()
+                ExitCleanup.shared.add(standby) { standby.destroyBlocking() }
+                return standby
+            } catch {
+                lastError = error
+            }
+        }
+        scratch.remove()
+        throw lastError ?? TestProcessError(message: "the PostgreSQL standby did not start")
+    }
+
     /// Where Debian's PostgreSQL binaries are: `HOMING_PG_BINDIR`, or the newest
     /// /usr/lib/postgresql/<version>/bin.
     public static func findBinDirectory() throws -> String {
