@@ -46,7 +46,9 @@ public final class TestSlapd: Sendable {
     /// `vmailRoot` replaces `/var/vmail` in the sample users' home directories, and `mailUID` /
     /// `mailGID` replace their uidNumber/gidNumber 5000, so that a delivery test can write into
     /// a temporary directory as a user it chooses.
-    public static func start(vmailRoot: String? = nil, mailUID: Int? = nil, mailGID: Int? = nil) throws -> TestSlapd {
+    public static func start(
+        vmailRoot: String? = nil, mailUID: Int? = nil, mailGID: Int? = nil, replication: Replication? = nil
+    ) throws -> TestSlapd {
         for tool in ["/usr/sbin/slapd", "/usr/sbin/slapadd", "/usr/bin/ldapadd"]
         where !FileManager.default.isExecutableFile(atPath: tool) {
             throw TestSlapdError(message: "\(tool) is not installed: run scripts/install-deps.sh test")
@@ -54,9 +56,13 @@ public final class TestSlapd: Sendable {
         let scratch = try ScratchDirectory("homing-slapd")
         let server = TestSlapd(port: freeLoopbackPort(), directory: scratch.path)
         do {
-            try server.configure(scratch)
+            try server.configure(scratch, provider: replication == .provider)
             try server.start()
             try server.ldapAdd(file: repositoryRoot + "/ldap/homing-schema.ldif", as: "cn=config", password: "config-secret")
+            if case .consumer(let provider) = replication {
+                try server.replicate(from: provider)
+                return server
+            }
             var sample = try String(contentsOfFile: repositoryRoot + "/ldap/sample.ldif", encoding: .utf8)
             if let vmailRoot { sample = sample.replacingOccurrences(of: "/var/vmail/", with: vmailRoot + "/") }
             if let mailUID { sample = sample.replacingOccurrences(of: "uidNumber: 5000", with: "uidNumber: \(mailUID)") }
@@ -261,7 +267,60 @@ public final class TestSlapd: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    private func configure(_ scratch: ScratchDirectory) throws {
+    /// A server's part in syncrepl replication.
+    public enum Replication: Sendable, Equatable {
+        /// The syncprov overlay on the database: consumers can follow it.
+        case provider
+        /// No data of its own: a refreshAndPersist copy of the provider's (retrying every
+        /// second while the provider is away).
+        case consumer(of: TestSlapd)
+
+        public static func == (lhs: Replication, rhs: Replication) -> Bool {
+            switch (lhs, rhs) {
+            case (.provider, .provider): return true
+            case (.consumer(let a), .consumer(let b)): return a === b
+            default: return false
+            }
+        }
+    }
+
+    /// Turns this server into a syncrepl consumer of `provider` and waits until it has the
+    /// provider's entries.
+    private func replicate(from provider: TestSlapd) throws {
+        let change = """
+            dn: olcDatabase={1}mdb,cn=config
+            changetype: modify
+            add: olcSyncrepl
+            olcSyncrepl: rid=001 provider=\(provider.uri) bindmethod=simple binddn="\(Self.managerDN)" credentials=\(Self.managerPassword) searchbase="\(Self.suffix)" type=refreshAndPersist retry="1 +" timeout=5
+            -
+            add: olcUpdateRef
+            olcUpdateRef: \(provider.uri)
+
+            """
+        let file = directory + "/syncrepl.ldif"
+        try change.write(toFile: file, atomically: false, encoding: .utf8)
+        try TestProcess.runChecked("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", "cn=config", "-w", "config-secret", "-f", file])
+        try waitForEntries(like: provider)
+    }
+
+    /// Waits (up to 60 s) until this server holds as many entries as `other`.
+    public func waitForEntries(like other: TestSlapd) throws {
+        func count(_ server: TestSlapd) -> Int? {
+            guard let result = try? TestProcess.run(
+                "/usr/bin/ldapsearch",
+                ["-x", "-LLL", "-H", server.uri, "-D", Self.managerDN, "-w", Self.managerPassword, "-b", Self.suffix, "dn"])
+            else { return nil }
+            return result.standardOutput.components(separatedBy: "\n").filter { $0.hasPrefix("dn: ") }.count
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let wanted = count(other), wanted > 0, count(self) == wanted { return }
+            usleep(200_000)
+        }
+        throw TestSlapdError(message: "the consumer on \(uri) did not catch up with \(other.uri) in 60 s")
+    }
+
+    private func configure(_ scratch: ScratchDirectory, provider: Bool = false) throws {
         let data = directory + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: directory + "/slapd.d", withIntermediateDirectories: true)
@@ -276,7 +335,7 @@ public final class TestSlapd: Sendable {
             objectClass: olcModuleList
             cn: module{0}
             olcModulePath: /usr/lib/ldap
-            olcModuleLoad: back_mdb
+            olcModuleLoad: back_mdb\(provider ? "\nolcModuleLoad: syncprov" : "")
 
             dn: cn=schema,cn=config
             objectClass: olcSchemaConfig
@@ -308,7 +367,8 @@ public final class TestSlapd: Sendable {
             olcRootPW: \(Self.managerPassword)
             olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
             olcAccess: {1}to * by * read
-
+            olcLimits: dn.exact="\(Self.managerDN)" time=unlimited size=unlimited
+            \(provider ? "\ndn: olcOverlay=syncprov,olcDatabase={1}mdb,cn=config\nobjectClass: olcOverlayConfig\nobjectClass: olcSyncProvConfig\nolcOverlay: syncprov\n" : "")
             """
         let file = try scratch.write("config.ldif", config)
         try TestProcess.runChecked("/usr/sbin/slapadd", ["-n", "0", "-F", directory + "/slapd.d", "-l", file])

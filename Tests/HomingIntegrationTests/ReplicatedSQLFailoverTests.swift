@@ -7,14 +7,6 @@ import Testing
 /// of a load of deliveries; Homing goes on through the standby without a restart.
 @Suite("sql userdb on a primary and a standby", .serialized)
 struct ReplicatedSQLFailoverTests {
-    /// One delivery attempt of the load and what it got.
-    struct Attempt: Sendable {
-        var recipient: String
-        var subject: String
-        var rcptReply: String
-        var dataReply: String?
-    }
-
     /// Waits until the standby has replayed everything the primary has written so far.
     static func waitForReplay(primary: TestPostgres, standby: TestPostgres) async throws {
         let lsn = try await primary.psql("SELECT pg_current_wal_lsn()").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -25,6 +17,51 @@ struct ReplicatedSQLFailoverTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         throw TestProcessError(message: "the standby did not replay up to \(lsn) in 60 s")
+    }
+
+    @Test("the primary stopped mid-load: every reply 250 or 451 (no 5xx), every 250'd message in its maildir, deliveries go on through the standby without a restart")
+    func primaryStoppedMidLoad() async throws {
+        let primary = try await TestPostgres.start(label: "homing-it-primary")
+        defer { Task { await primary.destroy() } }
+        let database = try await TestPostgresSampleDatabase.create(in: primary)
+        let fixture = try await SQLUserdbIntegrationTests.fixture(database)
+        defer { fixture.dir.remove() }
+        let standby = try await primary.startStandby()
+        defer { Task { await standby.destroy() } }
+        try await Self.waitForReplay(primary: primary, standby: standby)
+        #expect(try await standby.psql("SELECT count(*) FROM users", database: database.database).contains("6"))
+
+        // libpq's host list: the primary first, then the standby (libpq tries them in order).
+        let confPath = fixture.dir.file("dovecot-sql.conf.ext")
+        let conf = try String(contentsOfFile: confPath, encoding: .utf8)
+        let single = "host=127.0.0.1 port=\(primary.port) "
+        try #require(conf.contains(single))
+        try conf.replacingOccurrences(
+            of: single, with: "host=127.0.0.1,127.0.0.1 port=\(primary.port),\(standby.port) connect_timeout=2 ")
+            .write(toFile: confPath, atomically: false, encoding: .utf8)
+
+        let server = try await fixture.startServer()
+        defer { Task { await server.stop() } }
+        let socket = fixture.socketPath
+        try await FailoverLoad.run(fixture: fixture, server: server) { try await primary.stop() }
+        let client = try await LMTPTestClient.session(unixPath: socket)
+        let accepted = try await waitUntilRecipientAccepted(client, "bob@example.com", seconds: 60, pause: .milliseconds(500))
+        #expect(accepted, "\(server.log)")
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: after failover\r\n\r\nhi\r\n.\r\n")
+        #expect(try await client.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true)
+    }
+}
+
+/// A bounded delivery load with a directory server stopped in its middle, and what must hold
+/// afterwards: no 5xx, every acknowledged message stored once and whole, deliveries going on.
+enum FailoverLoad {
+    /// One delivery attempt of the load and what it got.
+    struct Attempt: Sendable {
+        var recipient: String
+        var subject: String
+        var rcptReply: String
+        var dataReply: String?
     }
 
     /// One session's share of the load: `count` messages to `recipients` in turn, each in its
@@ -54,33 +91,14 @@ struct ReplicatedSQLFailoverTests {
         return attempts
     }
 
-    @Test("the primary stopped mid-load: every reply 250 or 451 (no 5xx), every 250'd message in its maildir, deliveries go on through the standby without a restart")
-    func primaryStoppedMidLoad() async throws {
-        let primary = try await TestPostgres.start(label: "homing-it-primary")
-        defer { Task { await primary.destroy() } }
-        let database = try await TestPostgresSampleDatabase.create(in: primary)
-        let fixture = try await SQLUserdbIntegrationTests.fixture(database)
-        defer { fixture.dir.remove() }
-        let standby = try await primary.startStandby()
-        defer { Task { await standby.destroy() } }
-        try await Self.waitForReplay(primary: primary, standby: standby)
-        #expect(try await standby.psql("SELECT count(*) FROM users", database: database.database).contains("6"))
-
-        // libpq's host list: the primary first, then the standby (libpq tries them in order).
-        let confPath = fixture.dir.file("dovecot-sql.conf.ext")
-        let conf = try String(contentsOfFile: confPath, encoding: .utf8)
-        let single = "host=127.0.0.1 port=\(primary.port) "
-        try #require(conf.contains(single))
-        try conf.replacingOccurrences(
-            of: single, with: "host=127.0.0.1,127.0.0.1 port=\(primary.port),\(standby.port) connect_timeout=2 ")
-            .write(toFile: confPath, atomically: false, encoding: .utf8)
-
-        let server = try await fixture.startServer()
-        defer { Task { await server.stop() } }
+    /// 4 sessions of 40 messages to alice, bob and carol; `stop` runs once a quarter is through.
+    static func run(
+        fixture: IntegrationFixture, server: HomingServerProcess, stop: @Sendable () async throws -> Void
+    ) async throws {
+        let socket = fixture.socketPath
         let recipients = ["alice@example.com", "bob@example.com", "carol@example.org"]
         let done = Locked(0)
         let sessions = 4, perSession = 40
-        let socket = fixture.socketPath
         let loads = Task {
             try await withThrowingTaskGroup(of: [Attempt].self) { group in
                 for session in 0..<sessions {
@@ -99,7 +117,7 @@ struct ReplicatedSQLFailoverTests {
         while done.current < sessions * perSession / 4 && Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        try await primary.stop()
+        try await stop()
         let attempts = try await loads.value
         #expect(attempts.count == sessions * perSession)
 
@@ -138,11 +156,5 @@ struct ReplicatedSQLFailoverTests {
         }
         let savedAfterStop = afterStop.contains { ($0.dataReply ?? "").hasPrefix("250") }
         #expect(savedAfterStop, "\(server.log)")
-        let client = try await LMTPTestClient.session(unixPath: socket)
-        let accepted = try await waitUntilRecipientAccepted(client, "bob@example.com", seconds: 60, pause: .milliseconds(500))
-        #expect(accepted, "\(server.log)")
-        #expect(try await client.command("DATA") == ["354 OK"])
-        try await client.send("Subject: after failover\r\n\r\nhi\r\n.\r\n")
-        #expect(try await client.readReply().first?.hasPrefix("250 2.0.0 <bob@example.com>") == true)
     }
 }
