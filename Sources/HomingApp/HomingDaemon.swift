@@ -184,7 +184,9 @@ private struct SignalHandler: Service {
             return
         }
         do {
-            try await server.reconfigure(delivery: runtime.delivery, settings: settings) { await runtime.shutdown() }
+            try await server.reconfigure(
+                delivery: runtime.delivery, settings: settings, backend: runtime.lmtpBackend
+            ) { await runtime.shutdown() }
         } catch {
             logger.error("reload failed, the running configuration stays in force: \(error)")
             await runtime.shutdown()

@@ -1,6 +1,8 @@
 import HomingConfig
 import HomingDSN
 import HomingDelivery
+import HomingLMTP
+import HomingProxy
 import HomingQuotaPlugin
 import HomingServer
 import HomingSievePlugin
@@ -40,6 +42,8 @@ public final class HomingRuntime: Sendable {
     /// How Homing's own reports leave (`submission_host` or `sendmail_path`).
     public let submitter: NotificationSubmitter
     public let logger: Logger
+    /// Idle connections to proxy destinations (`lmtp_proxy = yes`), closed at ``shutdown()``.
+    public let proxyPool = ProxyConnectionPool()
 
     /// The effective settings.
     public var settings: HomingSettings { configuration.settings }
@@ -115,15 +119,29 @@ public final class HomingRuntime: Sendable {
     ) -> LMTPServer {
         LMTPServer(
             delivery: delivery, settings: settings, logger: logger, idleTimeout: idleTimeout, onListening: onListening,
-            onRetire: onRetire)
+            onRetire: onRetire, backend: lmtpBackend)
+    }
+
+    /// The backend LMTP sessions are served with when it is not plain local delivery: the
+    /// LMTP proxy, with `lmtp_proxy = yes` and a `passdb { }` to look recipients up in.
+    public var lmtpBackend: (any LMTPBackend)? {
+        guard settings.lmtpProxy, let passdb = proxyPassdb else { return nil }
+        return LMTPProxyBackend(
+            local: LMTPLocalBackend(delivery: delivery), passdb: passdb, pool: proxyPool, logger: logger)
     }
 
     /// Closes userdb connections and stops the thread pools (the Sieve plugin's own pool stops
     /// when the plugin goes).
     public func shutdown() async {
         await userdb.shutdown()
+        await proxyPool.shutdown()
         try? await threadPool.shutdownGracefully()
         try? await userdbThreadPool.shutdownGracefully()
         try? await outgoingThreadPool.shutdownGracefully()
     }
+}
+
+extension HomingRuntime {
+    /// The passdb the LMTP proxy looks recipients up in.
+    var proxyPassdb: (any PassdbLookup)? { nil }
 }
