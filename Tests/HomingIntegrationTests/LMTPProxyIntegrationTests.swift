@@ -1,0 +1,249 @@
+import Foundation
+import HomingTestSupport
+import Testing
+
+/// A front node with `lmtp_proxy = yes` and backend nodes, each a real `homing serve` with its
+/// own base_dir, listeners and mail root, on loopback.
+struct ProxyCluster {
+    let front: IntegrationFixture
+    let backends: [IntegrationFixture]
+    /// A port nothing listens on.
+    let deadPort: Int
+
+    /// - Parameter passdbLines: passwd-file lines of the front's passdb; `FRONT`, `B0`, `B1`
+    ///   and `DEAD` are replaced by the ports.
+    init(backends count: Int = 2, passdbLines: [String], frontSettings: String = "") throws {
+        var backends: [IntegrationFixture] = []
+        for _ in 0..<count { backends.append(try IntegrationFixture()) }
+        self.backends = backends
+        deadPort = freeLoopbackPort()
+        let front = try IntegrationFixture(
+            extraSettings: "lmtp_proxy = yes\n" + frontSettings,
+            userdb: """
+                passdb {
+                  driver = passwd-file
+                  args = PASSDB_FILE
+                }
+                userdb {
+                  driver = passwd-file
+                  args = USERS_FILE
+                }
+                """)
+        self.front = front
+        var text = passdbLines.joined(separator: "\n") + "\n"
+        text = text.replacingOccurrences(of: "FRONT", with: String(front.port))
+        text = text.replacingOccurrences(of: "DEAD", with: String(deadPort))
+        for (index, backend) in backends.enumerated() {
+            text = text.replacingOccurrences(of: "B\(index)", with: String(backend.port))
+        }
+        try front.dir.write("passdb", text)
+        let config = try String(contentsOfFile: front.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "PASSDB_FILE", with: front.dir.file("passdb"))
+            .replacingOccurrences(of: "USERS_FILE", with: front.dir.file("users"))
+        try front.dir.write("homing.conf", config)
+    }
+
+    func remove() {
+        front.dir.remove()
+        for backend in backends { backend.dir.remove() }
+    }
+
+    func start() async throws -> [HomingServerProcess] {
+        var servers: [HomingServerProcess] = []
+        for backend in backends { servers.append(try await backend.startServer()) }
+        servers.append(try await front.startServer())
+        return servers
+    }
+}
+
+func stopAll(_ servers: [HomingServerProcess]) async {
+    for server in servers { _ = await server.stop() }
+}
+
+@Suite("lmtp_proxy: a front node relaying to backend nodes", .serialized)
+struct LMTPProxyIntegrationTests {
+    static let passdb = [
+        "alice@example.com:{PLAIN}x::::::proxy_maybe host=127.0.0.1 port=FRONT",
+        "bob@example.com:{PLAIN}x::::::proxy host=127.0.0.1 port=B0",
+        "carol@example.org:{PLAIN}x::::::proxy host=127.0.0.1 port=B1 proxy_timeout=10",
+        "dead@example.com:{PLAIN}x::::::proxy host=127.0.0.1 port=DEAD proxy_timeout=5",
+        "loop@example.com:{PLAIN}x::::::proxy host=127.0.0.1 port=FRONT",
+        "robert@example.com:{PLAIN}x::::::proxy host=127.0.0.1 port=B0 destuser=bob@example.com",
+    ]
+
+    @Test("a transaction split over a local user and two backends gets one reply per recipient, in RCPT order")
+    func splitTransaction() async throws {
+        let cluster = try ProxyCluster(passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(lhlo: "postfix.example.net", from: "sender@example.org")
+        #expect(try await client.command("RCPT TO:<carol@example.org>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
+        #expect(
+            try await client.command("RCPT TO:<nosuch@example.com>")
+                == ["550 5.1.1 <nosuch@example.com> User doesn't exist: nosuch@example.com"])
+        #expect(try await client.command("RCPT TO:<bob+lists@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: split\r\n\r\n.leading dot\r\nbody\r\n.\r\n")
+        let replies = try await client.readReplies(3)
+        #expect(replies.count == 3, "\(replies)")
+        let expectedOrder = ["<carol@example.org>", "<alice@example.com>", "<bob+lists@example.com>"]
+        for (reply, path) in zip(replies, expectedOrder) {
+            #expect(reply.hasPrefix("250 2.0.0 \(path) ") && reply.hasSuffix(" Saved"), "\(replies)")
+        }
+        // The reply ids are the front's: RCPT 1, 2 and 4 of its transaction.
+        let ids = replies.compactMap(replyID)
+        #expect(ids.count == 3 && !ids[0].contains(":R") && ids[1].hasSuffix(":R2") && ids[2].hasSuffix(":R4"), "\(ids)")
+
+        let carol = cluster.backends[1].maildir("carol", domain: "example.org")
+        let bob = cluster.backends[0].maildir("bob")
+        #expect(cluster.front.files(cluster.front.maildir("alice")).count == 1)
+        #expect(cluster.backends[1].files(carol).count == 1)
+        #expect(cluster.backends[0].files(bob).count == 1)
+        #expect(cluster.front.files(cluster.front.maildir("bob")).isEmpty)
+        #expect(cluster.backends[0].files(cluster.backends[0].maildir("alice")).isEmpty)
+        let stored = try String(contentsOfFile: bob + "/new/" + cluster.backends[0].files(bob)[0], encoding: .utf8)
+        #expect(stored.contains("\n.leading dot\nbody\n"), "dot-stuffing must survive the relay: \(stored)")
+        #expect(stored.contains("Delivered-To: bob+lists@example.com"), "\(stored)")
+        _ = try await client.command("QUIT")
+    }
+
+    @Test("an unreachable backend fails only its own recipients with 451 4.4.0; the others are delivered")
+    func unreachableBackend() async throws {
+        let cluster = try ProxyCluster(passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(from: "sender@example.org")
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        let dead = try await client.command("RCPT TO:<dead@example.com>")
+        #expect(dead.count == 1 && dead[0].hasPrefix("451 4.4.0 Proxy failed (connect, session="), "\(dead)")
+        #expect(try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: x\r\n\r\nx\r\n.\r\n")
+        let replies = try await client.readReplies(2)
+        #expect(replies.allSatisfy { $0.hasPrefix("250 2.0.0 ") }, "\(replies)")
+        #expect(cluster.backends[0].files(cluster.backends[0].maildir("bob")).count == 1)
+        // The front keeps serving.
+        #expect(try await client.command("NOOP") == ["250 2.0.0 OK"])
+    }
+
+    @Test("a backend stopped between RCPT and the end of data fails its recipients with 451 4.4.0")
+    func backendLostDuringData() async throws {
+        let cluster = try ProxyCluster(passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(from: "sender@example.org")
+        #expect(try await client.command("RCPT TO:<carol@example.org>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        kill(servers[1].pid, SIGKILL)
+        try await client.send("Subject: x\r\n\r\nx\r\n.\r\n")
+        let replies = try await client.readReplies(2)
+        #expect(replies[0].hasPrefix("451 4.4.0 Proxy failed ("), "\(replies)")
+        #expect(replies[1].hasPrefix("250 2.0.0 <bob@example.com> "), "\(replies)")
+    }
+
+    @Test("proxy to this node itself is refused as a loop with 554 5.4.6")
+    func selfLoop() async throws {
+        let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(from: "sender@example.org")
+        #expect(
+            try await client.command("RCPT TO:<loop@example.com>")
+                == ["554 5.4.6 <loop@example.com> Proxying loops to itself"])
+    }
+
+    @Test("destuser changes the address sent on and keeps the detail")
+    func destuser() async throws {
+        let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(from: "sender@example.org")
+        #expect(try await client.command("RCPT TO:<robert+news@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: x\r\n\r\nx\r\n.\r\n")
+        let reply = try await client.readReply()
+        #expect(reply.first?.hasPrefix("250 2.0.0 <robert+news@example.com> ") == true, "\(reply)")
+        let bob = cluster.backends[0].maildir("bob")
+        let names = cluster.backends[0].files(bob)
+        try #require(names.count == 1)
+        let stored = try String(contentsOfFile: bob + "/new/" + names[0], encoding: .utf8)
+        #expect(stored.contains("Delivered-To: bob+news@example.com"), "\(stored)")
+    }
+
+    @Test("the connection to a backend is reset and reused for the next transaction")
+    func connectionReuse() async throws {
+        let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        for round in 0..<2 {
+            // Two separate client connections: the reuse is the front's pool, not the client's.
+            let client = try await LMTPTestClient.connect(port: cluster.front.port)
+            try await client.open(from: "sender@example.org")
+            #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+            #expect(try await client.command("DATA") == ["354 OK"])
+            try await client.send("Subject: round \(round)\r\n\r\nx\r\n.\r\n")
+            let reply = try await client.readReply()
+            #expect(reply.first?.hasPrefix("250 2.0.0 <bob@example.com> ") == true, "\(reply)")
+            _ = try await client.command("QUIT")
+        }
+        let bob = cluster.backends[0].maildir("bob")
+        let names = cluster.backends[0].files(bob)
+        try #require(names.count == 2)
+        // The backend's Received header names its session: one session served both.
+        let ids = try names.map { name -> String in
+            let text = try String(contentsOfFile: bob + "/new/" + name, encoding: .utf8)
+            let line = text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("id ") }
+            return line.map { String($0.trimmingCharacters(in: .whitespaces).dropFirst(3)) } ?? ""
+        }
+        #expect(ids[0] == ids[1] && !ids[0].isEmpty, "\(ids)")
+    }
+
+    @Test("a 20 MB message is relayed as it arrives, the front's memory growing far less than the message")
+    func largeMessage() async throws {
+        let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let front = servers[1]
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(from: "sender@example.org")
+        // Warm up the relay path so pools and buffers exist before measuring.
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: warm-up\r\n\r\nx\r\n.\r\n")
+        _ = try await client.readReply()
+        let before = try #require(front.memoryKB("VmRSS"))
+        _ = try await client.command("MAIL FROM:<sender@example.org>")
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: big\r\n\r\n")
+        let line = Array((String(repeating: "0123456789", count: 99) + "abcdefgh\r\n").utf8)
+        let lines = 20 * 1024
+        try await client.sendRepeated(Array(repeating: line, count: 64).flatMap { $0 }, times: lines / 64)
+        try await client.send(".\r\n")
+        let reply = try await client.readReply()
+        #expect(reply.first?.hasPrefix("250 2.0.0 <bob@example.com>") == true, "\(reply)")
+        let peak = try #require(front.memoryKB("VmHWM"))
+        if ProcessInfo.processInfo.environment["HOMING_SANITIZER"] == nil {
+            #expect(peak - before < 8 * 1024, "front memory grew by \(peak - before) kB for a 20 MB message")
+        }
+        let bob = cluster.backends[0].maildir("bob")
+        let names = cluster.backends[0].files(bob)
+        try #require(names.count == 2)
+        let sizes = try names.map { try FileManager.default.attributesOfItem(atPath: bob + "/new/" + $0)[.size] as? Int ?? 0 }
+        #expect(sizes.max() ?? 0 > lines * 999)
+    }
+}
