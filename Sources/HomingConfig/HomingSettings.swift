@@ -130,6 +130,17 @@ public struct HomingSettings: Sendable, Equatable {
     }
     /// The `namespace { }` blocks (only `separator`, `prefix` and `inbox` are read).
     public var namespaces: [NamespaceSettings] = []
+    /// `login_trusted_networks` (empty): the networks whose LMTP clients may send `XCLIENT`
+    /// (a proxy passing on the original client's address, port and hop count) and are offered
+    /// it in the LHLO reply. Checked against the connection's real peer address.
+    public var loginTrustedNetworks: [IPNetwork] = []
+
+    /// Whether an LMTP client connecting from `peer` (its real address; `nil` on a unix socket,
+    /// which is never trusted, as in Dovecot) is in `login_trusted_networks`.
+    public func isTrustedClient(_ peer: String?) -> Bool {
+        guard let peer else { return false }
+        return loginTrustedNetworks.contains { $0.contains(peer) }
+    }
 
     public init() {}
 

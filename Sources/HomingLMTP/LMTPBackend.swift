@@ -60,16 +60,39 @@ public struct LMTPConnectionInfo: Sendable, Hashable {
     /// The proxy hop budget a trusted proxy passed with `XCLIENT TTL=`; `nil` when no proxy
     /// said. A proxying node passes one less on to the next hop and refuses at zero.
     public var proxyTTL: Int?
+    /// Whether the real peer (the address the connection came from, not one named by XCLIENT)
+    /// is in `login_trusted_networks`: it is offered XCLIENT and may use it.
+    public var isTrusted: Bool
+    /// The real peer's address and port when a trusted client's XCLIENT replaced ``remoteIP``
+    /// and ``remotePort`` (the proxy's own address, for logs); `nil` before.
+    public var proxyIP: String?
+    public var proxyPort: Int?
 
     public init(
         remoteIP: String? = nil, localIP: String? = nil, remotePort: Int? = nil, localPort: Int? = nil,
-        proxyTTL: Int? = nil
+        proxyTTL: Int? = nil, isTrusted: Bool = false
     ) {
         self.remoteIP = remoteIP
         self.localIP = localIP
         self.remotePort = remotePort
         self.localPort = localPort
         self.proxyTTL = proxyTTL
+        self.isTrusted = isTrusted
+    }
+
+    /// This connection as a trusted proxy's XCLIENT describes it: the named address, port and
+    /// TTL replace the connection's own (attributes not given keep theirs); ``proxyIP`` and
+    /// ``proxyPort`` keep the real peer's.
+    public func applying(_ attributes: LMTPXClientAttributes) -> LMTPConnectionInfo {
+        var info = self
+        if info.proxyIP == nil, attributes.address != nil || attributes.port != nil {
+            info.proxyIP = remoteIP
+            info.proxyPort = remotePort
+        }
+        if let address = attributes.address { info.remoteIP = address }
+        if let port = attributes.port { info.remotePort = port }
+        if let ttl = attributes.ttl { info.proxyTTL = ttl }
+        return info
     }
 }
 

@@ -18,6 +18,10 @@ public enum LMTPCommand: Sendable, Hashable {
     case vrfy
     /// `QUIT`.
     case quit
+    /// `XCLIENT attribute=value ...`: the attributes, or the reply refusing their syntax. The
+    /// syntax reply is only sent to a client allowed to use XCLIENT (Dovecot checks the
+    /// transaction state and the client's trust first).
+    case xclient(Result<LMTPXClientAttributes, LMTPCommandError>)
 }
 
 /// The arguments of `MAIL FROM`.

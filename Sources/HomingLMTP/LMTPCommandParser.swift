@@ -81,7 +81,7 @@ public enum LMTPCommandParser {
         case "AUTH":
             return refuse(.unsupportedCommand)
         case "XCLIENT":
-            return refuse(.notFromTrustedIP)
+            return .success(.xclient(LMTPXClientParser.parse(arguments)))
         default:
             // EHLO, HELO, EXPN, HELP, ETRN, TURN, SEND, SOML, SAML and anything else.
             return refuse(.unknownCommand)

@@ -16,6 +16,9 @@ extension LMTPReply {
     public static let unsupportedCommand = LMTPReply(502, "5.5.1", "Unsupported command")
     /// `550 5.7.14 You are not from trusted IP` (XCLIENT).
     public static let notFromTrustedIP = LMTPReply(550, "5.7.14", "You are not from trusted IP")
+    /// `503 5.5.0 XCLIENT not permitted during a mail transaction`.
+    public static let xclientDuringTransaction = LMTPReply(
+        503, "5.5.0", "XCLIENT not permitted during a mail transaction")
     /// `555 5.5.4 Unsupported parameters`.
     public static let unsupportedParameters = LMTPReply(555, "5.5.4", "Unsupported parameters")
     /// `555 5.5.4 Unsupported mail BODY type`.

@@ -59,15 +59,18 @@ public struct LMTPSession<Backend: LMTPBackend> {
         var framer: LMTPInputFramer
         var sink: Backend.MessageSink?
         var pending: [LMTPReply] = []
+        /// The session's logger; its `session` metadata follows an XCLIENT `SESSION=`.
+        var logger: Logger
 
         init(session: LMTPSession, machine: LMTPSessionStateMachine<Backend.Recipient>, framer: LMTPInputFramer) {
             self.session = session
             self.machine = machine
             self.framer = framer
+            self.logger = session.logger
         }
 
-        var logger: Logger { session.logger }
-        var peer: String { session.connection.remoteIP ?? "local" }
+        /// The client's address: after a trusted proxy's XCLIENT, the original client's.
+        var peer: String { machine.connection.remoteIP ?? "local" }
 
         mutating func run<Input: AsyncSequence>(input: Input, output: some LMTPReplyWriter) async
         where Input.Element == ByteBuffer {
@@ -185,6 +188,10 @@ public struct LMTPSession<Backend: LMTPBackend> {
                     await discardSink()
                     pending.append(contentsOf: replies)
                     return true
+                case .proxied(let attributes, let reply):
+                    logProxied(attributes)
+                    pending.append(reply)
+                    return true
                 case .deliver(let recipients, let context):
                     guard let sink else {
                         preconditionFailure("LMTP: deliver without a message sink")
@@ -202,6 +209,23 @@ public struct LMTPSession<Backend: LMTPBackend> {
                     action = machine.delivered(outcomes)
                 }
             }
+        }
+
+        /// A trusted proxy named the original client: one info line, so that the log shows
+        /// where the mail really comes from (the delivery lines that follow carry the session).
+        private mutating func logProxied(_ attributes: LMTPXClientAttributes) {
+            let connection = machine.connection
+            let previous = logger[metadataKey: "session"]
+            logger[metadataKey: "session"] = "\(machine.sessionID)"
+            var client = connection.remoteIP ?? "local"
+            if let port = connection.remotePort { client += " port \(port)" }
+            var details: [String] = []
+            if let ttl = connection.proxyTTL { details.append("TTL=\(ttl)") }
+            if let helo = attributes.helo { details.append("HELO=\(helo)") }
+            if let previous, "\(previous)" != machine.sessionID { details.append("previous session \(previous)") }
+            let proxy = connection.proxyIP ?? session.connection.remoteIP ?? "local"
+            logger.info(
+                "XCLIENT from proxy \(proxy): client is \(client)\(details.isEmpty ? "" : " (" + details.joined(separator: ", ") + ")")")
         }
 
         private mutating func discardSink() async {

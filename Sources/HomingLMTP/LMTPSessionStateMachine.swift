@@ -34,6 +34,10 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         case discardSinkAndSend([LMTPReply])
         /// Call `backend.deliver` with the sink, then ``delivered(_:)``.
         case deliver([LMTPAcceptedRecipient<Recipient>], LMTPTransactionContext)
+        /// A trusted client's XCLIENT was accepted: the machine's ``connection`` (and perhaps
+        /// ``sessionID``) now describe the original client. Log the change, then send the
+        /// reply (the greeting again, as Dovecot answers XCLIENT).
+        case proxied(LMTPXClientAttributes, LMTPReply)
     }
 
     /// One mail transaction in progress.
@@ -93,16 +97,17 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         case closed
     }
 
-    /// The session id: 22 characters of base64.
-    public let sessionID: String
+    /// The session id: 22 characters of base64, or the one a trusted proxy passed with
+    /// `XCLIENT SESSION=`.
+    public private(set) var sessionID: String
     /// The host name of the greeting and LHLO reply.
     public let hostname: String
     /// The most recipients per transaction.
     public let maxRecipients: Int
     /// The largest message accepted, or `nil`.
     public let maxMessageSize: Int?
-    /// The connection's addresses.
-    public let connection: LMTPConnectionInfo
+    /// The connection's addresses; after a trusted client's XCLIENT, the original client's.
+    public private(set) var connection: LMTPConnectionInfo
     /// The LHLO argument, once given.
     public private(set) var lhloName: String?
     /// Number of transactions (MAIL commands accepted) on this connection.
@@ -164,9 +169,10 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         }
     }
 
-    /// The LHLO reply: host name, then the capabilities, `PIPELINING` last. `DSN` (RFC 3461)
-    /// makes Postfix pass the original recipient (`ORCPT=`) and the sender's notification
-    /// request on, which Dovecot's LMTP server never gets.
+    /// The LHLO reply: host name, then the capabilities, `PIPELINING` last, except that a client
+    /// from `login_trusted_networks` is offered `XCLIENT` after it (in Dovecot's alphabetical
+    /// place). `DSN` (RFC 3461) makes Postfix pass the original recipient (`ORCPT=`) and the
+    /// sender's notification request on, which Dovecot's LMTP server never gets.
     public var lhloReply: LMTPReply {
         var lines = [hostname, "8BITMIME", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES"]
         if let maxMessageSize {
@@ -175,6 +181,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             lines.append("SIZE")
         }
         lines.append(contentsOf: ["SMTPUTF8", "PIPELINING"])
+        if connection.isTrusted { lines.append(LMTPXClientAttributes.capability) }
         return LMTPReply(code: 250, enhancedCode: nil, lines: lines)
     }
 
@@ -224,6 +231,8 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             return dataReceived()
         case .bdat(let size, let last):
             return bdatReceived(size: size, last: last)
+        case .xclient(let attributes):
+            return xclientReceived(attributes)
         }
     }
 
@@ -472,6 +481,31 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             state = .discardingChunk(reply: .invalidCommandSyntax, after: state)
             return .beginBDAT(byteCount: size)
         }
+    }
+
+    /// XCLIENT, checked as Dovecot 2.3 does: first the state (not inside a transaction), then
+    /// the client's trust, and only then the syntax. Accepted, it changes the connection's
+    /// client for the rest of the session, resets the state (as after RSET; the LHLO name stays
+    /// unless `HELO=` replaces it) and is answered with the greeting.
+    private mutating func xclientReceived(_ parsed: Result<LMTPXClientAttributes, LMTPCommandError>) -> Action {
+        switch state {
+        case .ready, .closed: break
+        case .transaction, .message(_, .betweenChunks), .failedChunk:
+            return .send([.xclientDuringTransaction])
+        case .verifyingRecipient, .message, .discardingChunk:
+            return .send([.invalidCommandSyntax])
+        }
+        guard connection.isTrusted else { return .send([.notFromTrustedIP]) }
+        let attributes: LMTPXClientAttributes
+        switch parsed {
+        case .success(let value): attributes = value
+        case .failure(let error): return .send([error.reply])
+        }
+        connection = connection.applying(attributes)
+        if let helo = attributes.helo { lhloName = helo }
+        if let session = attributes.session { sessionID = session }
+        state = .ready
+        return .proxied(attributes, greeting())
     }
 
     // MARK: - Message

@@ -247,13 +247,17 @@ public final class LMTPServer: Service {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>) async {
         let channel = connection.channel
-        let info = LMTPConnectionInfo(
-            remoteIP: channel.remoteAddress?.ipAddress, localIP: channel.localAddress?.ipAddress,
-            remotePort: channel.remoteAddress?.port, localPort: channel.localAddress?.port)
         let generation = state.withLock { state -> Generation in
             state.sessions[state.current.number, default: 0] += 1
             return state.current
         }
+        // Trust is decided on the real peer, once: a trusted proxy's XCLIENT replaces the
+        // address the session reports, not the one checked here.
+        let peer = channel.remoteAddress?.ipAddress
+        let info = LMTPConnectionInfo(
+            remoteIP: peer, localIP: channel.localAddress?.ipAddress,
+            remotePort: channel.remoteAddress?.port, localPort: channel.localAddress?.port,
+            isTrusted: generation.backend.delivery.settings.isTrustedClient(peer))
         // `homing_lmtp_connections_total` and the sessions open now (`homing_lmtp_sessions`).
         Counter(label: "homing_lmtp_connections_total").increment()
         let sessions = Meter(label: "homing_lmtp_sessions")

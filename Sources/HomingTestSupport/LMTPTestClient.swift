@@ -45,10 +45,30 @@ public final class LMTPTestClient: @unchecked Sendable {
         }
     }
 
-    /// Connects to 127.0.0.1:port.
-    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> LMTPTestClient {
+    /// Connects to 127.0.0.1:port. With `sourceAddress` (an IPv4 address such as
+    /// `127.0.0.2`: all of 127/8 is the loopback), the connection comes from that address, so a
+    /// server sees a peer other than 127.0.0.1 (a proxy's client, an untrusted network).
+    public static func connect(port: Int, host: String = "127.0.0.1", sourceAddress: String? = nil) async throws
+        -> LMTPTestClient
+    {
         try await onThread {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            if let sourceAddress {
+                var source = sockaddr_in()
+                source.sin_family = sa_family_t(AF_INET)
+                source.sin_port = 0
+                inet_pton(AF_INET, sourceAddress, &source.sin_addr)
+                let bound = withUnsafePointer(to: &source) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                if bound != 0 {
+                    let code = errno
+                    close(fd)
+                    throw TestClientError(message: "bind \(sourceAddress): \(String(cString: strerror(code)))")
+                }
+            }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -129,14 +129,17 @@ let testSessionID = "WKD+DRILBmv+TQAAg+zDdQ"
 /// Runs a whole session over `pieces` (each one read), then the end of input.
 func runSession(
     _ pieces: [String], backend: TestBackend = TestBackend(),
-    configuration: LMTPSessionConfiguration = LMTPSessionConfiguration()
+    configuration: LMTPSessionConfiguration = LMTPSessionConfiguration(),
+    connection: LMTPConnectionInfo = LMTPConnectionInfo()
 ) async -> SessionRun {
-    await runSession(pieces.map { ByteBuffer(string: $0) }, backend: backend, configuration: configuration)
+    await runSession(
+        pieces.map { ByteBuffer(string: $0) }, backend: backend, configuration: configuration, connection: connection)
 }
 
 func runSession(
     _ pieces: [ByteBuffer], backend: TestBackend = TestBackend(),
-    configuration: LMTPSessionConfiguration = LMTPSessionConfiguration()
+    configuration: LMTPSessionConfiguration = LMTPSessionConfiguration(),
+    connection: LMTPConnectionInfo = LMTPConnectionInfo()
 ) async -> SessionRun {
     let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
     for piece in pieces { continuation.yield(piece) }
@@ -144,7 +147,7 @@ func runSession(
     let writer = CollectingWriter()
     let logs = LogRecorder()
     await runLMTPSession(
-        input: stream, output: writer, backend: backend, connection: LMTPConnectionInfo(),
+        input: stream, output: writer, backend: backend, connection: connection,
         configuration: configuration, logger: logs.logger, sessionID: testSessionID)
     return SessionRun(lines: writer.lines, batches: writer.batches.current, record: backend.record.current, logs: logs.lines.map(\.message))
 }

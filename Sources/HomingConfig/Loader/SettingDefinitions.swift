@@ -112,6 +112,13 @@ enum SettingDefinitions {
         SettingDefinition(name: "default_process_limit", apply: { settings, value, location throws(ConfigError) in
             settings.defaultProcessLimit = try P.integer(value, in: 1...Int(Int32.max), key: "default_process_limit", at: location)
         }, render: { String($0.defaultProcessLimit) }),
+        SettingDefinition(name: "login_trusted_networks", apply: { settings, value, location throws(ConfigError) in
+            do {
+                settings.loginTrustedNetworks = try IPNetwork.parseList(value)
+            } catch {
+                throw ConfigError("login_trusted_networks: \(error)", at: location)
+            }
+        }, render: { $0.loginTrustedNetworks.map(\.description).joined(separator: " ") }),
         SettingDefinition(name: "default_client_limit", apply: { settings, value, location throws(ConfigError) in
             settings.defaultClientLimit = try P.integer(value, in: 1...Int(Int32.max), key: "default_client_limit", at: location)
         }, render: { String($0.defaultClientLimit) }),
