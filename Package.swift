@@ -287,7 +287,10 @@ let package = Package(
         // Starts the real `homing` binary and talks to it over sockets.
         .testTarget(
             name: "HomingIntegrationTests",
-            dependencies: ["HomingConfig", "HomingTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "HomingConfig", "HomingTestSupport", "HomingProxy", "HomingServer", "HomingLMTP", "HomingDelivery",
+                "HomingUserdb", .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ]
