@@ -33,6 +33,15 @@ public final class HomingRuntime: Sendable {
     public let outgoingThreadPool: NIOThreadPool
     /// The `userdb { }` blocks.
     public let userdb: UserdbChain
+    /// The `passdb { }` blocks (other than `master = yes` ones), for LMTP proxying's per-RCPT
+    /// lookup of `proxy`, `host`, `port`...; nil when none is configured or when it could not
+    /// be built (see ``passdbProblem``). Built on the userdb pool with the same drivers
+    /// (``userdbDrivers``) in passdb mode. Nothing looks it up unless the LMTP server proxies.
+    public let passdb: PassdbChain?
+    /// Why the configured passdb could not be built (a `driver = pam` Homing does not have, a
+    /// sql passdb without `password_query`...). Not an error by itself: a Dovecot configuration
+    /// always has a passdb, which only matters with `lmtp_proxy = yes` (see ``requirePassdb()``).
+    public let passdbProblem: ConfigError?
     /// Recipient addresses to users.
     public let resolver: RecipientResolver
     /// The `mail_plugins`, in order.
@@ -73,6 +82,18 @@ public final class HomingRuntime: Sendable {
         let context = UserdbDriverContext(threadPool: userdbPool, logger: logger, settings: settings)
         do {
             let chain = try UserdbChain(settings: settings, registry: Self.userdbDrivers, context: context)
+            var passdbContext = context
+            passdbContext.role = .passdb
+            var passdb: PassdbChain?
+            var passdbProblem: ConfigError?
+            if PassdbChain.isConfigured(in: settings) {
+                do {
+                    passdb = try PassdbChain(settings: settings, registry: Self.userdbDrivers, context: passdbContext)
+                } catch {
+                    passdbProblem = error
+                    logger.debug("passdb not available for lookups: \(error)")
+                }
+            }
             let resolver = try RecipientResolver(settings: settings, users: chain)
             let plugins = try PluginSet.make(
                 for: settings, hostname: hostname, threadPool: pool, sieveThreads: sieveThreads, logger: logger)
@@ -81,6 +102,8 @@ public final class HomingRuntime: Sendable {
                 hostname: hostname, fromAddress: settings.postmasterAddress ?? "postmaster@\(hostname)",
                 submitter: submitter, threadPool: outgoingPool, logger: logger)
             self.userdb = chain
+            self.passdb = passdb
+            self.passdbProblem = passdbProblem
             self.resolver = resolver
             self.plugins = plugins
             self.submitter = submitter
@@ -96,6 +119,16 @@ public final class HomingRuntime: Sendable {
         self.threadPool = pool
         self.userdbThreadPool = userdbPool
         self.outgoingThreadPool = outgoingPool
+    }
+
+    /// The passdb, for a feature that needs one (`lmtp_proxy = yes`): the error that kept it from
+    /// being built, or one saying that no `passdb { }` block is configured.
+    public func requirePassdb() throws(ConfigError) -> PassdbChain {
+        if let passdb { return passdb }
+        if let passdbProblem { throw passdbProblem }
+        throw ConfigError(
+            "lmtp_proxy = yes needs a passdb { } block to look recipients up in (for example passdb { driver = sql "
+                + "args = /etc/dovecot/dovecot-sql.conf.ext } with a password_query returning proxy, host and port)")
     }
 
     /// The userdb drivers this build knows: the file-based ones, sql and ldap.
@@ -125,7 +158,7 @@ public final class HomingRuntime: Sendable {
     /// The backend LMTP sessions are served with when it is not plain local delivery: the
     /// LMTP proxy, with `lmtp_proxy = yes` and a `passdb { }` to look recipients up in.
     public var lmtpBackend: (any LMTPBackend)? {
-        guard settings.lmtpProxy, let passdb = proxyPassdb else { return nil }
+        guard settings.lmtpProxy, let passdb else { return nil }
         return LMTPProxyBackend(
             local: LMTPLocalBackend(delivery: delivery), passdb: passdb, pool: proxyPool, logger: logger)
     }
@@ -134,14 +167,10 @@ public final class HomingRuntime: Sendable {
     /// when the plugin goes).
     public func shutdown() async {
         await userdb.shutdown()
+        await passdb?.shutdown()
         await proxyPool.shutdown()
         try? await threadPool.shutdownGracefully()
         try? await userdbThreadPool.shutdownGracefully()
         try? await outgoingThreadPool.shutdownGracefully()
     }
-}
-
-extension HomingRuntime {
-    /// The passdb the LMTP proxy looks recipients up in.
-    var proxyPassdb: (any PassdbLookup)? { nil }
 }

@@ -76,6 +76,11 @@ public struct HomingSettings: Sendable, Equatable {
     public var listen: [String] = ["*", "::"]
     /// The `userdb { }` blocks, in the order they are tried.
     public var userdbs: [UserdbSettings] = []
+    /// The `passdb { }` blocks, in the order they are tried, each read as a userdb block is
+    /// (`driver`, `args`, `skip`, `result_*`, `default_fields`, `override_fields`) plus `deny`
+    /// and `master`. Homing checks no password: a passdb is looked up for its proxy fields when
+    /// the LMTP server proxies (`lmtp_proxy = yes`), and is otherwise parsed and checked only.
+    public var passdbs: [UserdbSettings] = []
     /// `service lmtp { unix_listener ... { } inet_listener ... { } }`.
     public var lmtpService: LMTPServiceSettings = .init()
     /// `service stats { inet_listener NAME { address port } }`: where the OpenMetrics export
@@ -163,7 +168,8 @@ public struct HomingSettings: Sendable, Equatable {
     }
 }
 
-/// One `userdb { }` block.
+/// One `userdb { }` block, or one `passdb { }` block (read the same way; see
+/// ``HomingSettings/passdbs``).
 public struct UserdbSettings: Sendable, Equatable {
     /// `driver`: static, passwd-file, passwd, sql, ldap, ...
     public var driver: String
@@ -172,12 +178,17 @@ public struct UserdbSettings: Sendable, Equatable {
     /// `default_fields` and `override_fields`: `key=value` pairs, space separated, `%` variables unexpanded.
     public var defaultFields: String = ""
     public var overrideFields: String = ""
-    /// `skip` (never | found | notfound).
+    /// `skip` (never | found | notfound; for a passdb never | authenticated | unauthenticated).
     public var skip: String = "never"
     /// `result_success` (return-ok), `result_failure` (continue), `result_internalfail` (continue).
     public var resultSuccess: String = "return-ok"
     public var resultFailure: String = "continue"
     public var resultInternalfail: String = "continue"
+    /// passdb only: `deny` (no): a user this passdb finds is refused (the chain answers "not found").
+    public var deny: Bool = false
+    /// passdb only: `master` (no): a master-user passdb, used for master logins only and so never
+    /// for the lookups Homing makes.
+    public var master: Bool = false
     /// The optional name written after `userdb` (`userdb sqlusers { }`), nil when none.
     public var name: String? = nil
     /// Where the block starts, for error messages.

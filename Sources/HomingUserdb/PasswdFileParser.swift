@@ -9,6 +9,8 @@ struct PasswdFileEntry: Sendable, Hashable {
     var home: String?
     /// The `userdb_` extra fields with the prefix removed, values unexpanded.
     var userdbFields: UserdbFieldTemplate
+    /// The other extra fields (a passdb's: `proxy`, `host`, `nopassword`...), values unexpanded.
+    var passdbFields = UserdbFieldTemplate()
     /// 1-based line number, for messages.
     var line: Int
 }
@@ -48,7 +50,7 @@ struct PasswdFileContents: Sendable, Hashable {
 /// trailing fields may be left out, empty uid/gid/home mean "not set". The eighth field and
 /// everything after it (colons included, as in `userdb_mail=maildir:~/Maildir`) are the space
 /// separated extra fields; those starting with `userdb_` are userdb fields, the others belong
-/// to a passdb and are ignored.
+/// to a passdb.
 enum PasswdFileParser {
     static func parse(_ bytes: [UInt8], path: String) -> PasswdFileContents {
         parse(String(decoding: bytes, as: UTF8.self), path: path)
@@ -129,12 +131,16 @@ enum PasswdFileParser {
                 "user '\(user)': gid '\(gid)' is neither a number nor a valid group name", user: user)
         }
         var userdbFields = UserdbFieldTemplate()
+        var passdbFields = UserdbFieldTemplate()
         if let extra = optional(7) {
             let all: UserdbFieldTemplate
             do {
                 all = try UserdbFieldTemplate.parse(extra)
             } catch {
                 return problem("user '\(user)': extra fields: \(error)", user: user)
+            }
+            for entry in all.entries where !entry.name.hasPrefix("userdb_") {
+                passdbFields.entries.append(entry)
             }
             for entry in all.entries where entry.name.hasPrefix("userdb_") {
                 let name = String(entry.name.dropFirst("userdb_".count))
@@ -147,7 +153,8 @@ enum PasswdFileParser {
         }
         return .success(
             PasswdFileEntry(
-                user: user, uid: uid, gid: gid, home: optional(5), userdbFields: userdbFields, line: number)
+                user: user, uid: uid, gid: gid, home: optional(5), userdbFields: userdbFields, passdbFields: passdbFields,
+                line: number)
         )
     }
 }

@@ -8,6 +8,9 @@ import Logging
 /// cannot leave the directory. `username_format` (default `%u`) gives the name matched against
 /// the file's first column. `scheme` is for passdbs and ignored.
 ///
+/// As a passdb, a found user's fields are the extra fields without the `userdb_` prefix
+/// (`proxy=y host=10.0.0.2`); the password, uid, gid and home columns are not passdb fields.
+///
 /// The file is read on first use and re-read when it changes (see ``PasswdFileStore``).
 /// A fixed path must exist at start; if it disappears later lookups fail temporarily (Dovecot
 /// would answer "unknown user" and bounce mail). A missing per-domain file means the domain
@@ -66,6 +69,7 @@ public struct PasswdFileUserdbDriver: UserdbDriver {
     let pathHasVariables: Bool
     let store: PasswdFileStore
     let logger: Logger
+    let role: DatabaseRole
 
     /// Creates the driver from a `userdb { }` block. A fixed path must name a readable file.
     public init(settings: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
@@ -81,6 +85,7 @@ public struct PasswdFileUserdbDriver: UserdbDriver {
         self.syntax = settings.variableSyntax
         self.pathHasVariables = arguments.path.contains("%")
         self.logger = context.logger
+        self.role = context.role
         self.store = PasswdFileStore(threadPool: context.threadPool, logger: context.logger)
         if !pathHasVariables {
             switch PasswdFileReader.identity(of: arguments.path) {
@@ -131,11 +136,14 @@ public struct PasswdFileUserdbDriver: UserdbDriver {
 
     private func record(for entry: PasswdFileEntry, request: UserdbRequest, path: String) -> UserdbResult {
         var record = UserRecord(user: request.user)
-        record["uid"] = entry.uid
-        record["gid"] = entry.gid
-        record["home"] = entry.home
+        if role == .userdb {
+            record["uid"] = entry.uid
+            record["gid"] = entry.gid
+            record["home"] = entry.home
+        }
         do {
-            let extra = try UserdbVariables(request: request, home: entry.home, syntax: syntax).expand(entry.userdbFields)
+            let extra = try UserdbVariables(request: request, home: entry.home, syntax: syntax)
+                .expand(role == .passdb ? entry.passdbFields : entry.userdbFields)
             for field in extra { record[field.name] = field.value }
         } catch {
             return .temporaryFailure(reason: "\(path):\(entry.line): extra fields: \(error)")

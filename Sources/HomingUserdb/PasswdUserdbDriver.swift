@@ -4,7 +4,8 @@ import NIOPosix
 
 /// `driver = passwd`: system users through NSS (getpwnam_r), with uid, gid and home from the
 /// entry. A name is looked up as given: `alice@example.com` is a different name from `alice`
-/// (apply `auth_username_format = %Ln` to look up the local part).
+/// (apply `auth_username_format = %Ln` to look up the local part). As a passdb it answers
+/// found or not found, with no fields.
 ///
 /// Listing users walks getpwent and, as Dovecot does, leaves out users outside
 /// `first_valid_uid`..`last_valid_uid`, who could not receive mail anyway.
@@ -15,6 +16,7 @@ public struct PasswdUserdbDriver: UserdbDriver {
     let threadPool: NIOThreadPool
     let firstValidUID: UInt32
     let lastValidUID: UInt32
+    let role: DatabaseRole
 
     /// Creates the driver; `args` are accepted and ignored as Dovecot ignores them
     /// (`blocking=yes` and the like).
@@ -22,6 +24,7 @@ public struct PasswdUserdbDriver: UserdbDriver {
         threadPool = context.threadPool
         firstValidUID = context.settings.firstValidUID
         lastValidUID = context.settings.lastValidUID
+        role = context.role
     }
 
     /// Looks the name up with getpwnam_r on the thread pool.
@@ -34,6 +37,8 @@ public struct PasswdUserdbDriver: UserdbDriver {
             return .temporaryFailure(reason: "getpwnam(\(name)): the thread pool is not running")
         }
         switch answer {
+        case .found where role == .passdb:
+            return .found(UserRecord(user: request.user))
         case .found(let user):
             var fields = [UserdbField("uid", String(user.uid)), UserdbField("gid", String(user.gid))]
             if !user.home.isEmpty { fields.append(UserdbField("home", user.home)) }

@@ -7,7 +7,12 @@ import Logging
 /// becomes a field, `%` variables expanded per lookup. `uid`/`gid` names without variables
 /// are resolved when the driver is created, so a missing system user stops start-up.
 /// Dovecot would check that a user exists with a passdb lookup unless `allow_all_users=yes`;
-/// Homing has no passdb, so it warns once at start that every address is accepted.
+/// Homing does not check users with a passdb, so it warns once at start that every address is
+/// accepted.
+///
+/// As a passdb (`passdb { driver = static  args = proxy=y host=10.0.0.2 nopassword=y }`), the
+/// args are the passdb fields, `%` variables expanded per lookup; no name is resolved and
+/// nothing is warned about (the chain drops `password`/`nopassword`).
 public struct StaticUserdbDriver: UserdbDriver {
     /// `static`.
     public var driverName: String { "static" }
@@ -25,7 +30,14 @@ public struct StaticUserdbDriver: UserdbDriver {
         do {
             parsed = try UserdbFieldTemplate.parse(settings.args)
         } catch {
-            throw ConfigError("static userdb args: \(error)", at: location)
+            throw ConfigError("static \(context.role.rawValue) args: \(error)", at: location)
+        }
+        if context.role == .passdb {
+            try UserdbVariables.validate(parsed, setting: "static passdb args", at: location, syntax: settings.variableSyntax)
+            self.fields = parsed
+            self.syntax = settings.variableSyntax
+            self.allowAllUsers = true
+            return
         }
         var allowAll = false
         var fields = UserdbFieldTemplate()

@@ -44,15 +44,30 @@ struct UserdbBlockRules: Sendable, Hashable {
     var resultInternalfail: UserdbResultRule
 
     /// Parses the block's `skip` and `result_*` settings; a bad value is a ``ConfigError``
-    /// at the block that names the setting and the accepted values.
-    init(_ settings: UserdbSettings) throws(ConfigError) {
-        skip = try Self.parse(settings.skip, setting: "skip", at: settings.location)
+    /// at the block that names the setting and the accepted values. A passdb's `skip` is
+    /// written `authenticated` / `unauthenticated` (Dovecot's words; "authenticated" is "found
+    /// by an earlier passdb" for a lookup).
+    init(_ settings: UserdbSettings, role: DatabaseRole = .userdb) throws(ConfigError) {
+        let kind = role.rawValue
+        if role == .passdb {
+            switch settings.skip.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "never": skip = .never
+            case "authenticated": skip = .found
+            case "unauthenticated": skip = .notFound
+            default:
+                throw ConfigError(
+                    "invalid passdb skip '\(settings.skip)' (expected one of: never, authenticated, unauthenticated)",
+                    at: settings.location)
+            }
+        } else {
+            skip = try Self.parse(settings.skip, setting: "skip", kind: kind, at: settings.location)
+        }
         resultSuccess = try Self.parse(
-            settings.resultSuccess, setting: "result_success", at: settings.location)
+            settings.resultSuccess, setting: "result_success", kind: kind, at: settings.location)
         resultFailure = try Self.parse(
-            settings.resultFailure, setting: "result_failure", at: settings.location)
+            settings.resultFailure, setting: "result_failure", kind: kind, at: settings.location)
         resultInternalfail = try Self.parse(
-            settings.resultInternalfail, setting: "result_internalfail", at: settings.location)
+            settings.resultInternalfail, setting: "result_internalfail", kind: kind, at: settings.location)
     }
 
     /// The rule that applies to an answer.
@@ -65,12 +80,12 @@ struct UserdbBlockRules: Sendable, Hashable {
     }
 
     private static func parse<Value: RawRepresentable & CaseIterable>(
-        _ text: String, setting: String, at location: ConfigLocation?
+        _ text: String, setting: String, kind: String, at location: ConfigLocation?
     ) throws(ConfigError) -> Value where Value.RawValue == String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let value = Value(rawValue: trimmed.lowercased()) { return value }
         let accepted = Value.allCases.map(\.rawValue).joined(separator: ", ")
         throw ConfigError(
-            "invalid userdb \(setting) '\(text)' (expected one of: \(accepted))", at: location)
+            "invalid \(kind) \(setting) '\(text)' (expected one of: \(accepted))", at: location)
     }
 }

@@ -26,6 +26,8 @@ public final class UserdbChain: UserdbDriver {
     }
 
     private let members: [Member]
+    /// A userdb chain, or the walk under a ``PassdbChain``.
+    private let role: DatabaseRole
     /// Dovecot 2.4: found users' 2.4 field names are turned into 2.3's (see ``MailStorage24``).
     private let syntax: VariableSyntax
     private let storageDefaults: [String: String]
@@ -36,7 +38,7 @@ public final class UserdbChain: UserdbDriver {
     ///
     /// Throws a ``ConfigError`` when no userdb is configured, a driver is unknown, or a block's
     /// settings are invalid (at the block's location).
-    public init(
+    public convenience init(
         settings: HomingSettings, registry: UserdbDriverRegistry = .builtIn,
         context: UserdbDriverContext
     ) throws(ConfigError) {
@@ -46,14 +48,27 @@ public final class UserdbChain: UserdbDriver {
                     + "userdb { driver = static args = uid=vmail gid=vmail home=/var/vmail/%d/%n allow_all_users=yes })"
             )
         }
+        try self.init(blocks: settings.userdbs, role: .userdb, settings: settings, registry: registry, context: context)
+    }
+
+    /// The chain of `blocks`, their drivers created for `role` (a ``PassdbChain`` walks a
+    /// passdb chain built here).
+    init(
+        blocks: [UserdbSettings], role: DatabaseRole, settings: HomingSettings, registry: UserdbDriverRegistry,
+        context: UserdbDriverContext
+    ) throws(ConfigError) {
+        var context = context
+        context.role = role
         var members: [Member] = []
-        for block in settings.userdbs {
+        for block in blocks {
             // Check the block's own settings before starting its driver.
-            let rules = try UserdbBlockRules(block)
+            let rules = try UserdbBlockRules(block, role: role)
             let defaults = try Self.fieldTemplate(
-                block.defaultFields, setting: "default_fields", at: block.location, syntax: block.variableSyntax)
+                block.defaultFields, setting: "\(role.rawValue) default_fields", at: block.location,
+                syntax: block.variableSyntax)
             let overrides = try Self.fieldTemplate(
-                block.overrideFields, setting: "override_fields", at: block.location, syntax: block.variableSyntax)
+                block.overrideFields, setting: "\(role.rawValue) override_fields", at: block.location,
+                syntax: block.variableSyntax)
             let driver = try registry.makeDriver(for: block, context: context)
             members.append(
                 Member(
@@ -61,6 +76,7 @@ public final class UserdbChain: UserdbDriver {
                     overrideFields: overrides))
         }
         self.members = members
+        self.role = role
         self.syntax = settings.variableSyntax
         self.storageDefaults = settings.mailStorage24
         self.threadPool = context.threadPool
@@ -76,9 +92,9 @@ public final class UserdbChain: UserdbDriver {
         do {
             fields = try UserdbFieldTemplate.parse(text)
         } catch {
-            throw ConfigError("userdb \(setting): \(error)", at: location)
+            throw ConfigError("\(setting): \(error)", at: location)
         }
-        try UserdbVariables.validate(fields, setting: "userdb \(setting)", at: location, syntax: syntax)
+        try UserdbVariables.validate(fields, setting: setting, at: location, syntax: syntax)
         return fields
     }
 
@@ -99,6 +115,26 @@ public final class UserdbChain: UserdbDriver {
     /// Looks a user up as ``lookup(_:)`` does, reporting each block passed over or asked to
     /// `trace` (for `homing explain`; the lookup itself is unchanged).
     public func lookup(_ request: UserdbRequest, trace: UserdbTrace?) async -> UserdbResult {
+        switch await walk(request, trace: trace) {
+        case .found(let record, let driver): return await finish(record, driver: driver)
+        case .notFound: return .notFound
+        case .failed(let reason): return .temporaryFailure(reason: reason)
+        }
+    }
+
+    /// What the walk through the blocks ended with, before a userdb's checks (``finish``).
+    enum Walk: Sendable, Hashable {
+        /// Found, with the fields kept and the driver that gave them last.
+        case found(UserRecord, driver: String)
+        case notFound
+        /// Temporary failure; the reasons (already logged) joined with `; `.
+        case failed(reason: String)
+    }
+
+    /// Walks the blocks with Dovecot's `skip` and `result_*` rules. In a passdb chain a
+    /// `deny = yes` block that finds the user stops the walk with "not found" (Dovecot's
+    /// "user disabled"), and one that fails stops it with the failure.
+    func walk(_ request: UserdbRequest, trace: UserdbTrace?) async -> Walk {
         var progress = UserdbChainProgress()
         // The fields kept so far (from userdbs that found the user and let the chain go on).
         var kept = UserRecord(user: request.user)
@@ -116,6 +152,16 @@ public final class UserdbChain: UserdbDriver {
             let (outcome, record) = await lookUp(
                 lookupRequest, in: member, over: kept, failures: &failures)
             lastOutcome = outcome
+            if role == .passdb, member.settings.deny, outcome != .notFound {
+                let denied = outcome == .found
+                let reason = failures[failuresBefore...].joined(separator: "; ")
+                trace?(step(current, denied ? .found(user: kept.user, fields: []) : .failed(reason: reason),
+                            rule: nil, goesOn: false))
+                guard denied else { return .failed(reason: failures.joined(separator: "; ")) }
+                logger.info("passdb \(member.driver.driverName)(\(request.user)): denied by a deny = yes passdb",
+                            metadata: ["user": "\(request.user)", "passdb": "\(member.driver.driverName)"])
+                return .notFound
+            }
             let rule = member.rules.rule(for: outcome)
             let goOn = progress.record(outcome, rule: rule)
             if outcome == .found, let record {
@@ -142,11 +188,11 @@ public final class UserdbChain: UserdbDriver {
 
         switch progress.verdict(lastOutcome: lastOutcome) {
         case .found:
-            return await finish(kept, driver: foundBy)
+            return .found(kept, driver: foundBy)
         case .notFound:
             return .notFound
         case .internalFailure:
-            return .temporaryFailure(reason: failures.joined(separator: "; "))
+            return .failed(reason: failures.joined(separator: "; "))
         }
     }
 
@@ -186,7 +232,7 @@ public final class UserdbChain: UserdbDriver {
         }
         let start = ContinuousClock.now
         let answer = await member.driver.lookup(request)
-        UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start)
+        if role == .userdb { UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start) }
         switch answer {
         case .notFound:
             return (.notFound, nil)
@@ -257,10 +303,12 @@ public final class UserdbChain: UserdbDriver {
     }
 
     /// Logs a temporary failure at error level and returns its reason.
+    /// A passdb's message starts with `passdb ` (`passdb sql(alice): ...`).
     private func logFailure(_ reason: String, user: String, driver: String) -> String {
+        let prefix = role == .passdb ? "passdb " : ""
         logger.error(
-            "\(driver)(\(user)): \(reason)",
-            metadata: ["user": "\(user)", "userdb": "\(driver)"])
+            "\(prefix)\(driver)(\(user)): \(reason)",
+            metadata: ["user": "\(user)", "\(role.rawValue)": "\(driver)"])
         return reason
     }
 

@@ -12,11 +12,16 @@ public struct UserdbDriverContext: Sendable {
     public var logger: Logger
     /// The effective settings Homing runs with.
     public var settings: HomingSettings
+    /// Whether the driver is created for a `userdb { }` or a `passdb { }` block: a passdb
+    /// driver answers with passdb fields (`password_query`, `pass_attrs`, passwd-file extra
+    /// fields without `userdb_`...).
+    public var role: DatabaseRole
 
     /// Creates a context around an already started thread pool.
-    public init(threadPool: NIOThreadPool, logger: Logger, settings: HomingSettings) {
+    public init(threadPool: NIOThreadPool, logger: Logger, settings: HomingSettings, role: DatabaseRole = .userdb) {
         self.threadPool = threadPool
         self.logger = logger
         self.settings = settings
+        self.role = role
     }
 }

@@ -1,6 +1,7 @@
 import HomingConfig
 
-/// The userdb drivers Homing knows, by the name used in `userdb { driver = NAME }`.
+/// The userdb drivers Homing knows, by the name used in `userdb { driver = NAME }`. The same
+/// drivers serve `passdb { driver = NAME }` blocks: a factory reads ``UserdbDriverContext/role``.
 ///
 /// `builtIn` holds `static`, `passwd-file` and `passwd`; the SQL and LDAP targets add `sql` and
 /// `ldap` with ``register(_:_:)`` before the chain is built.
@@ -42,7 +43,7 @@ public struct UserdbDriverRegistry: Sendable {
         factories.keys.sorted()
     }
 
-    /// Creates the driver a `userdb { }` block names.
+    /// Creates the driver a `userdb { }` (or, by `context.role`, `passdb { }`) block names.
     ///
     /// An unknown name is a ``ConfigError`` at the block's location that lists the known drivers.
     public func makeDriver(for settings: UserdbSettings, context: UserdbDriverContext)
@@ -50,12 +51,13 @@ public struct UserdbDriverRegistry: Sendable {
     {
         guard let factory = factories[settings.driver] else {
             let known = knownDrivers.joined(separator: ", ")
+            let kind = context.role.rawValue
             if settings.driver.isEmpty {
                 throw ConfigError(
-                    "userdb block has no driver setting (known: \(known))", at: settings.location)
+                    "\(kind) block has no driver setting (known: \(known))", at: settings.location)
             }
             throw ConfigError(
-                "unknown userdb driver '\(settings.driver)' (known: \(known))", at: settings.location)
+                "unknown \(kind) driver '\(settings.driver)' (known: \(known))", at: settings.location)
         }
         return try factory(settings, context)
     }

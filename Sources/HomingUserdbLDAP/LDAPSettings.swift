@@ -37,6 +37,11 @@ public struct LDAPSettings: Sendable, Equatable {
     /// `iterate_filter` (`(objectClass=posixAccount)`) and `iterate_attrs` (`uid=user`).
     public var iterateFilter: String = "(objectClass=posixAccount)"
     public var iterateAttributes: LDAPAttributeMap
+    /// `pass_filter` (nil when not set; a passdb needs it) and `pass_attrs` (Dovecot's default
+    /// `uid=user,userPassword=password`): what an `ldap` passdb searches for and returns, read
+    /// as `user_filter` and `user_attrs` are. A userdb lists them in ``ignoredKeys``.
+    public var passFilter: String?
+    public var passAttributes: LDAPAttributeMap
     /// Keys present in the file that Homing reads but does not act on (password checking,
     /// SASL details, libldap debugging), for one notice at start.
     public var ignoredKeys: [String] = []
@@ -61,6 +66,7 @@ public struct LDAPSettings: Sendable, Equatable {
     /// Default `user_attrs`, `iterate_attrs` as Dovecot has them.
     public static let defaultUserAttributes = "homeDirectory=home,uidNumber=uid,gidNumber=gid"
     public static let defaultIterateAttributes = "uid=user"
+    public static let defaultPassAttributes = "uid=user,userPassword=password"
 
     /// Keys Homing accepts without acting on them.
     static let ignoredKeyNames: Set<String> = [
@@ -81,6 +87,7 @@ public struct LDAPSettings: Sendable, Equatable {
                 raw[entry.key] = entry
             case let key where ignoredKeyNames.contains(key):
                 if !ignored.contains(key) { ignored.append(key) }
+                if key == "pass_attrs" || key == "pass_filter" { raw[key] = entry }
             default:
                 throw ConfigError("Unknown setting: \(entry.key)", at: entry.location)
             }
@@ -133,7 +140,9 @@ public struct LDAPSettings: Sendable, Equatable {
         var settings = LDAPSettings(
             uris: uris, base: base,
             userAttributes: try attributeMap("user_attrs", default: defaultUserAttributes),
-            iterateAttributes: try attributeMap("iterate_attrs", default: defaultIterateAttributes))
+            iterateAttributes: try attributeMap("iterate_attrs", default: defaultIterateAttributes),
+            passAttributes: try attributeMap("pass_attrs", default: defaultPassAttributes))
+        settings.passFilter = string("pass_filter")
         settings.ignoredKeys = ignored
         if let dn = string("dn"), !dn.isEmpty {
             settings.bindDN = dn
@@ -169,14 +178,15 @@ public struct LDAPSettings: Sendable, Equatable {
         if let filter = string("iterate_filter") { settings.iterateFilter = filter }
 
         for (key, template) in [("base", settings.base), ("user_filter", settings.userFilter),
-                                ("iterate_filter", settings.iterateFilter)] {
+                                ("iterate_filter", settings.iterateFilter), ("pass_filter", settings.passFilter ?? "")] {
             do {
                 _ = try UserdbVariables.sample().expander().expand(template)
             } catch {
                 throw ConfigError("\(key): \(error)", at: raw[key]?.location)
             }
         }
-        for (key, map) in [("user_attrs", settings.userAttributes), ("iterate_attrs", settings.iterateAttributes)] {
+        for (key, map) in [("user_attrs", settings.userAttributes), ("iterate_attrs", settings.iterateAttributes),
+                           ("pass_attrs", settings.passAttributes)] {
             do {
                 try map.validate()
             } catch {
@@ -235,7 +245,8 @@ public struct LDAPSettings: Sendable, Equatable {
         }
         var settings = LDAPSettings(
             uris: uris, base: base, userAttributes: LDAPAttributeMap.fields24(fields),
-            iterateAttributes: LDAPAttributeMap.fields24(iterateFields.isEmpty ? [("user", "%{ldap:uid}")] : iterateFields))
+            iterateAttributes: LDAPAttributeMap.fields24(iterateFields.isEmpty ? [("user", "%{ldap:uid}")] : iterateFields),
+            passAttributes: LDAPAttributeMap.fields24([]))
         settings.syntax = .dovecot24
         settings.ignoredKeys = ignored
         settings.userFilter = filter

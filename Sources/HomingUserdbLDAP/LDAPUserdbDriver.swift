@@ -10,6 +10,9 @@ import NIOPosix
 /// open and shared (``LDAPConnectionPool``). Zero entries is "not found"; anything the directory
 /// cannot answer (server down, refused bind, timeout, several entries for one user) is a
 /// temporary failure, never "not found".
+///
+/// As a passdb (`passdb { driver = ldap }`), `pass_filter` and `pass_attrs` are used the same
+/// way instead (`=proxy=y,mailHost=host` maps the proxy fields).
 public final class LDAPUserdbDriver: UserdbDriver {
     /// Always `ldap`.
     public let driverName = "ldap"
@@ -21,10 +24,21 @@ public final class LDAPUserdbDriver: UserdbDriver {
     private let timeouts: LDAPTimeouts
     private let userAttributeNames: [String]
     private let iterateAttributeNames: [String]
+    /// Which filter and attribute map a lookup uses: `user_*` or `pass_*`.
+    private let role: DatabaseRole
+    private let lookupFilter: String
+    private let lookupAttributes: LDAPAttributeMap
+    private var filterName: String { role == .passdb ? "pass_filter" : "user_filter" }
 
     /// Creates the driver for a `userdb { driver = ldap  args = PATH }` block: reads PATH.
     public convenience init(settings userdb: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
+        let kind = context.role.rawValue
         if userdb.variableSyntax == .dovecot24 {
+            guard context.role == .userdb else {
+                throw ConfigError("passdb ldap: Homing reads an ldap passdb from a Dovecot 2.3 configuration only "
+                                  + "(args = /etc/dovecot/dovecot-ldap.conf.ext with pass_filter and pass_attrs)",
+                                  at: userdb.location)
+            }
             let settings = try LDAPSettings.parse24(userdb.driverSettings, blockLocation: userdb.location)
             self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger)
             return
@@ -32,31 +46,47 @@ public final class LDAPUserdbDriver: UserdbDriver {
         let path = userdb.args.trimmingWhitespace()
         guard !path.isEmpty else {
             throw ConfigError(
-                "userdb ldap: args must be the path of a dovecot-ldap.conf.ext file", at: userdb.location)
+                "\(kind) ldap: args must be the path of a dovecot-ldap.conf.ext file", at: userdb.location)
         }
         guard !path.contains(" ") else {
             throw ConfigError(
-                "userdb ldap: args must be just the path of a dovecot-ldap.conf.ext file, not '\(path)'",
+                "\(kind) ldap: args must be just the path of a dovecot-ldap.conf.ext file, not '\(path)'",
                 at: userdb.location)
         }
         let settings = try LDAPSettings.load(path: path)
-        self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger)
-        if !settings.ignoredKeys.isEmpty {
+        if context.role == .passdb, settings.passFilter == nil {
+            throw ConfigError(
+                "passdb ldap: \(path) has no pass_filter setting, which an ldap passdb needs "
+                    + "(for example: pass_filter = (&(objectClass=posixAccount)(mail=%u)))", at: userdb.location)
+        }
+        self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger, role: context.role)
+        let ignored = context.role == .passdb
+            ? settings.ignoredKeys.filter { $0 != "pass_attrs" && $0 != "pass_filter" } : settings.ignoredKeys
+        if !ignored.isEmpty {
             context.logger.notice(
-                "ldap \(path): ignoring settings Homing does not use: \(settings.ignoredKeys.joined(separator: ", "))")
+                "ldap \(path): ignoring settings Homing does not use: \(ignored.joined(separator: ", "))")
         }
     }
 
     /// Creates the driver from checked settings. `threadPool` must be started; the caller shuts it
     /// down after ``shutdown()``.
+    /// With `role` `.passdb`, lookups use `pass_filter` (which must be set) and `pass_attrs`.
     public init(ldapSettings: LDAPSettings, threadPool: NIOThreadPool, logger: Logger,
-                timeouts: LDAPTimeouts = LDAPTimeouts()) {
+                timeouts: LDAPTimeouts = LDAPTimeouts(), role: DatabaseRole = .userdb) {
         self.settings = ldapSettings
         self.threadPool = threadPool
         self.logger = logger
         self.timeouts = timeouts
         self.pool = LDAPConnectionPool(settings: ldapSettings, timeouts: timeouts, logger: logger)
-        self.userAttributeNames = ldapSettings.userAttributes.requestedAttributes
+        self.role = role
+        if role == .passdb {
+            self.lookupFilter = ldapSettings.passFilter ?? ldapSettings.userFilter
+            self.lookupAttributes = ldapSettings.passAttributes
+        } else {
+            self.lookupFilter = ldapSettings.userFilter
+            self.lookupAttributes = ldapSettings.userAttributes
+        }
+        self.userAttributeNames = lookupAttributes.requestedAttributes
         self.iterateAttributeNames = ldapSettings.iterateAttributes.requestedAttributes
     }
 
@@ -72,9 +102,9 @@ public final class LDAPUserdbDriver: UserdbDriver {
         let filter: String
         do {
             base = try variables.expander().expand(settings.base, escape: LDAPEscaping.dnValue)
-            filter = try variables.expander().expand(settings.userFilter, escape: LDAPEscaping.filterValue)
+            filter = try variables.expander().expand(lookupFilter, escape: LDAPEscaping.filterValue)
         } catch {
-            return .temporaryFailure(reason: "ldap: expanding base or user_filter: \(error)")
+            return .temporaryFailure(reason: "ldap: expanding base or \(filterName): \(error)")
         }
         let found: (entries: [LDAPEntry], truncated: Bool)
         switch await search(base: base, filter: filter, attributes: userAttributeNames, sizeLimit: 2,
@@ -84,14 +114,14 @@ public final class LDAPUserdbDriver: UserdbDriver {
         }
         if found.entries.count > 1 || found.truncated {
             return .temporaryFailure(
-                reason: "ldap: user_filter matched multiple objects, aborting (base=\(base) filter=\(filter))")
+                reason: "ldap: \(filterName) matched multiple objects, aborting (base=\(base) filter=\(filter))")
         }
         guard let entry = found.entries.first else { return .notFound }
         let mapped: LDAPAttributeMap.Mapped
         do {
-            mapped = try settings.userAttributes.map(entry, variables: variables)
+            mapped = try lookupAttributes.map(entry, variables: variables)
         } catch {
-            return .temporaryFailure(reason: "ldap: user_attrs for \(entry.dn): \(error)")
+            return .temporaryFailure(reason: "ldap: \(role == .passdb ? "pass_attrs" : "user_attrs") for \(entry.dn): \(error)")
         }
         for warning in mapped.warnings {
             logger.warning("ldap(\(request.user)): \(warning)")

@@ -6,12 +6,16 @@ import HomingUserdb
 /// (``make(settings24:blockLocation:)``): one struct, two readers.
 ///
 /// Read: `driver` (only `pgsql`), `connect` (see ``PostgresConnectString``), `user_query`
-/// (required), `iterate_query` (optional: without it users cannot be listed). Accepted and
-/// ignored, as they serve Dovecot's passdb: `password_query`, `update_query`,
-/// `default_pass_scheme`, `userdb_warning_disable`. Any other key is an error, as in Dovecot.
+/// (required for a userdb), `password_query` (required for a passdb), `iterate_query`
+/// (optional: without it users cannot be listed). Accepted and ignored, as they serve password
+/// checking: `update_query`, `default_pass_scheme`, `userdb_warning_disable`. Any other key is
+/// an error, as in Dovecot.
 struct SQLDriverConfig: Sendable, Hashable {
     var connect: PostgresConnectString
-    var userQuery: SQLQueryTemplate
+    /// `user_query`; always set for a userdb.
+    var userQuery: SQLQueryTemplate?
+    /// `password_query`; always set for a passdb.
+    var passwordQuery: SQLQueryTemplate?
     var iterateQuery: SQLQueryTemplate?
     /// The file, for messages.
     var path: String
@@ -20,14 +24,17 @@ struct SQLDriverConfig: Sendable, Hashable {
 
     /// The back ends Homing implements.
     static let availableDrivers = ["pgsql"]
-    static let usedKeys: Set<String> = ["driver", "connect", "user_query", "iterate_query"]
+    static let usedKeys: Set<String> = ["driver", "connect", "user_query", "password_query", "iterate_query"]
     static let ignoredKeys: Set<String> = [
-        "password_query", "update_query", "default_pass_scheme", "userdb_warning_disable",
+        "update_query", "default_pass_scheme", "userdb_warning_disable",
     ]
 
-    /// Builds the settings from a parsed file. `blockLocation` (the `userdb { }` block) is used
-    /// for problems that have no line in the file (a missing setting).
-    static func make(from file: ExtConfigFile, path: String, blockLocation: ConfigLocation?) throws(ConfigError) -> SQLDriverConfig {
+    /// Builds the settings from a parsed file. `blockLocation` (the `userdb { }` or `passdb { }`
+    /// block) is used for problems that have no line in the file (a missing setting). A userdb
+    /// needs `user_query`, a passdb `password_query`; the other one is checked when present.
+    static func make(
+        from file: ExtConfigFile, path: String, blockLocation: ConfigLocation?, role: DatabaseRole = .userdb
+    ) throws(ConfigError) -> SQLDriverConfig {
         for entry in file.entries where !usedKeys.contains(entry.key) && !ignoredKeys.contains(entry.key) {
             let known = (usedKeys.union(ignoredKeys)).sorted().joined(separator: ", ")
             throw ConfigError("unknown setting '\(entry.key)' (known: \(known))", at: entry.location)
@@ -48,17 +55,27 @@ struct SQLDriverConfig: Sendable, Hashable {
                 at: blockLocation)
         }
         let connectString = try PostgresConnectString.parse(connect.value, at: connect.location)
-        guard let userQuery = file.entry("user_query"), !userQuery.value.allSatisfy(\.isWhitespace) else {
+        func template(_ key: String) throws(ConfigError) -> SQLQueryTemplate? {
+            guard let entry = file.entry(key), !entry.value.allSatisfy(\.isWhitespace) else { return nil }
+            return try checkedTemplate(entry)
+        }
+        let userTemplate = try template("user_query")
+        let passwordTemplate = try template("password_query")
+        if role == .userdb, userTemplate == nil {
             throw ConfigError(
                 "\(path) has no 'user_query' setting (for example: user_query = SELECT home, uid, gid "
                     + "FROM users WHERE username = '%n' AND domain = '%d')", at: file.entry("user_query")?.location ?? blockLocation)
         }
-        let userTemplate = try checkedTemplate(userQuery)
-        var iterateTemplate: SQLQueryTemplate?
-        if let iterate = file.entry("iterate_query"), !iterate.value.allSatisfy(\.isWhitespace) {
-            iterateTemplate = try checkedTemplate(iterate)
+        if role == .passdb, passwordTemplate == nil {
+            throw ConfigError(
+                "\(path) has no 'password_query' setting, which a sql passdb needs (for example: password_query = "
+                    + "SELECT NULL AS password, 'y' AS nopassword, host, 'y' AS proxy FROM users WHERE username = '%n' "
+                    + "AND domain = '%d')", at: file.entry("password_query")?.location ?? blockLocation)
         }
-        return SQLDriverConfig(connect: connectString, userQuery: userTemplate, iterateQuery: iterateTemplate, path: path)
+        var config = SQLDriverConfig(
+            connect: connectString, userQuery: userTemplate, iterateQuery: try template("iterate_query"), path: path)
+        config.passwordQuery = passwordTemplate
+        return config
     }
 
     /// Splits a query and expands it once with sample values, so that an unknown variable or a

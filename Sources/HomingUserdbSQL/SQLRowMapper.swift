@@ -20,18 +20,24 @@ enum SQLRowMapper {
     /// Values the delivery cannot use are a temporary failure naming user, column and value:
     /// a `uid`/`gid` that is neither a number nor a system user/group name, a `home` that is
     /// not an absolute path, an empty `user`.
-    static func lookupResult(_ result: SQLRows, user: String) -> UserdbResult {
+    ///
+    /// For a passdb (`password_query`) the columns are the passdb fields by their own names;
+    /// `userdb_` columns (Dovecot's userdb prefetch) are left out, and only an empty `user` is
+    /// refused.
+    static func lookupResult(_ result: SQLRows, user: String, role: DatabaseRole = .userdb) -> UserdbResult {
+        let query = role == .passdb ? "password_query" : "user_query"
         guard let row = result.rows.first else { return .notFound }
         guard result.rows.count == 1 else {
             return .temporaryFailure(
-                reason: "user_query returned \(result.rows.count) rows for user \(user), expected at most one "
+                reason: "\(query) returned \(result.rows.count) rows for user \(user), expected at most one "
                     + "(make the WHERE clause match a unique key)")
         }
         var record = UserRecord(user: user)
         for (column, value) in zip(result.columns, row) {
             guard let value else { continue }
-            let name = fieldName(column)
-            if let problem = problem(field: name, column: column, value: value, user: user) {
+            if role == .passdb, column.hasPrefix("userdb_") { continue }
+            let name = role == .passdb ? column : fieldName(column)
+            if let problem = problem(field: name, column: column, value: value, user: user, query: query, role: role) {
                 return .temporaryFailure(reason: problem)
             }
             record[name] = value
@@ -72,8 +78,13 @@ enum SQLRowMapper {
     }
 
     /// Why a value cannot be used, or nil.
-    private static func problem(field: String, column: String, value: String, user: String) -> String? {
-        let prefix = "user \(user): user_query column '\(column)' has the value '\(value)'"
+    private static func problem(
+        field: String, column: String, value: String, user: String, query: String, role: DatabaseRole
+    ) -> String? {
+        let prefix = "user \(user): \(query) column '\(column)' has the value '\(value)'"
+        if role == .passdb {
+            return field == "user" && value.isEmpty ? "user \(user): \(query) column '\(column)' is empty" : nil
+        }
         switch field {
         case "uid", "gid":
             guard isNumericID(value) || isSystemName(value) else {

@@ -9,6 +9,9 @@ import NIOPosix
 /// - `user_query` is run for each lookup with its `%` variables expanded safely (see
 ///   ``SQLQueryTemplate``); its row becomes the user's fields (see ``SQLRowMapper``): no row is
 ///   not found, more than one or a bad value a temporary failure.
+/// - As a passdb (`passdb { driver = sql }`), `password_query` is run the same way instead and
+///   its columns are the passdb fields (`host`, `port`, `proxy`, `destuser`...); `userdb_`
+///   columns are left out.
 /// - `iterate_query` lists users for `homing user -u`.
 /// - Connections come from a pool (see ``ConnectionPool``): opened on first use, at most
 ///   `maxconns`, reopened with back-off after a failure. libpq runs on the NIO thread pool, never
@@ -24,11 +27,17 @@ public struct SQLUserdbDriver: UserdbDriver {
     let pool: ConnectionPool<PostgresConnection>
     let threadPool: NIOThreadPool
     let logger: Logger
+    /// Which query a lookup runs: `user_query` or `password_query`.
+    let role: DatabaseRole
 
     /// Reads the dovecot-sql.conf.ext named by `args`. A problem in it is a ``ConfigError`` at
     /// its line; a missing file or setting one at the `userdb { }` block. Does not connect.
     public init(settings: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
         if settings.variableSyntax == .dovecot24 {
+            guard context.role == .userdb else {
+                throw ConfigError("passdb sql: Homing reads a sql passdb from a Dovecot 2.3 configuration only "
+                                  + "(args = /etc/dovecot/dovecot-sql.conf.ext with password_query)", at: settings.location)
+            }
             let config = try SQLDriverConfig.make(settings24: settings.driverSettings, blockLocation: settings.location)
             for (key, template) in [("query", config.userQuery), ("iterate_query", config.iterateQuery)] {
                 guard let template, template.hasUnquotedVariables else { continue }
@@ -40,35 +49,39 @@ public struct SQLUserdbDriver: UserdbDriver {
             self.init(config: config, threadPool: context.threadPool, logger: context.logger)
             return
         }
+        let kind = context.role.rawValue
         let path = settings.args.trimmingSpaces()
         guard !path.isEmpty else {
             throw ConfigError(
-                "sql userdb needs the path of its dovecot-sql.conf.ext in args (args = /etc/homing/dovecot-sql.conf.ext)",
+                "sql \(kind) needs the path of its dovecot-sql.conf.ext in args (args = /etc/homing/dovecot-sql.conf.ext)",
                 at: settings.location)
         }
         let file: ExtConfigFile
         do {
             file = try ExtConfigFile.load(path: path)
         } catch {
-            if error.location == nil { throw ConfigError("sql userdb: \(error.message)", at: settings.location) }
+            if error.location == nil { throw ConfigError("sql \(kind): \(error.message)", at: settings.location) }
             throw error
         }
         for warning in file.warnings { context.logger.warning("\(warning)") }
-        let config = try SQLDriverConfig.make(from: file, path: path, blockLocation: settings.location)
-        for (key, template) in [("user_query", config.userQuery), ("iterate_query", config.iterateQuery)] {
+        let config = try SQLDriverConfig.make(from: file, path: path, blockLocation: settings.location, role: context.role)
+        let checked = context.role == .passdb
+            ? [("password_query", config.passwordQuery)] : [("user_query", config.userQuery), ("iterate_query", config.iterateQuery)]
+        for (key, template) in checked {
             guard let template, template.hasUnquotedVariables else { continue }
             let location = file.entry(key)?.location.description ?? path
             let message = "\(location): \(key) has a % variable outside single quotes; its value is escaped but "
                 + "not quoted, so a recipient may still change the query. Write '%u', not %u."
             context.logger.warning("\(message)")
         }
-        self.init(config: config, threadPool: context.threadPool, logger: context.logger)
+        self.init(config: config, threadPool: context.threadPool, logger: context.logger, role: context.role)
     }
 
     /// Creates the driver from parsed settings. The back-off delays are for tests.
-    init(config: SQLDriverConfig, threadPool: NIOThreadPool, logger: Logger,
+    init(config: SQLDriverConfig, threadPool: NIOThreadPool, logger: Logger, role: DatabaseRole = .userdb,
          initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30)) {
         self.config = config
+        self.role = role
         self.threadPool = threadPool
         self.logger = logger
         let connectString = config.connect.libpqString
@@ -103,9 +116,12 @@ public struct SQLUserdbDriver: UserdbDriver {
         if request.cannotMatchAnyRow { return .notFound }
         let deadline = ContinuousClock.now + config.connect.queryTimeout
         let expander = UserdbVariables(request: request, syntax: config.syntax).expander()
-        switch await run(config.userQuery, name: "user_query", expander: expander, deadline: deadline) {
+        let (query, name) = role == .passdb
+            ? (config.passwordQuery, "password_query") : (config.userQuery, config.syntax == .dovecot24 ? "query" : "user_query")
+        guard let query else { return .temporaryFailure(reason: "sql \(role.rawValue): no \(name) configured") }
+        switch await run(query, name: name, expander: expander, deadline: deadline) {
         case .success(let rows):
-            return SQLRowMapper.lookupResult(rows, user: request.user)
+            return SQLRowMapper.lookupResult(rows, user: request.user, role: role)
         case .failure(let failure):
             return .temporaryFailure(reason: failure.reason)
         }

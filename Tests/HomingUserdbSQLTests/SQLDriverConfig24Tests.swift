@@ -39,7 +39,7 @@ struct SQLDriverConfig24Tests {
         #expect(config.iterateQuery != nil)
         var expander = UserdbVariables(request: UserdbRequest(user: "alice@example.com")).expander()
         expander.syntax = .dovecot24
-        let rendered = try config.userQuery.render(with: expander, escape: SQLQueryTemplate.doublingQuotes)
+        let rendered = try #require(config.userQuery).render(with: expander, escape: SQLQueryTemplate.doublingQuotes)
         #expect(rendered.sql == "SELECT home FROM users WHERE username = $1 AND domain = $2")
         #expect(rendered.parameters == ["alice", "example.com"])
     }
@@ -87,7 +87,7 @@ struct SQLDriverConfig24Tests {
         let oldExpander = UserdbVariables(request: request).expander()
         var newExpander = oldExpander
         newExpander.syntax = .dovecot24
-        for (a, b) in [(oldConfig.userQuery, newConfig.userQuery), (oldConfig.iterateQuery!, newConfig.iterateQuery!)] {
+        for (a, b) in [(oldConfig.userQuery!, newConfig.userQuery!), (oldConfig.iterateQuery!, newConfig.iterateQuery!)] {
             let before = try a.render(with: oldExpander, escape: SQLQueryTemplate.doublingQuotes)
             let after = try b.render(with: newExpander, escape: SQLQueryTemplate.doublingQuotes)
             #expect(before.sql == after.sql)

@@ -28,8 +28,8 @@ struct SQLDriverConfigTests {
         let parsed = try SQLDriverConfig.make(from: file, path: "x", blockLocation: nil)
         #expect(parsed.connect.maxConnections == 5)
         #expect(parsed.connect.libpqString == "host=localhost dbname=mail user=homing password=secret")
-        #expect(parsed.userQuery.hasUnquotedVariables == false)
-        #expect(parsed.userQuery.pieces.filter { if case .parameter = $0 { return true } else { return false } }
+        #expect(parsed.userQuery?.hasUnquotedVariables == false)
+        #expect(parsed.userQuery?.pieces.filter { if case .parameter = $0 { return true } else { return false } }
             == [.parameter("%n"), .parameter("%d")])
         #expect(parsed.iterateQuery != nil)
     }
@@ -45,7 +45,7 @@ struct SQLDriverConfigTests {
               FROM users WHERE u = '%u'
             """)
         #expect(parsed.connect.maxConnections == 3)
-        #expect(parsed.userQuery.source == "SELECT home FROM users WHERE u = '%u'")
+        #expect(parsed.userQuery?.source == "SELECT home FROM users WHERE u = '%u'")
         #expect(parsed.iterateQuery == nil)
     }
 

@@ -7,6 +7,8 @@ struct ConfigTreeReader {
         case lmtpFilter
         case plugin(inLMTPFilter: Bool)
         case userdb(index: Int, inLMTPFilter: Bool)
+        /// `passdb [name] { }`: read like a userdb block (see ``RawConfiguration/passdbs``).
+        case passdb(index: Int, inLMTPFilter: Bool)
         case namespace(index: Int, inLMTPFilter: Bool)
         case serviceLMTP
         case unixListener(index: Int)
@@ -24,7 +26,9 @@ struct ConfigTreeReader {
         var inLMTPFilter: Bool {
             switch self {
             case .lmtpFilter: return true
-            case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter), .ignored(let filter): return filter
+            case .plugin(let filter), .userdb(_, let filter), .passdb(_, let filter), .namespace(_, let filter),
+                .ignored(let filter):
+                return filter
             case .root, .serviceLMTP, .unixListener, .inetListener, .serviceStats, .statsInetListener, .service,
                 .serviceUnixListener, .serviceInetListener:
                 return false
@@ -225,6 +229,9 @@ struct ConfigTreeReader {
             case "userdb":
                 raw.userdbs.append(RawConfiguration.Userdb(name: name, location: location))
                 push(.userdb(index: raw.userdbs.count - 1, inLMTPFilter: inFilter), title, at: location)
+            case "passdb":
+                raw.passdbs.append(RawConfiguration.Userdb(name: name, location: location))
+                push(.passdb(index: raw.passdbs.count - 1, inLMTPFilter: inFilter), title, at: location)
             case "plugin":
                 push(.plugin(inLMTPFilter: inFilter), title, at: location)
             case "namespace":
@@ -302,7 +309,7 @@ struct ConfigTreeReader {
             }
         case .serviceUnixListener, .serviceInetListener:
             throw ConfigError("\(type) { } can't be inside a listener section", at: location)
-        case .plugin(let filter), .userdb(_, let filter), .namespace(_, let filter):
+        case .plugin(let filter), .userdb(_, let filter), .passdb(_, let filter), .namespace(_, let filter):
             warnOnce("\(stack.last?.title ?? "") \(type)", "\(type) { } inside \(stack.last?.title ?? "") { } is not used by Homing (ignored)", at: location)
             push(.ignored(inLMTPFilter: filter), title, at: location)
         case .serviceStats:
@@ -330,6 +337,7 @@ struct ConfigTreeReader {
         case .root, .lmtpFilter: return SettingDefinitions.all[key] != nil || key.hasPrefix("plugin/")
         case .plugin: return true
         case .userdb: return Self.userdbKeys.contains(key)
+        case .passdb: return Self.passdbKeys.contains(key)
         case .unixListener, .serviceUnixListener: return ["user", "group", "mode"].contains(key)
         case .inetListener, .statsInetListener, .serviceInetListener: return ["address", "port"].contains(key)
         case .namespace: return Self.namespaceKeys.contains(key)
@@ -373,6 +381,19 @@ struct ConfigTreeReader {
         "driver", "args", "default_fields", "override_fields", "skip", "result_success", "result_failure", "result_internalfail",
     ]
 
+    /// A passdb block's settings: a userdb block's, and `deny` and `master` (see
+    /// ``UserdbSettings/deny``). `pass`, `mechanisms`, `username_filter`... are about
+    /// authentication, which Homing does not do: warned about and ignored.
+    private static let passdbKeys: Set<String> = userdbKeys.union(["deny", "master"])
+
+    /// Inside a `userdb { }` or `passdb { }` block.
+    private var inDriverBlock: Bool {
+        switch context {
+        case .userdb, .passdb: return true
+        default: return false
+        }
+    }
+
     private var isIgnored: Bool {
         if case .ignored = context { return true }
         return false
@@ -381,7 +402,7 @@ struct ConfigTreeReader {
     private mutating func assign(key: String, value: String, at location: ConfigLocation) throws(ConfigError) {
         let assignment = RawConfiguration.Assignment(key: key, value: value, location: location)
         raw.located.append(RawConfiguration.Located(section: stack.map(\.title), key: key, location: location))
-        if !isIgnored, let older = Dovecot24Names.settingsIn23File(key, inUserdb: { if case .userdb = context { return true }; return false }()) {
+        if !isIgnored, let older = Dovecot24Names.settingsIn23File(key, inUserdb: inDriverBlock) {
             throw ConfigError(older, at: location)
         }
         switch context {
@@ -404,6 +425,11 @@ struct ConfigTreeReader {
             raw.userdbs[index].assignments.append(assignment)
             if !Self.userdbKeys.contains(key) {
                 warnOnce("userdb \(key)", "userdb { \(key) } is not used by Homing (ignored)", at: location)
+            }
+        case .passdb(let index, _):
+            raw.passdbs[index].assignments.append(assignment)
+            if !Self.passdbKeys.contains(key) {
+                warnOnce("passdb \(key)", "passdb { \(key) } is not used by Homing (ignored)", at: location)
             }
         case .namespace(let index, _):
             raw.namespaces[index].assignments.append(assignment)

@@ -26,7 +26,10 @@ struct NonDefaultSettingsPrinter {
         if let plugin = Self.pluginSection(configuration.raw.globalPlugin) { items.append(plugin) }
         if let service = serviceSection(settings) { items.append(service) }
         for userdb in settings.userdbs {
-            items.append(Item(sortKey: "userdb", lines: Self.userdbSection(userdb)))
+            items.append(Item(sortKey: "userdb", lines: Self.userdbSection(userdb, kind: "userdb")))
+        }
+        for passdb in settings.passdbs {
+            items.append(Item(sortKey: "passdb", lines: Self.userdbSection(passdb, kind: "passdb")))
         }
         for namespace in settings.namespaces {
             items.append(Item(sortKey: "namespace", lines: Self.namespaceSection(namespace)))
@@ -93,7 +96,8 @@ struct NonDefaultSettingsPrinter {
         return Item(sortKey: "service", lines: Self.section("service lmtp", body))
     }
 
-    private static func userdbSection(_ userdb: UserdbSettings) -> [String] {
+    /// A `userdb { }` or (`kind` = passdb) `passdb { }` block.
+    private static func userdbSection(_ userdb: UserdbSettings, kind: String) -> [String] {
         let defaults = UserdbSettings(driver: userdb.driver)
         var inner: [(String, String)] = [("driver", userdb.driver)]
         if !userdb.args.isEmpty { inner.append(("args", userdb.args)) }
@@ -105,7 +109,9 @@ struct NonDefaultSettingsPrinter {
         if userdb.resultInternalfail != defaults.resultInternalfail {
             inner.append(("result_internalfail", userdb.resultInternalfail))
         }
-        let title = userdb.name.map { "userdb \(sectionName($0))" } ?? "userdb"
+        if userdb.deny { inner.append(("deny", "yes")) }
+        if userdb.master { inner.append(("master", "yes")) }
+        let title = userdb.name.map { "\(kind) \(sectionName($0))" } ?? kind
         return section(title, inner.sorted { $0.0 < $1.0 }.map { line($0.0, $0.1) })
     }
 

@@ -64,6 +64,9 @@ struct RawConfiguration: Sendable {
     var lmtpPlugin: [Assignment] = []
     /// `userdb { }` blocks in file order.
     var userdbs: [Userdb] = []
+    /// `passdb { }` blocks in file order, read as userdb blocks are (a passdb is looked up for
+    /// LMTP proxying only; see ``HomingSettings/passdbs``).
+    var passdbs: [Userdb] = []
     /// `namespace { }` blocks in file order.
     var namespaces: [Namespace] = []
     /// `service lmtp { process_limit client_limit }`, in file order.

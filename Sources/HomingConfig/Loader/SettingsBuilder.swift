@@ -32,9 +32,19 @@ enum SettingsBuilder {
         settings.userdbs = []
         for block in raw.userdbs {
             do {
-                var userdb = try self.userdb(from: block, diagnostics: &diagnostics)
+                var userdb = try self.userdb(from: block, kind: .userdb, diagnostics: &diagnostics)
                 userdb.variableSyntax = settings.variableSyntax
                 settings.userdbs.append(userdb)
+            } catch {
+                diagnostics.error(error)
+            }
+        }
+        settings.passdbs = []
+        for block in raw.passdbs {
+            do {
+                var passdb = try self.userdb(from: block, kind: .passdb, diagnostics: &diagnostics)
+                passdb.variableSyntax = settings.variableSyntax
+                settings.passdbs.append(passdb)
             } catch {
                 diagnostics.error(error)
             }
@@ -126,16 +136,25 @@ enum SettingsBuilder {
     }
 
     static let skipValues = ["never", "found", "notfound"]
+    static let passdbSkipValues = ["never", "authenticated", "unauthenticated"]
+
+    /// Which kind of block ``userdb(from:kind:diagnostics:)`` reads.
+    private enum BlockKind: String {
+        case userdb, passdb
+    }
     static let resultValues = ["return-ok", "return-fail", "return", "continue", "continue-ok", "continue-fail"]
 
-    private static func userdb(from raw: RawConfiguration.Userdb,
+    /// A `userdb { }` or `passdb { }` block: the same settings (a passdb adds `deny` and
+    /// `master`, and its `skip` values are `authenticated`/`unauthenticated`).
+    private static func userdb(from raw: RawConfiguration.Userdb, kind: BlockKind,
                                diagnostics: inout ConfigDiagnostics) throws(ConfigError) -> UserdbSettings {
         guard let driver = raw.assignments.last(where: { $0.key == "driver" }) else {
-            let title = raw.name.map { "userdb \($0)" } ?? "userdb"
+            let title = raw.name.map { "\(kind.rawValue) \($0)" } ?? kind.rawValue
             throw ConfigError("\(title) { } has no driver: add one, e.g. driver = passwd-file", at: raw.location)
         }
         guard !driver.value.isEmpty else {
-            throw ConfigError("driver: a userdb driver name is needed (static, passwd-file, passwd, sql, ldap)", at: driver.location)
+            throw ConfigError("driver: a \(kind.rawValue) driver name is needed (static, passwd-file, passwd, sql, ldap)",
+                              at: driver.location)
         }
         var settings = UserdbSettings(driver: driver.value, location: raw.location)
         settings.name = raw.name
@@ -147,7 +166,11 @@ enum SettingsBuilder {
             case "args": settings.args = value
             case "default_fields": settings.defaultFields = value
             case "override_fields": settings.overrideFields = value
-            case "skip": settings.skip = try SettingValueParser.word(value, choices: skipValues, key: key, at: location)
+            case "skip":
+                settings.skip = try SettingValueParser.word(
+                    value, choices: kind == .passdb ? passdbSkipValues : skipValues, key: key, at: location)
+            case "deny": settings.deny = try SettingValueParser.boolean(value, key: key, at: location)
+            case "master": settings.master = try SettingValueParser.boolean(value, key: key, at: location)
             case "result_success":
                 settings.resultSuccess = try SettingValueParser.word(value, choices: resultValues, key: key, at: location)
             case "result_failure":
