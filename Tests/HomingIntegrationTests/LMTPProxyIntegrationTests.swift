@@ -86,7 +86,7 @@ struct LMTPProxyIntegrationTests {
                 == ["550 5.1.1 <nosuch@example.com> User doesn't exist: nosuch@example.com"])
         #expect(try await client.command("RCPT TO:<bob+lists@example.com>") == ["250 2.1.5 OK"])
         #expect(try await client.command("DATA") == ["354 OK"])
-        try await client.send("Subject: split\r\n\r\n.leading dot\r\nbody\r\n.\r\n")
+        try await client.send("Subject: split\r\n\r\n..leading dot\r\nbody\r\n.\r\n")
         let replies = try await client.readReplies(3)
         #expect(replies.count == 3, "\(replies)")
         let expectedOrder = ["<carol@example.org>", "<alice@example.com>", "<bob+lists@example.com>"]
