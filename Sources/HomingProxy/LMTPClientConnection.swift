@@ -145,6 +145,9 @@ public final class LMTPClientConnection: Sendable {
             return try await promise.futureResult.get()
         } catch {
             watchdog.cancel()
+            // A write refused before it reached the handler (the channel already closed) leaves
+            // the reply promise to us; completing an already completed promise does nothing.
+            promise.fail(LMTPClientError.connectionLost("\(error)"))
             if fired.isSet {
                 throw failed(LMTPClientError.timedOut("Writing to \(destination) did not complete within \(timeout.nanoseconds / 1_000_000_000) s"))
             }
