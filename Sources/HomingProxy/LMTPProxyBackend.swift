@@ -1,3 +1,4 @@
+import Foundation
 import HomingDelivery
 import HomingLMTP
 import HomingServer
@@ -32,8 +33,10 @@ public struct LMTPProxyBackend: LMTPBackend {
         self.local = local
         self.passdb = passdb
         let settings = local.delivery.settings
-        self.relay = ProxyRelaySettings(
+        var relay = ProxyRelaySettings(
             hostname: local.delivery.hostname, verboseReplies: settings.lmtpVerboseReplies, pool: pool, group: group)
+        relay.addReceivedHeader = settings.lmtpAddReceivedHeader
+        self.relay = relay
         self.selfAddresses = ProxySelfAddresses(settings: settings)
         var logger = logger
         logger[metadataKey: "service"] = "lmtp-proxy"
@@ -202,9 +205,24 @@ public struct LMTPProxyBackend: LMTPBackend {
         let localSink = entry?.hasLocal == true ? try await local.makeMessageSink(for: transaction) : nil
         if let relays = entry?.transaction {
             if let localSink { await relays.setLocalSink(localSink) }
-            await relays.beginData()
+            var header: String?
+            if relay.addReceivedHeader {
+                let relayed = await relays.relayedRecipients
+                let single = relayed.count + (entry?.localCount ?? 0) == 1 ? relayed.first : nil
+                header = Self.receivedHeader(transaction, single: single, hostname: relay.hostname)
+            }
+            await relays.beginData(header: header)
         }
         return ProxyMessageSink(local: localSink, relays: entry?.transaction)
+    }
+
+    /// This node's `Received:` for a relayed copy, as local delivery writes it (`for <...>`
+    /// only when the transaction has one recipient).
+    static func receivedHeader(_ transaction: LMTPTransactionContext, single: LMTPRecipient?, hostname: String) -> String {
+        let received = DeliveryHeaders.Received(
+            from: transaction.lhloName ?? "unknown", remoteIP: transaction.connection.remoteIP, by: hostname,
+            id: transaction.sessionID, envelopeFrom: transaction.mailFrom, forRecipient: single?.address, date: Date())
+        return DeliveryHeaders(returnPath: transaction.mailFrom, deliveredTo: nil, received: received).forwardedText
     }
 
     public func deliver(

@@ -9,6 +9,9 @@ public struct ProxyRelaySettings: Sendable {
     public var hostname: String
     /// `lmtp_verbose_replies`.
     public var verboseReplies: Bool
+    /// `lmtp_add_received_header`: the relayed copy gets this node's `Received:` on top, as
+    /// Dovecot's proxy adds it.
+    public var addReceivedHeader: Bool = true
     /// Connections kept between transactions.
     public var pool: ProxyConnectionPool
     public var group: any EventLoopGroup
@@ -195,8 +198,14 @@ actor ProxyTransaction {
         local = sink
     }
 
-    /// `DATA` to every destination that accepted a recipient.
-    func beginData() async {
+    /// The recipients relayed, in RCPT order of each destination.
+    var relayedRecipients: [LMTPRecipient] {
+        order.flatMap { relays[$0]?.accepted ?? [] }
+    }
+
+    /// `DATA` to every destination that accepted a recipient, then `header` (this node's
+    /// trace header, LF-ended lines) as the start of the message.
+    func beginData(header: String?) async {
         for destination in order {
             guard let relay = relays[destination], relay.failure == nil, let connection = relay.connection,
                 !relay.accepted.isEmpty
@@ -205,6 +214,11 @@ actor ProxyTransaction {
                 let reply = try await connection.command("DATA", timeout: relay.timeout)
                 guard reply.code == 354 else { throw LMTPClientError.badReply("DATA refused: \(reply)") }
                 relays[destination]?.sending = true
+                if let header, var encoder = relays[destination]?.encoder {
+                    let bytes = encoder.encode(ByteBuffer(string: header))
+                    relays[destination]?.encoder = encoder
+                    try await connection.write(bytes, timeout: relay.timeout)
+                }
             } catch {
                 fail(destination, error)
             }

@@ -5,7 +5,9 @@ import Synchronization
 final class ProxyTransactionRegistry: Sendable {
     struct Entry: Sendable {
         var transaction: ProxyTransaction?
-        var hasLocal = false
+        /// Local recipients accepted so far.
+        var localCount = 0
+        var hasLocal: Bool { localCount > 0 }
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -15,7 +17,7 @@ final class ProxyTransactionRegistry: Sendable {
     }
 
     func markLocal(_ id: String) {
-        entries.withLock { $0[id, default: Entry()].hasLocal = true }
+        entries.withLock { $0[id, default: Entry()].localCount += 1 }
     }
 
     /// The transaction's relays, created with `make` at its first relayed RCPT.

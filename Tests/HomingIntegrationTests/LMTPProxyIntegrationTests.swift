@@ -107,6 +107,12 @@ struct LMTPProxyIntegrationTests {
         let stored = try String(contentsOfFile: bob + "/new/" + cluster.backends[0].files(bob)[0], encoding: .utf8)
         #expect(stored.contains("\n.leading dot\nbody\n"), "dot-stuffing must survive the relay: \(stored)")
         #expect(stored.contains("Delivered-To: bob+lists@example.com"), "\(stored)")
+        // The front's own Received (three recipients: no `for`) under the backend's.
+        #expect(stored.components(separatedBy: "\nReceived: ").count == 3, "\(stored)")
+        #expect(
+            stored.contains("Received: from postfix.example.net ([127.0.0.1])\n\tby mx.example.com with LMTP\n\tid "),
+            "\(stored)")
+        #expect(stored.contains("(envelope-from <sender@example.org>); "), "\(stored)")
         _ = try await client.command("QUIT")
     }
 
