@@ -270,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "HomingProxyTests",
             dependencies: [
-                "HomingProxy", "HomingLMTP", "HomingUserdb",
+                "HomingProxy", "HomingLMTP", "HomingUserdb", "HomingDelivery", "HomingMaildir",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
