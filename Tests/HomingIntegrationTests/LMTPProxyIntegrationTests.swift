@@ -161,6 +161,31 @@ struct LMTPProxyIntegrationTests {
         #expect(replies[1].hasPrefix("250 2.0.0 <bob@example.com> "), "\(replies)")
     }
 
+    @Test("BDAT chunks from the client are relayed as DATA, pipelined commands answered in order")
+    func bdatRelayedAsData() async throws {
+        let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        _ = try await client.readReply()
+        let first = "Subject: chunks\r\n\r\n.dot at line start\r\n"
+        let second = "last line without end"
+        try await client.send(
+            "LHLO x\r\nMAIL FROM:<sender@example.org>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<alice@example.com>\r\n"
+                + "BDAT \(first.utf8.count)\r\n\(first)BDAT \(second.utf8.count) LAST\r\n\(second)")
+        let lines = try await client.readReplies(7)
+        #expect(
+            lines.suffix(6).prefix(4) == ["250 2.1.0 OK", "250 2.1.5 OK", "250 2.1.5 OK", "250 2.0.0 Added \(first.utf8.count) octets"],
+            "\(lines)")
+        #expect(lines.suffix(2).allSatisfy { $0.hasPrefix("250 2.0.0 <") && $0.hasSuffix(" Saved") }, "\(lines)")
+        let bob = cluster.backends[0].maildir("bob")
+        let names = cluster.backends[0].files(bob)
+        try #require(names.count == 1)
+        let stored = try String(contentsOfFile: bob + "/new/" + names[0], encoding: .utf8)
+        #expect(stored.hasSuffix("\n.dot at line start\nlast line without end\n"), "\(stored)")
+    }
+
     @Test("proxy to this node itself is refused as a loop with 554 5.4.6")
     func selfLoop() async throws {
         let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
