@@ -2,8 +2,8 @@ import Foundation
 import HomingTestSupport
 import Testing
 
-/// `lmtp_proxy = yes` with the passdb drivers a fleet uses: static and sql.
-@Suite("lmtp_proxy: static and sql passdbs", .serialized)
+/// `lmtp_proxy = yes` with the passdb drivers a fleet uses: static, sql and ldap.
+@Suite("lmtp_proxy: static, sql and ldap passdbs", .serialized)
 struct LMTPProxyPassdbTests {
     /// A front whose passdb block is `passdb` (`USERS_FILE` replaced) and whose
     /// userdb is its passwd-file.
@@ -77,5 +77,32 @@ struct LMTPProxyPassdbTests {
         #expect(backend.files(backend.maildir("bob")).count == 1, "\(frontServer.log)")
         #expect(placeholder.files(placeholder.maildir("alice")).count == 1, "\(frontServer.log)")
         #expect(placeholder.files(placeholder.maildir("bob")).isEmpty)
+    }
+
+    @Test("an ldap passdb's pass_filter and pass_attrs route a user to their host; users it does not find stay local")
+    func ldapPassdb() async throws {
+        let backend = try IntegrationFixture()
+        defer { backend.dir.remove() }
+        let slapd = try await runOnThread { try TestSlapd.start() }
+        defer { slapd.remove() }
+        let frontNode = try front(passdb: "passdb {\n  driver = ldap\n  args = LDAPCONF\n}")
+        defer { frontNode.dir.remove() }
+        let conf = try slapd.writeDovecotLDAPConf(
+            to: frontNode.dir.file("dovecot-ldap.conf.ext"),
+            overrides: [
+                ("pass_filter", "(&(objectClass=homingMailUser)(mail=%u)(mail=bob@example.com))"),
+                ("pass_attrs", "mail=user,=proxy=y,=host=127.0.0.1,=port=\(backend.port)"),
+            ])
+        let config = try String(contentsOfFile: frontNode.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "LDAPCONF", with: conf)
+        try frontNode.dir.write("homing.conf", config)
+        let backendServer = try await backend.startServer()
+        let frontServer = try await frontNode.startServer()
+        defer { Task { _ = await frontServer.stop(); _ = await backendServer.stop() } }
+        let replies = try await deliver(port: frontNode.port, to: ["bob@example.com", "alice@example.com"])
+        #expect(replies.count == 2 && replies.allSatisfy { $0.hasPrefix("250 2.0.0 ") }, "\(replies) \(frontServer.log)")
+        #expect(backend.files(backend.maildir("bob")).count == 1, "\(frontServer.log)")
+        #expect(frontNode.files(frontNode.maildir("alice")).count == 1, "\(frontServer.log)")
+        #expect(frontNode.files(frontNode.maildir("bob")).isEmpty)
     }
 }
