@@ -67,9 +67,8 @@ actor ProxyTransaction {
             order.append(destination)
             relays[destination] = Relay(timeout: .seconds(Int64(route.timeoutSeconds)))
             do {
-                let connection = try await open(route, ttl: ttl)
+                let (connection, reply) = try await start(route, ttl: ttl)
                 relays[destination]?.connection = connection
-                let reply = try await connection.command(mailCommand(connection), timeout: .seconds(Int64(route.timeoutSeconds)))
                 if !reply.isPositive {
                     logger.info("proxy: \(destination) refused MAIL FROM:<\(context.mailFrom)>: \(reply)")
                     relays[destination]?.mailRefusal = reply
@@ -105,8 +104,26 @@ actor ProxyTransaction {
         }
     }
 
-    /// A pooled connection (re-announced with XCLIENT if the client differs), else a new one.
-    private func open(_ route: ProxyRoute, ttl: Int) async throws(LMTPClientError) -> LMTPClientConnection {
+    /// A connection with `MAIL FROM` sent, and its reply. A pooled connection that turns out
+    /// dead (the destination closed it while idle) is replaced by a new one, once.
+    private func start(_ route: ProxyRoute, ttl: Int) async throws(LMTPClientError) -> (LMTPClientConnection, LMTPReply) {
+        let timeout = TimeAmount.seconds(Int64(route.timeoutSeconds))
+        let (connection, pooled) = try await open(route, ttl: ttl, pooled: true)
+        do {
+            return (connection, try await connection.command(mailCommand(connection), timeout: timeout))
+        } catch {
+            guard pooled else { throw error }
+            logger.debug("proxy: \(route.destination): pooled connection failed (\(error)), connecting again")
+            let (fresh, _) = try await open(route, ttl: ttl, pooled: false)
+            return (fresh, try await fresh.command(mailCommand(fresh), timeout: timeout))
+        }
+    }
+
+    /// A pooled connection (re-announced with XCLIENT if the client differs), else a new one;
+    /// and whether it came from the pool.
+    private func open(_ route: ProxyRoute, ttl: Int, pooled allowPooled: Bool)
+        async throws(LMTPClientError) -> (LMTPClientConnection, Bool)
+    {
         let destination = route.destination
         let timeout = TimeAmount.seconds(Int64(route.timeoutSeconds))
         sessionCounter += 1
@@ -114,7 +131,9 @@ actor ProxyTransaction {
             helo: context.lhloName, session: "\(context.transactionID):P\(sessionCounter)", ttl: ttl,
             port: context.connection.remotePort, address: context.connection.remoteIP)
         var connection: LMTPClientConnection
-        if let pooled = await settings.pool.take(destination) {
+        var fromPool = false
+        if allowPooled, let pooled = await settings.pool.take(destination) {
+            fromPool = true
             connection = pooled
             if !route.notTrusted, let advertised = connection.capabilities["XCLIENT"] {
                 let attributes = identity.attributes(advertised: advertised)
@@ -124,13 +143,14 @@ actor ProxyTransaction {
                     } catch {
                         connection.abort()
                         connection = try await fresh(route, identity: identity, timeout: timeout)
+                        fromPool = false
                     }
                 }
             }
         } else {
             connection = try await fresh(route, identity: identity, timeout: timeout)
         }
-        return connection
+        return (connection, fromPool)
     }
 
     private func fresh(_ route: ProxyRoute, identity: ProxyClientIdentity, timeout: TimeAmount)

@@ -248,6 +248,29 @@ struct LMTPProxyIntegrationTests {
         #expect(ids[0] == ids[1] && !ids[0].isEmpty, "\(ids)")
     }
 
+    @Test("a backend restarted between transactions is connected to again, not answered from a dead pooled connection")
+    func backendRestart() async throws {
+        let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        var servers = try await cluster.start()
+        defer { Task { [servers] in await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(from: "sender@example.org")
+        for round in 0..<2 {
+            if round == 1 {
+                _ = await servers[0].stop()
+                servers[0] = try await cluster.backends[0].startServer()
+                _ = try await client.command("MAIL FROM:<sender@example.org>")
+            }
+            #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"], "round \(round)")
+            #expect(try await client.command("DATA") == ["354 OK"])
+            try await client.send("Subject: round \(round)\r\n\r\nx\r\n.\r\n")
+            let reply = try await client.readReply()
+            #expect(reply.first?.hasPrefix("250 2.0.0 <bob@example.com> ") == true, "\(reply) \(servers[1].log)")
+        }
+        #expect(cluster.backends[0].files(cluster.backends[0].maildir("bob")).count == 2)
+    }
+
     @Test("a 20 MB message is relayed as it arrives, the front's memory growing far less than the message")
     func largeMessage() async throws {
         let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
