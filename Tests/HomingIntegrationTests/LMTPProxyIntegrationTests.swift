@@ -137,6 +137,38 @@ struct LMTPProxyIntegrationTests {
         #expect(try await client.command("NOOP") == ["250 2.0.0 OK"])
     }
 
+    @Test("a backend that never answers times out after proxy_timeout, one that answers garbage is a bad reply: 451 4.4.0 each")
+    func silentAndBrokenBackends() async throws {
+        let silent = try MisbehavingLMTPServer(banner: nil)
+        let garbage = try MisbehavingLMTPServer(banner: "hello there\r\n")
+        defer {
+            silent.close()
+            garbage.close()
+        }
+        let cluster = try ProxyCluster(
+            backends: 1,
+            passdbLines: Self.passdb + [
+                "silent@example.com:{PLAIN}x::::::proxy host=127.0.0.1 port=\(silent.port) proxy_timeout=2",
+                "garbage@example.com:{PLAIN}x::::::proxy host=127.0.0.1 port=\(garbage.port) proxy_timeout=2",
+            ])
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        let client = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await client.open(from: "sender@example.org")
+        let started = Date()
+        let timedOut = try await client.command("RCPT TO:<silent@example.com>")
+        #expect(timedOut.count == 1 && timedOut[0].hasPrefix("451 4.4.0 Proxy failed (timed out, session="), "\(timedOut)")
+        #expect(Date().timeIntervalSince(started) >= 1.5)
+        let bad = try await client.command("RCPT TO:<garbage@example.com>")
+        #expect(bad.count == 1 && bad[0].hasPrefix("451 4.4.0 Proxy failed (bad reply, session="), "\(bad)")
+        #expect(try await client.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: x\r\n\r\nx\r\n.\r\n")
+        let reply = try await client.readReply()
+        #expect(reply.first?.hasPrefix("250 2.0.0 <bob@example.com> ") == true, "\(reply)")
+    }
+
     @Test("a backend stopped between RCPT and the end of data fails its recipients with 451 4.4.0")
     func backendLostDuringData() async throws {
         let cluster = try ProxyCluster(passdbLines: Self.passdb)
