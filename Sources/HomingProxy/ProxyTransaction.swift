@@ -312,6 +312,7 @@ actor ProxyTransaction {
             }
             for await (destination, replies) in group {
                 results[destination] = replies
+                relays[destination]?.sending = false
                 if relays[destination]?.connection?.isUsable != true {
                     relays[destination]?.connection?.abort()
                     relays[destination]?.connection = nil
@@ -343,6 +344,13 @@ actor ProxyTransaction {
         for destination in order {
             guard let relay = relays[destination], let connection = relay.connection else { continue }
             relays[destination]?.connection = nil
+            if relay.sending {
+                // Abandoned inside DATA (the client went away, or RSET after a failed BDAT):
+                // an RSET now would be message text. Closing makes the destination drop the
+                // unfinished message.
+                connection.abort()
+                continue
+            }
             do {
                 let reply = try await connection.command("RSET", timeout: relay.timeout)
                 if reply.isPositive {

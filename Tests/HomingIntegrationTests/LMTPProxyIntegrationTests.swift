@@ -218,6 +218,37 @@ struct LMTPProxyIntegrationTests {
         #expect(stored.hasSuffix("\n.dot at line start\nlast line without end\n"), "\(stored)")
     }
 
+    @Test("a client that goes away inside DATA leaves nothing stored on the backend, and the next transaction is relayed")
+    func clientGoneInsideData() async throws {
+        let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
+        defer { cluster.remove() }
+        let servers = try await cluster.start()
+        defer { Task { await stopAll(servers) } }
+        do {
+            // The client is closed when it goes out of scope.
+            let first = try await LMTPTestClient.connect(port: cluster.front.port)
+            try await first.open(from: "sender@example.org")
+            #expect(try await first.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+            #expect(try await first.command("DATA") == ["354 OK"])
+            try await first.send("Subject: unfinished\r\n\r\nRSET\r\npart of it\r\n")
+        }
+        _ = await servers[1].waitForLog { $0.contains("unfinished DATA command") }
+        let started = Date()
+        let second = try await LMTPTestClient.connect(port: cluster.front.port)
+        try await second.open(from: "sender@example.org")
+        #expect(try await second.command("RCPT TO:<bob@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await second.command("DATA") == ["354 OK"])
+        try await second.send("Subject: finished\r\n\r\nx\r\n.\r\n")
+        let reply = try await second.readReply()
+        #expect(reply.first?.hasPrefix("250 2.0.0 <bob@example.com> ") == true, "\(reply)")
+        #expect(Date().timeIntervalSince(started) < 30)
+        let bob = cluster.backends[0].maildir("bob")
+        let names = cluster.backends[0].files(bob)
+        try #require(names.count == 1)
+        let stored = try String(contentsOfFile: bob + "/new/" + names[0], encoding: .utf8)
+        #expect(stored.contains("Subject: finished"))
+    }
+
     @Test("proxy to this node itself is refused as a loop with 554 5.4.6")
     func selfLoop() async throws {
         let cluster = try ProxyCluster(backends: 1, passdbLines: Self.passdb)
