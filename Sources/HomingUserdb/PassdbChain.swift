@@ -26,10 +26,16 @@ public final class PassdbChain: PassdbLookup {
     /// each driver in passdb mode with `registry`.
     ///
     /// Throws a ``ConfigError`` at the block when a driver is unknown or a block's settings are
-    /// invalid (a sql passdb without `password_query`, an ldap one without `pass_filter`...).
+    /// invalid (a sql passdb without `password_query`, an ldap one without `pass_filter`...),
+    /// and when there is no passdb to look up in (see ``isConfigured(in:)``).
     public init(
         settings: HomingSettings, registry: UserdbDriverRegistry = .builtIn, context: UserdbDriverContext
     ) throws(ConfigError) {
+        guard Self.isConfigured(in: settings) else {
+            throw ConfigError(
+                "no passdb configured for lookups: add a passdb { driver = ... } block that is not master = yes (for "
+                    + "example passdb { driver = sql  args = /etc/dovecot/dovecot-sql.conf.ext } with a password_query)")
+        }
         chain = try UserdbChain(
             blocks: settings.passdbs.filter { !$0.master }, role: .passdb, settings: settings, registry: registry,
             context: context)

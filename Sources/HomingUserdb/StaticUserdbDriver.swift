@@ -72,7 +72,7 @@ public struct StaticUserdbDriver: UserdbDriver {
             context.logger.warning(
                 """
                 userdb static: without allow_all_users=yes Dovecot verifies each user with a passdb lookup, \
-                but Homing has no passdb: every address will be accepted as an existing user \
+                but Homing does not verify users with a passdb: every address will be accepted as an existing user \
                 (add allow_all_users=yes to args to silence this warning)
                 """,
                 metadata: location.map { ["config": "\($0)"] })

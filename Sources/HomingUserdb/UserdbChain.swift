@@ -186,6 +186,10 @@ public final class UserdbChain: UserdbDriver {
             index = next
         }
 
+        if role == .passdb, lastOutcome == nil {
+            // Dovecot: "All password databases were skipped" is an internal failure.
+            return .failed(reason: logFailure("all password databases were skipped", user: request.user, driver: driverName))
+        }
         switch progress.verdict(lastOutcome: lastOutcome) {
         case .found:
             return .found(kept, driver: foundBy)
@@ -202,8 +206,9 @@ public final class UserdbChain: UserdbDriver {
         var index = start
         while index < members.count {
             let skip = members[index].rules.skip
-            if !progress.skips(skip) { return index }
-            trace?(step(index, .skipped(skip: skip, userFoundSoFar: progress.userExists), rule: nil, goesOn: true))
+            if !progress.skips(skip, passdb: role == .passdb) { return index }
+            let foundSoFar = role == .passdb ? progress.authenticated : progress.userExists
+            trace?(step(index, .skipped(skip: skip, userFoundSoFar: foundSoFar), rule: nil, goesOn: true))
             index += 1
         }
         return nil
@@ -232,7 +237,7 @@ public final class UserdbChain: UserdbDriver {
         }
         let start = ContinuousClock.now
         let answer = await member.driver.lookup(request)
-        if role == .userdb { UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start) }
+        UserdbMetrics.lookup(driver: driver, answer, took: ContinuousClock.now - start, role: role)
         switch answer {
         case .notFound:
             return (.notFound, nil)

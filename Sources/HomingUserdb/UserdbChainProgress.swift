@@ -12,13 +12,18 @@ struct UserdbChainProgress: Sendable, Hashable {
     private(set) var userExists = false
     /// Some userdb failed internally and the chain went on past it.
     private(set) var sawInternalFailure = false
+    /// passdb chains: Dovecot's "authenticated" state, which a passdb's `skip` tests: set when
+    /// one found the user and the chain went on (`continue`), or by `continue-ok`.
+    private(set) var authenticated = false
 
-    /// Whether a userdb with this `skip` is passed over in the current state.
-    func skips(_ skip: UserdbSkip) -> Bool {
+    /// Whether a userdb with this `skip` is passed over in the current state. For a passdb
+    /// (`passdb`), `found` / `notFound` stand for `authenticated` / `unauthenticated`.
+    func skips(_ skip: UserdbSkip, passdb: Bool = false) -> Bool {
+        let state = passdb ? authenticated : userExists
         switch skip {
         case .never: return false
-        case .found: return userExists
-        case .notFound: return !userExists
+        case .found: return state
+        case .notFound: return !state
         }
     }
 
@@ -30,6 +35,7 @@ struct UserdbChainProgress: Sendable, Hashable {
         case .returnFail, .continueFail: userExists = false
         case .return, .continue: break
         }
+        if rule == .continueOK || (rule == .continue && outcome == .found) { authenticated = true }
         return rule.continues
     }
 

@@ -207,7 +207,10 @@ public struct LDAPSettings: Sendable, Equatable {
     /// `ldap_uris`, `ldap_auth_dn`, `ldap_auth_dn_password`, `ldap_base`, `ldap_scope`,
     /// `ldap_deref`, `ldap_starttls`, `ldap_version`, and the block's `filter` (required),
     /// `iterate_filter`, `fields { }` and `iterate_fields { }` (default `user = %{ldap:uid}`).
-    public static func parse24(_ entries: [ExtConfigEntry], blockLocation: ConfigLocation?) throws(ConfigError) -> LDAPSettings {
+    /// `kind` (`userdb`, `passdb`) names the block in messages.
+    public static func parse24(
+        _ entries: [ExtConfigEntry], blockLocation: ConfigLocation?, kind: String = "userdb"
+    ) throws(ConfigError) -> LDAPSettings {
         var last: [String: ExtConfigEntry] = [:]
         var fields: [(String, String)] = []
         var iterateFields: [(String, String)] = []
@@ -230,10 +233,10 @@ public struct LDAPSettings: Sendable, Equatable {
         for key in last.keys.sorted() where !known.contains(key) { ignored.append(key) }
         func value(_ key: String) -> String? { last[key]?.value }
         guard let base = value("ldap_base") else {
-            throw ConfigError("userdb ldap needs ldap_base = the DN to search under", at: blockLocation)
+            throw ConfigError("\(kind) ldap needs ldap_base = the DN to search under", at: blockLocation)
         }
         let uris = (value("ldap_uris") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
-        guard !uris.isEmpty else { throw ConfigError("userdb ldap needs ldap_uris = ldap://HOST", at: blockLocation) }
+        guard !uris.isEmpty else { throw ConfigError("\(kind) ldap needs ldap_uris = ldap://HOST", at: blockLocation) }
         for uri in uris {
             let lower = uri.lowercased()
             guard lower.hasPrefix("ldap://") || lower.hasPrefix("ldaps://") || lower.hasPrefix("ldapi://") else {
@@ -241,7 +244,7 @@ public struct LDAPSettings: Sendable, Equatable {
             }
         }
         guard let filter = value("filter") else {
-            throw ConfigError("userdb ldap { } needs filter = (&(objectClass=posixAccount)(uid=%{user}))", at: blockLocation)
+            throw ConfigError("\(kind) ldap { } needs filter = (&(objectClass=posixAccount)(uid=%{user}))", at: blockLocation)
         }
         var settings = LDAPSettings(
             uris: uris, base: base, userAttributes: LDAPAttributeMap.fields24(fields),

@@ -34,13 +34,13 @@ public final class LDAPUserdbDriver: UserdbDriver {
     public convenience init(settings userdb: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
         let kind = context.role.rawValue
         if userdb.variableSyntax == .dovecot24 {
-            guard context.role == .userdb else {
-                throw ConfigError("passdb ldap: Homing reads an ldap passdb from a Dovecot 2.3 configuration only "
-                                  + "(args = /etc/dovecot/dovecot-ldap.conf.ext with pass_filter and pass_attrs)",
-                                  at: userdb.location)
+            var settings = try LDAPSettings.parse24(userdb.driverSettings, blockLocation: userdb.location, kind: kind)
+            if context.role == .passdb {
+                // A 2.4 passdb's `filter` and `fields { }` are its pass_filter and pass_attrs.
+                settings.passFilter = settings.userFilter
+                settings.passAttributes = settings.userAttributes
             }
-            let settings = try LDAPSettings.parse24(userdb.driverSettings, blockLocation: userdb.location)
-            self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger)
+            self.init(ldapSettings: settings, threadPool: context.threadPool, logger: context.logger, role: context.role)
             return
         }
         let path = userdb.args.trimmingWhitespace()

@@ -98,22 +98,25 @@ struct SQLDriverConfig: Sendable, Hashable {
     /// Builds the settings from a 2.4 `userdb sql { }` block's ``UserdbSettings/driverSettings``:
     /// `sql_driver = pgsql`, `pgsql HOST { parameters { KEY = VALUE } }` (the first host; its
     /// parameters are libpq's: dbname, user, password, port...), `pgsql_connection_limit` (the
-    /// pool size), the block's `query` (required) and `iterate_query`.
-    static func make(settings24 entries: [ExtConfigEntry], blockLocation: ConfigLocation?) throws(ConfigError) -> SQLDriverConfig {
+    /// pool size), the block's `query` (required) and `iterate_query`. For a `passdb sql { }`
+    /// block (`kind`, for messages) the caller takes `query` as the password query.
+    static func make(
+        settings24 entries: [ExtConfigEntry], blockLocation: ConfigLocation?, kind: String = "userdb"
+    ) throws(ConfigError) -> SQLDriverConfig {
         func last(_ key: String) -> ExtConfigEntry? { entries.last { $0.key == key } }
         if let field = entries.first(where: { $0.key.hasPrefix("fields/") || $0.key.hasPrefix("iterate_fields/") }) {
             throw ConfigError(
-                "userdb sql { fields { } } is not supported by Homing: return the field from the query "
+                "\(kind) sql { fields { } } is not supported by Homing: return the field from the query "
                     + "(SELECT ... AS \(field.key.split(separator: "/").last ?? "name"))", at: field.location)
         }
         guard let driver = last("sql_driver") else {
-            throw ConfigError("userdb sql needs sql_driver = pgsql (at the top level or in the userdb block)", at: blockLocation)
+            throw ConfigError("\(kind) sql needs sql_driver = pgsql (at the top level or in the \(kind) block)", at: blockLocation)
         }
         guard ["pgsql", "postgresql"].contains(driver.value) else {
             throw ConfigError("sql_driver = \(driver.value): Homing has no such SQL driver (available: pgsql)", at: driver.location)
         }
         guard let host = entries.first(where: { $0.key.hasPrefix("pgsql/") && !$0.key.dropFirst(6).contains("/") }) else {
-            throw ConfigError("userdb sql needs a pgsql HOST { parameters { dbname = ... user = ... password = ... } } block",
+            throw ConfigError("\(kind) sql needs a pgsql HOST { parameters { dbname = ... user = ... password = ... } } block",
                               at: blockLocation)
         }
         var words = ["host=\(quotedParameter(host.value))"]
@@ -130,7 +133,7 @@ struct SQLDriverConfig: Sendable, Hashable {
         let connect = try PostgresConnectString.parse(words.joined(separator: " "), at: host.location)
         guard let query = last("query"), !query.value.allSatisfy(\.isWhitespace) else {
             throw ConfigError(
-                "userdb sql needs query = SELECT home, uid, gid FROM users WHERE userid = '%{user | username}' "
+                "\(kind) sql needs query = SELECT home, uid, gid FROM users WHERE userid = '%{user | username}' "
                     + "AND domain = '%{user | domain}'", at: blockLocation)
         }
         var named = query
@@ -141,7 +144,7 @@ struct SQLDriverConfig: Sendable, Hashable {
             iterateTemplate = try checkedTemplate(iterate, syntax: .dovecot24)
         }
         var config = SQLDriverConfig(connect: connect, userQuery: userTemplate, iterateQuery: iterateTemplate,
-                                     path: blockLocation?.file ?? "userdb sql")
+                                     path: blockLocation?.file ?? "\(kind) sql")
         config.syntax = .dovecot24
         return config
     }

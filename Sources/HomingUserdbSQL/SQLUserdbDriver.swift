@@ -34,19 +34,22 @@ public struct SQLUserdbDriver: UserdbDriver {
     /// its line; a missing file or setting one at the `userdb { }` block. Does not connect.
     public init(settings: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
         if settings.variableSyntax == .dovecot24 {
-            guard context.role == .userdb else {
-                throw ConfigError("passdb sql: Homing reads a sql passdb from a Dovecot 2.3 configuration only "
-                                  + "(args = /etc/dovecot/dovecot-sql.conf.ext with password_query)", at: settings.location)
+            var config = try SQLDriverConfig.make(settings24: settings.driverSettings, blockLocation: settings.location,
+                                                  kind: context.role.rawValue)
+            if context.role == .passdb {
+                // A 2.4 passdb's `query` is its password query.
+                config.passwordQuery = config.userQuery
+                config.userQuery = nil
+                config.iterateQuery = nil
             }
-            let config = try SQLDriverConfig.make(settings24: settings.driverSettings, blockLocation: settings.location)
-            for (key, template) in [("query", config.userQuery), ("iterate_query", config.iterateQuery)] {
+            for (key, template) in [("query", config.userQuery ?? config.passwordQuery), ("iterate_query", config.iterateQuery)] {
                 guard let template, template.hasUnquotedVariables else { continue }
                 let location = settings.driverSettings.last { $0.key == key }?.location.description ?? "userdb sql"
                 let message = "\(location): \(key) has a % variable outside single quotes; its value is escaped but "
                     + "not quoted, so a recipient may still change the query. Write '%{user}', not %{user}."
                 context.logger.warning("\(message)")
             }
-            self.init(config: config, threadPool: context.threadPool, logger: context.logger)
+            self.init(config: config, threadPool: context.threadPool, logger: context.logger, role: context.role)
             return
         }
         let kind = context.role.rawValue
@@ -117,7 +120,8 @@ public struct SQLUserdbDriver: UserdbDriver {
         let deadline = ContinuousClock.now + config.connect.queryTimeout
         let expander = UserdbVariables(request: request, syntax: config.syntax).expander()
         let (query, name) = role == .passdb
-            ? (config.passwordQuery, "password_query") : (config.userQuery, config.syntax == .dovecot24 ? "query" : "user_query")
+            ? (config.passwordQuery, config.syntax == .dovecot24 ? "query" : "password_query")
+            : (config.userQuery, config.syntax == .dovecot24 ? "query" : "user_query")
         guard let query else { return .temporaryFailure(reason: "sql \(role.rawValue): no \(name) configured") }
         switch await run(query, name: name, expander: expander, deadline: deadline) {
         case .success(let rows):

@@ -33,17 +33,21 @@ enum Dovecot24Names {
     ]
 
     /// The message for a 2.4 name in a 2.3 file, or nil when `key` is fine in 2.3.
-    static func settingsIn23File(_ key: String, inUserdb: Bool) -> String? {
+    /// `inPassdb`: the key is inside a `passdb { }` block (whose query is `password_query`, whose
+    /// filter is `pass_filter`).
+    static func settingsIn23File(_ key: String, inUserdb: Bool, inPassdb: Bool = false) -> String? {
         if key == "dovecot_config_version" {
             return "dovecot_config_version must be the first setting of the file (then the whole file is read as Dovecot 2.4)"
         }
         if inUserdb {
             switch key {
             case "passwd_file_path": return "passwd_file_path is Dovecot 2.4 syntax, which a 2.3 file cannot use: use args = PATH"
-            case "query", "sql_query", "userdb_sql_query":
-                return "\(key) is Dovecot 2.4 syntax, which a 2.3 file cannot use: put user_query in the dovecot-sql.conf.ext named by args"
-            case "filter", "ldap_filter", "userdb_ldap_filter":
-                return "\(key) is Dovecot 2.4 syntax, which a 2.3 file cannot use: put user_filter in the dovecot-ldap.conf.ext named by args"
+            case "query", "sql_query", "userdb_sql_query", "passdb_sql_query":
+                return "\(key) is Dovecot 2.4 syntax, which a 2.3 file cannot use: put \(inPassdb ? "password_query" : "user_query") "
+                    + "in the dovecot-sql.conf.ext named by args"
+            case "filter", "ldap_filter", "userdb_ldap_filter", "passdb_ldap_filter":
+                return "\(key) is Dovecot 2.4 syntax, which a 2.3 file cannot use: put \(inPassdb ? "pass_filter" : "user_filter") "
+                    + "in the dovecot-ldap.conf.ext named by args"
             default: return nil
             }
         }

@@ -2,17 +2,20 @@
 extension Dovecot24Reader {
     // MARK: - userdb
 
-    mutating func userdb(_ node: Dovecot24Node, section: [String]) {
+    /// A `userdb NAME { }` block, or with `kind` `passdb` a `passdb NAME { }` block (the same
+    /// settings with the `passdb_` prefix, plus `deny` and `master`; its `fields { }` are the
+    /// passdb fields).
+    mutating func userdb(_ node: Dovecot24Node, section: [String], kind: String = "userdb") {
         guard let name = node.name, !name.isEmpty else {
-            diagnostics.error("userdb { } needs a name in Dovecot 2.4 (userdb users { driver = passwd-file ... }); "
+            diagnostics.error("\(kind) { } needs a name in Dovecot 2.4 (\(kind) users { driver = passwd-file ... }); "
                               + "the name is also the driver when there is no driver setting", at: node.location)
             return
         }
         var block = RawConfiguration.Userdb(name: name, location: node.location)
-        let driverNode = node.children.last { !$0.isSection && ($0.key == "driver" || $0.key == "userdb_driver") }
+        let driverNode = node.children.last { !$0.isSection && ($0.key == "driver" || $0.key == "\(kind)_driver") }
         let driver = driverNode?.value ?? name
         block.assignments.append(RawConfiguration.Assignment(key: "driver", value: driver, location: driverNode?.location ?? node.location))
-        let prefixes = ["userdb_\(driver.replacingDashes())_", "userdb_", "\(driver.replacingDashes())_"]
+        let prefixes = ["\(kind)_\(driver.replacingDashes())_", "\(kind)_", "\(driver.replacingDashes())_"]
         var staticFields: [String] = []
         var defaults: [String] = []
         var overrides: [String] = []
@@ -33,12 +36,12 @@ extension Dovecot24Reader {
                             continue
                         }
                         guard key == "fields" else {
-                            warnOnce("userdb iterate_fields", "userdb \(driver) { iterate_fields } is not used by Homing (ignored)",
+                            warnOnce("\(kind) iterate_fields", "\(kind) \(driver) { iterate_fields } is not used by Homing (ignored)",
                                      at: child.location)
                             continue
                         }
                         if MailStorage24.hasBlankOutsideVariables(value) {
-                            diagnostics.error("fields { \(field.key) }: Homing cannot keep a space in a userdb field value of the "
+                            diagnostics.error("fields { \(field.key) }: Homing cannot keep a space in a \(kind) field value of the "
                                               + "\(driver) driver", at: field.location)
                             continue
                         }
@@ -53,14 +56,14 @@ extension Dovecot24Reader {
                 case _ where driver == "sql" && (key == "pgsql" || key == "postgresql"):
                     block.driverSettings += pgsqlEntries(child, section: section + [child.title])
                 default:
-                    warnOnce("userdb \(child.key)", "\(child.key) { } inside userdb { } is not used by Homing (ignored)",
+                    warnOnce("\(kind) \(child.key)", "\(child.key) { } inside \(kind) { } is not used by Homing (ignored)",
                              at: child.location)
                 }
                 continue
             }
             let value = child.value ?? ""
             if let removed = Dovecot24Names.removedInUserdb[child.key] {
-                diagnostics.error("userdb { \(child.key) } is Dovecot 2.3 syntax, which a 2.4 file cannot use: \(removed)",
+                diagnostics.error("\(kind) { \(child.key) } is Dovecot 2.3 syntax, which a 2.4 file cannot use: \(removed)",
                                   at: child.location)
                 continue
             }
@@ -75,6 +78,10 @@ extension Dovecot24Reader {
                 continue
             case "skip", "result_success", "result_failure", "result_internalfail":
                 block.assignments.append(assignment(child, key: key))
+            case "deny" where kind == "passdb", "master" where kind == "passdb":
+                block.assignments.append(assignment(child, key: key))
+            case "password" where kind == "passdb" && driver == "static":
+                continue
             case "path" where driver == "passwd-file":
                 passwdFilePath = value
                 checkTemplate(value, key: child.key, context: .userdb, at: child.location)
@@ -84,7 +91,7 @@ extension Dovecot24Reader {
                 block.driverSettings.append(ExtConfigEntry(key: key, value: value, location: child.location))
                 checkTemplate(value, key: child.key, context: .userdb, at: child.location)
             default:
-                warnOnce("userdb \(child.key)", "userdb { \(child.key) } is not used by Homing (ignored)", at: child.location)
+                warnOnce("\(kind) \(child.key)", "\(kind) { \(child.key) } is not used by Homing (ignored)", at: child.location)
             }
         }
         switch driver {
@@ -92,7 +99,7 @@ extension Dovecot24Reader {
             if let passwdFilePath {
                 block.assignments.append(RawConfiguration.Assignment(key: "args", value: passwdFilePath, location: node.location))
             } else {
-                diagnostics.error("userdb \(name) { } needs passwd_file_path = PATH", at: node.location)
+                diagnostics.error("\(kind) \(name) { } needs passwd_file_path = PATH", at: node.location)
             }
         case "static":
             if allowAllUsers { staticFields.append("allow_all_users=yes") }
@@ -109,7 +116,7 @@ extension Dovecot24Reader {
             block.assignments.append(RawConfiguration.Assignment(key: "override_fields", value: overrides.joined(separator: " "),
                                                                  location: node.location))
         }
-        raw.userdbs.append(block)
+        if kind == "passdb" { raw.passdbs.append(block) } else { raw.userdbs.append(block) }
     }
 }
 

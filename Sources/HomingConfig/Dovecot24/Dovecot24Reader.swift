@@ -85,6 +85,9 @@ struct Dovecot24Reader {
         for index in raw.userdbs.indices {
             raw.userdbs[index].driverSettings = driverGlobals + raw.userdbs[index].driverSettings
         }
+        for index in raw.passdbs.indices {
+            raw.passdbs[index].driverSettings = driverGlobals + raw.passdbs[index].driverSettings
+        }
 
         var start = HomingSettings()
         start.variableSyntax = .dovecot24
@@ -242,6 +245,8 @@ struct Dovecot24Reader {
                               + "(quota and Sieve settings were renamed, see docs/dovecot-2.4.md)", at: node.location)
         case "userdb":
             userdb(node, section: inside)
+        case "passdb":
+            userdb(node, section: inside, kind: "passdb")
         case "service" where !inFilter:
             if node.name == "lmtp" {
                 service(node, section: inside)

@@ -394,6 +394,11 @@ struct ConfigTreeReader {
         }
     }
 
+    private var inPassdb: Bool {
+        if case .passdb = context { return true }
+        return false
+    }
+
     private var isIgnored: Bool {
         if case .ignored = context { return true }
         return false
@@ -402,7 +407,7 @@ struct ConfigTreeReader {
     private mutating func assign(key: String, value: String, at location: ConfigLocation) throws(ConfigError) {
         let assignment = RawConfiguration.Assignment(key: key, value: value, location: location)
         raw.located.append(RawConfiguration.Located(section: stack.map(\.title), key: key, location: location))
-        if !isIgnored, let older = Dovecot24Names.settingsIn23File(key, inUserdb: inDriverBlock) {
+        if !isIgnored, let older = Dovecot24Names.settingsIn23File(key, inUserdb: inDriverBlock, inPassdb: inPassdb) {
             throw ConfigError(older, at: location)
         }
         switch context {
