@@ -504,7 +504,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         connection = connection.applying(attributes)
         if let helo = attributes.helo { lhloName = helo }
         if let session = attributes.session { sessionID = session }
-        state = .ready
+        if case .closed = state {} else { state = .ready }
         return .proxied(attributes, greeting())
     }
 

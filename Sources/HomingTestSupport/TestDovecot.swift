@@ -18,11 +18,13 @@ import Synchronization
 /// (so its own master.pid, auth and log sockets), `state_dir`, `instance_name` and ports, and
 /// the system's /etc/dovecot is never read. Found by trying with Debian 12's 2.3.19.1: as root
 /// the master needs `default_internal_user` / `default_login_user` (dovecot, dovenull); as
-/// another user both are that user, and the `lmtp` and `auth` services run as it too.
+/// another user both are that user, the `lmtp` and `auth` services run as it too, and the
+/// services that chroot by default (anvil, ipc, old-stats, aggregator) are told not to.
 ///
 /// ``stop()`` and ``start()`` keep the directory (a backend that goes away and comes back);
-/// ``remove()`` stops it and deletes the directory. Calls block the calling thread (they wait
-/// for the port), so call them from tests or ``runOnThread(_:)``, not from an event loop.
+/// ``remove()`` stops it and deletes the directory (an `atexit` handler does it for instances
+/// a test left behind). Calls block the calling thread (they wait for the port), so call them
+/// from ``runOnThread(_:)`` in async tests, never from an event loop.
 ///
 /// The only mutable state, the running master's process id, is behind a `Mutex`.
 public final class TestDovecot: Sendable {
@@ -121,6 +123,8 @@ public final class TestDovecot: Sendable {
             }
             if geteuid() == 0 { chown(dovecot.mailRoot, options.mailUID, options.mailGID) }
             try scratch.write("dovecot.conf", dovecot.configurationText())
+            // A test that fails without remove() (or the process exiting early) still stops it.
+            ExitCleanup.shared.add(dovecot) { dovecot.remove() }
             try dovecot.start()
         } catch {
             dovecot.remove()
@@ -163,6 +167,12 @@ public final class TestDovecot: Sendable {
             "  }",
             "}",
         ]
+        if !root {
+            // Only root may chroot: these services chroot by default (to base_dir/empty).
+            for service in ["anvil", "ipc", "old-stats", "aggregator"] {
+                lines += ["service \(service) {", "  chroot =", "}"]
+            }
+        }
         // Dovecot's auth process will not start without a passdb, even when only userdb
         // lookups are made (local delivery): a static passdb that proxies nothing then.
         let passdbs = options.passdbs.isEmpty ? ["driver = static\nargs = nopassword=y"] : options.passdbs
@@ -247,6 +257,7 @@ public final class TestDovecot: Sendable {
     public func remove() {
         stop()
         try? FileManager.default.removeItem(atPath: directory)
+        ExitCleanup.shared.remove(self)
     }
 
     /// Dovecot's log so far.

@@ -79,6 +79,16 @@ struct LoginTrustedNetworksTests {
         )
     }
 
+    @Test("a Dovecot 2.4 file uses the same name")
+    func dovecot24() throws {
+        let loaded = ConfigurationLoader.parseAll(
+            text: "dovecot_config_version = 2.4.1\ndovecot_storage_version = 2.4.1\nprotocols = lmtp\npostmaster_address = p@example.com\n"
+                + "login_trusted_networks = 10.0.0.0/8\n",
+            file: "d.conf")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics.errors)")
+        #expect(loaded.settings.isTrustedClient("10.9.8.7"))
+    }
+
     @Test("inside protocol lmtp { } it applies to LMTP, as Dovecot's lmtp settings allow")
     func protocolBlock() throws {
         let settings = try load("protocol lmtp {\n  login_trusted_networks = 192.0.2.0/24\n}\n")

@@ -198,6 +198,58 @@ extension DovecotFleetTests {
     }
 }
 
+extension DovecotFleetTests {
+    /// XCLIENT commands whose replies Homing must give exactly as Dovecot 2.3 does (the
+    /// deliberate differences, such as `ADDR=1.2.3`, are not in the list).
+    static let xclientScript = [
+        "XCLIENT", "XCLIENT ADDR=1.2.3.4  PORT=5", "XCLIENT ADDR", "XCLIENT PORT=0", "XCLIENT PORT=65536",
+        "XCLIENT ADDR=1.2.3.4 PORT=+31", "XCLIENT ADDR=1.2.3.4 PORT=+3X", "XCLIENT TTL=-1", "XCLIENT TTL=",
+        "XCLIENT TIMEOUT=x", "XCLIENT PROTO=foo", "XCLIENT HELO=..bad FOO=bar =x", "XCLIENT FOO=bar",
+        "XCLIENT a=b=c", "xclient addr=IPV6:1.2.3.4", "XCLIENT ADDR=IPV6:::1", "XCLIENT ADDR=[::1]",
+        "XCLIENT ADDR=[UNAVAILABLE] PORT=[unavailable]", "XCLIENT ADDR=+00", "XCLIENT ADDR=fe80::1%eth0",
+        "XCLIENT LOGIN= SESSION=abc HELO=[1.2.3.4]", "XCLIENT TTL=0 TIMEOUT=125 PROTO=lmtp", "MAIL FROM:<a@b>",
+        "XCLIENT ADDR=1.2.3.4", "RSET", "XCLIENT ADDR=10.1.2.3 PORT=4321",
+    ]
+
+    /// The replies to ``xclientScript`` on `port`, from `source`, after the greeting and LHLO
+    /// (returned first); Dovecot's greeting text is written as Homing's so the two compare.
+    func xclientReplies(port: Int, source: String) async throws -> (lhlo: [String], replies: [[String]]) {
+        let client = try await LMTPTestClient.connect(port: port, sourceAddress: source)
+        _ = try await client.readReply()
+        let lhlo = try await client.command("LHLO proxy.example.net")
+        var replies: [[String]] = []
+        for line in Self.xclientScript {
+            let reply = try await client.command(line)
+            replies.append(reply.map { $0.replacingOccurrences(of: "Dovecot (Debian) ready.", with: "Homing ready.") })
+        }
+        _ = try await client.command("QUIT")
+        return (lhlo, replies)
+    }
+
+    @Test("XCLIENT answers, trusted and not, are Dovecot's, command for command")
+    func xclientRepliesMatchDovecot() async throws {
+        let dovecot = try await runOnThread {
+            try TestDovecot.start(.init(settings: [("login_trusted_networks", "127.0.0.1")]))
+        }
+        defer { dovecot.remove() }
+        let homing = try IntegrationFixture(extraSettings: "login_trusted_networks = 127.0.0.1")
+        defer { homing.dir.remove() }
+        let server = try await homing.startServer()
+        for source in ["127.0.0.1", "127.0.0.2"] {
+            let theirs = try await xclientReplies(port: dovecot.port, source: source)
+            let ours = try await xclientReplies(port: homing.port, source: source)
+            let trusted = source == "127.0.0.1"
+            for (index, line) in Self.xclientScript.enumerated() {
+                #expect(ours.replies[index] == theirs.replies[index], "\(source) \(line)")
+            }
+            let offer = "250-XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT"
+            #expect(theirs.lhlo.contains(offer) == trusted, "\(theirs.lhlo)")
+            #expect(ours.lhlo.contains { $0.hasSuffix(String(offer.dropFirst(4))) } == trusted, "\(ours.lhlo)")
+        }
+        await server.stop()
+    }
+}
+
 /// Runs non-throwing blocking work on a thread of its own.
 func runOnThreadQuietly(_ body: @escaping @Sendable () -> Void) async {
     _ = try? await runOnThread { body() }

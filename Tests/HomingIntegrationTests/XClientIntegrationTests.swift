@@ -39,6 +39,42 @@ struct XClientIntegrationTests {
         #expect(text.contains("Received: from client.example.org ([192.0.2.7])\n\tby mx.example.com with LMTP\n"), "\(text)")
     }
 
+    @Test("%r in userdb templates is the address XCLIENT named, not the proxy's")
+    func remoteIPVariable() async throws {
+        // The fixture's mail user (as IntegrationFixture chooses it); the mail root is only
+        // known once the fixture exists, so the userdb names it MAILROOT until then.
+        let uid = geteuid() == 0 ? 5000 : geteuid()
+        let gid = geteuid() == 0 ? 5000 : getegid()
+        let fixture = try IntegrationFixture(
+            extraSettings: "login_trusted_networks = 127.0.0.1",
+            userdb: """
+                userdb {
+                  driver = static
+                  args = uid=\(uid) gid=\(gid) home=MAILROOT/by-client/%r/%n allow_all_users=yes
+                }
+                """)
+        defer { fixture.dir.remove() }
+        let text = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
+        try text.replacingOccurrences(of: "MAILROOT", with: fixture.mailRoot)
+            .write(toFile: fixture.configPath, atomically: false, encoding: .utf8)
+        let server = try await fixture.startServer()
+        let client = try await LMTPTestClient.connect(port: fixture.port)
+        _ = try await client.readReply()
+        _ = try await client.command("LHLO proxy.example.net")
+        #expect(try await client.command("XCLIENT ADDR=192.0.2.7") == ["220 mx.example.com Homing ready."])
+        #expect(try await client.command("MAIL FROM:<sender@example.org>") == ["250 2.1.0 OK"])
+        #expect(try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
+        #expect(try await client.command("DATA") == ["354 OK"])
+        try await client.send("Subject: where\r\n\r\nhello\r\n.\r\n")
+        let saved = try await client.readReply()
+        _ = try await client.command("QUIT")
+        await server.stop()
+        #expect(saved.first?.hasPrefix("250 2.0.0 ") == true, "\(saved) \(server.log)")
+        let maildir = fixture.mailRoot + "/by-client/192.0.2.7/alice/Maildir"
+        #expect(fixture.files(maildir).count == 1, "\(server.log)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.mailRoot + "/by-client/127.0.0.1"))
+    }
+
     @Test("a client outside login_trusted_networks is not offered XCLIENT, is refused it, and keeps its own address")
     func untrustedClient() async throws {
         let fixture = try IntegrationFixture(extraSettings: "login_trusted_networks = 127.0.0.1")
