@@ -38,6 +38,8 @@ actor ProxyTransaction {
         var accepted: [LMTPRecipient] = []
         var timeout: TimeAmount
         var sending = false
+        /// The destination answered the end of data: its transaction is over, no RSET needed.
+        var finished = false
         var encoder = DotStuffingEncoder()
     }
 
@@ -313,6 +315,7 @@ actor ProxyTransaction {
             for await (destination, replies) in group {
                 results[destination] = replies
                 relays[destination]?.sending = false
+                relays[destination]?.finished = true
                 if relays[destination]?.connection?.isUsable != true {
                     relays[destination]?.connection?.abort()
                     relays[destination]?.connection = nil
@@ -336,8 +339,8 @@ actor ProxyTransaction {
 
     // MARK: - End
 
-    /// The transaction is over: healthy connections are reset (`RSET`) and pooled, the
-    /// others closed; the local spool, if not handed to delivery, is discarded.
+    /// The transaction is over: healthy connections are pooled (reset with `RSET` first unless
+    /// the message was completed there), the others closed; the local spool, if not handed to delivery, is discarded.
     func release(discardingLocal: Bool) async {
         if discardingLocal, let local { await local.discard() }
         local = nil
@@ -349,6 +352,11 @@ actor ProxyTransaction {
                 // an RSET now would be message text. Closing makes the destination drop the
                 // unfinished message.
                 connection.abort()
+                continue
+            }
+            if relay.finished {
+                // After the end-of-data replies the destination is ready for the next MAIL.
+                await settings.pool.give(connection)
                 continue
             }
             do {
