@@ -65,15 +65,20 @@ actor ProxyTransaction {
         async -> LMTPRecipientVerdict<ProxyRecipient>
     {
         let destination = route.destination
+        var pipelinedReply: LMTPReply?
         if relays[destination] == nil {
             order.append(destination)
             relays[destination] = Relay(timeout: .seconds(Int64(route.timeoutSeconds)))
             do {
-                let (connection, reply) = try await start(route, ttl: ttl)
+                let (connection, reply, rcptReply) = try await start(route, ttl: ttl) { connection in
+                    self.rcptCommand(recipient, address: address, connection)
+                }
                 relays[destination]?.connection = connection
                 if !reply.isPositive {
                     logger.info("proxy: \(destination) refused MAIL FROM:<\(context.mailFrom)>: \(reply)")
                     relays[destination]?.mailRefusal = reply
+                } else {
+                    pipelinedReply = rcptReply
                 }
             } catch {
                 logger.error("proxy: \(destination): \(error)")
@@ -89,7 +94,12 @@ actor ProxyTransaction {
         }
         guard let connection = relay.connection else { return .reject(.temporaryInternalError) }
         do {
-            let reply = try await connection.command(rcptCommand(recipient, address: address, connection), timeout: relay.timeout)
+            let reply: LMTPReply
+            if let pipelinedReply {
+                reply = pipelinedReply
+            } else {
+                reply = try await connection.command(rcptCommand(recipient, address: address, connection), timeout: relay.timeout)
+            }
             guard reply.isPositive else {
                 logger.info("proxy: \(destination) refused <\(address)>: \(reply)")
                 return .reject(ProxyReplies.rcpt(reply, path: recipient.path))
@@ -106,19 +116,35 @@ actor ProxyTransaction {
         }
     }
 
-    /// A connection with `MAIL FROM` sent, and its reply. A pooled connection that turns out
-    /// dead (the destination closed it while idle) is replaced by a new one, once.
-    private func start(_ route: ProxyRoute, ttl: Int) async throws(LMTPClientError) -> (LMTPClientConnection, LMTPReply) {
-        let timeout = TimeAmount.seconds(Int64(route.timeoutSeconds))
+    /// A connection with `MAIL FROM` sent, and its reply; with `PIPELINING`, the first
+    /// `RCPT TO` (from `rcptLine`) goes in the same write and its reply comes back too. A
+    /// pooled connection that turns out dead (closed by the destination while idle) is replaced
+    /// by a new one, once.
+    private func start(
+        _ route: ProxyRoute, ttl: Int, rcptLine: (LMTPClientConnection) -> String
+    ) async throws(LMTPClientError) -> (LMTPClientConnection, LMTPReply, LMTPReply?) {
         let (connection, pooled) = try await open(route, ttl: ttl, pooled: true)
         do {
-            return (connection, try await connection.command(mailCommand(connection), timeout: timeout))
+            return try await mail(on: connection, route: route, rcptLine: rcptLine)
         } catch {
             guard pooled else { throw error }
             logger.debug("proxy: \(route.destination): pooled connection failed (\(error)), connecting again")
             let (fresh, _) = try await open(route, ttl: ttl, pooled: false)
-            return (fresh, try await fresh.command(mailCommand(fresh), timeout: timeout))
+            return try await mail(on: fresh, route: route, rcptLine: rcptLine)
         }
+    }
+
+    private func mail(
+        on connection: LMTPClientConnection, route: ProxyRoute, rcptLine: (LMTPClientConnection) -> String
+    ) async throws(LMTPClientError) -> (LMTPClientConnection, LMTPReply, LMTPReply?) {
+        let timeout = TimeAmount.seconds(Int64(route.timeoutSeconds))
+        guard connection.capabilities["PIPELINING"] != nil else {
+            return (connection, try await connection.command(mailCommand(connection), timeout: timeout), nil)
+        }
+        let lines = mailCommand(connection) + "\r\n" + rcptLine(connection) + "\r\n"
+        let replies = try await connection.send(ByteBuffer(string: lines), replies: 2, timeout: timeout)
+        guard replies.count == 2 else { throw .badReply("Expected 2 replies, got \(replies.count)") }
+        return (connection, replies[0], replies[1])
     }
 
     /// A pooled connection (re-announced with XCLIENT if the client differs), else a new one;
@@ -207,7 +233,7 @@ actor ProxyTransaction {
         // ORCPT is always passed (Dovecot forces it), and added when the address changed.
         if let original = recipient.originalRecipient {
             line += " ORCPT=\(original.encoded)"
-        } else if address != recipient.path {
+        } else if address != recipient.address {
             line += " ORCPT=rfc822;\(XtextEncoding.encode(recipient.address))"
         }
         return line
