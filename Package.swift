@@ -154,6 +154,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `lmtp_proxy = yes`: passdb-routed relaying of recipients to other LMTP nodes.
+        .target(
+            name: "HomingProxy",
+            dependencies: [
+                "HomingConfig", "HomingUserdb", "HomingLMTP", "HomingDelivery", "HomingServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The one place that wires the program: configuration, logging, userdb drivers, plugins,
         // the delivery core and the server, for `serve` and every CLI command.
         .target(
@@ -161,7 +172,7 @@ let package = Package(
             dependencies: [
                 "HomingConfig", "HomingUserdb", "HomingUserdbSQL", "HomingUserdbLDAP", "HomingMaildir",
                 "HomingDelivery", "HomingQuota", "HomingQuotaPlugin", "HomingSieve", "HomingSievePlugin", "HomingServer",
-                "HomingDSN", "HomingLDA",
+                "HomingDSN", "HomingLDA", "HomingProxy",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -257,6 +268,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "HomingProxyTests",
+            dependencies: [
+                "HomingProxy", "HomingLMTP", "HomingUserdb", "HomingDelivery", "HomingMaildir",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "HomingServerTests",
             dependencies: [
                 "HomingServer", "HomingLMTP", "HomingDelivery", "HomingTestSupport",
@@ -268,7 +287,10 @@ let package = Package(
         // Starts the real `homing` binary and talks to it over sockets.
         .testTarget(
             name: "HomingIntegrationTests",
-            dependencies: ["HomingConfig", "HomingTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "HomingConfig", "HomingTestSupport", "HomingProxy", "HomingServer", "HomingLMTP", "HomingDelivery",
+                "HomingUserdb", .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -48,6 +48,7 @@ public enum HomingDaemon {
         let runtime: HomingRuntime
         do {
             runtime = try HomingRuntime(configuration: loaded, logger: logger)
+            if settings.lmtpProxy { _ = try runtime.requirePassdb() }
         } catch {
             let located = StartupChecks.locate(error, in: loaded)
             logger.critical("\(located)")
@@ -183,8 +184,19 @@ private struct SignalHandler: Service {
             logger.error("reload failed, the running configuration stays in force: \(StartupChecks.locate(error, in: loaded))")
             return
         }
+        if settings.lmtpProxy {
+            do {
+                _ = try runtime.requirePassdb()
+            } catch {
+                logger.error("reload failed, the running configuration stays in force: \(StartupChecks.locate(error, in: loaded))")
+                await runtime.shutdown()
+                return
+            }
+        }
         do {
-            try await server.reconfigure(delivery: runtime.delivery, settings: settings) { await runtime.shutdown() }
+            try await server.reconfigure(
+                delivery: runtime.delivery, settings: settings, backend: runtime.lmtpBackend
+            ) { await runtime.shutdown() }
         } catch {
             logger.error("reload failed, the running configuration stays in force: \(error)")
             await runtime.shutdown()

@@ -1,6 +1,8 @@
 import HomingConfig
 import HomingDSN
 import HomingDelivery
+import HomingLMTP
+import HomingProxy
 import HomingQuotaPlugin
 import HomingServer
 import HomingSievePlugin
@@ -60,6 +62,8 @@ public final class HomingRuntime: Sendable {
     /// How Homing's own reports leave (`submission_host` or `sendmail_path`).
     public let submitter: NotificationSubmitter
     public let logger: Logger
+    /// Idle connections to proxy destinations (`lmtp_proxy = yes`), closed at ``shutdown()``.
+    public let proxyPool = ProxyConnectionPool()
 
     /// The effective settings.
     public var settings: HomingSettings { configuration.settings }
@@ -164,7 +168,15 @@ public final class HomingRuntime: Sendable {
     ) -> LMTPServer {
         LMTPServer(
             delivery: delivery, settings: settings, logger: logger, idleTimeout: idleTimeout, onListening: onListening,
-            onRetire: onRetire)
+            onRetire: onRetire, backend: lmtpBackend)
+    }
+
+    /// The backend LMTP sessions are served with when it is not plain local delivery: the
+    /// LMTP proxy, with `lmtp_proxy = yes` and a `passdb { }` to look recipients up in.
+    public var lmtpBackend: (any LMTPBackend)? {
+        guard settings.lmtpProxy, let passdb = passdbLookup else { return nil }
+        return LMTPProxyBackend(
+            local: LMTPLocalBackend(delivery: delivery), passdb: passdb, pool: proxyPool, logger: logger)
     }
 
     /// Closes userdb connections and stops the thread pools (the Sieve plugin's own pool stops
@@ -172,6 +184,7 @@ public final class HomingRuntime: Sendable {
     public func shutdown() async {
         await userdb.shutdown()
         await passdb?.shutdown()
+        await proxyPool.shutdown()
         try? await threadPool.shutdownGracefully()
         try? await userdbThreadPool.shutdownGracefully()
         try? await outgoingThreadPool.shutdownGracefully()

@@ -34,6 +34,13 @@ public struct HomingSettings: Sendable, Equatable {
     public var lmtpHdrDeliveryAddress: DeliveryAddressHeader = .final
     /// `lmtp_rcpt_check_quota` (no): refuse over-quota users at RCPT time.
     public var lmtpRcptCheckQuota: Bool = false
+    /// `lmtp_proxy` (no): look each recipient up in the passdb and relay those with `proxy` or
+    /// `proxy_maybe` fields to their host (see docs/scale-out.md).
+    public var lmtpProxy: Bool = false
+    /// `lmtp_verbose_replies` (no): a failed relay says why (`451 4.4.0 Proxy failed: <error>`).
+    public var lmtpVerboseReplies: Bool = false
+    /// `auth_proxy_self`: further IP addresses that count as this node for `proxy_maybe`.
+    public var authProxySelf: [String] = []
     /// `lmtp_user_concurrency_limit` (0 = unlimited).
     public var lmtpUserConcurrencyLimit: Int = 0
     /// `quota_full_tempfail` (no): over quota answers 452 4.2.2 instead of 552 5.2.2.

@@ -176,6 +176,8 @@ public struct LMTPRecipient: Sendable, Hashable {
 public enum LMTPRecipientVerdict<Recipient: Sendable>: Sendable {
     /// Accept (`250 2.1.5 OK`), keeping the backend's resolved recipient for delivery.
     case accept(Recipient)
+    /// Accept with this 2xx reply instead of `250 2.1.5 OK` (a proxy destination's answer).
+    case acceptReplying(Recipient, LMTPReply)
     /// Refuse with this reply (`550 5.1.1 <x> User doesn't exist: x`, `451 4.3.0 <x> Temporary internal error`...).
     case reject(LMTPReply)
 }
@@ -201,6 +203,9 @@ public enum LMTPDeliveryOutcome: Sendable, Hashable {
     case duplicate(ofRecipientAt: Int)
     /// Not stored: answer with this reply (4xx or 5xx).
     case failed(LMTPReply)
+    /// Answered elsewhere: send this reply as it is (a proxied recipient's reply, formed from
+    /// the proxy destination's answer).
+    case replied(LMTPReply)
 }
 
 /// Receives one message body as it arrives, before the end of data. Bytes are exactly the
@@ -238,4 +243,13 @@ public protocol LMTPBackend: Sendable {
         _ sink: MessageSink, to recipients: [LMTPAcceptedRecipient<Recipient>],
         in transaction: LMTPTransactionContext
     ) async -> [LMTPDeliveryOutcome]
+
+    /// The transaction is over (delivered, RSET, a new session state, QUIT or disconnect),
+    /// whether or not a message sink was made: release what RCPT set up for it.
+    func transactionEnded(_ transactionID: String) async
+}
+
+extension LMTPBackend {
+    /// Nothing to release by default.
+    public func transactionEnded(_ transactionID: String) async {}
 }

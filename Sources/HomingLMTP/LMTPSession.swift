@@ -130,7 +130,12 @@ public struct LMTPSession<Backend: LMTPBackend> {
             case .endOfBDATChunk:
                 action = machine.endOfChunkReceived()
             }
-            return await perform(action)
+            let open = machine.openTransactionID
+            let result = await perform(action)
+            if let open, machine.openTransactionID != open {
+                await session.backend.transactionEnded(open)
+            }
+            return result
         }
 
         /// Performs an action and those that follow from it; `false` once the session must end.
@@ -232,9 +237,11 @@ public struct LMTPSession<Backend: LMTPBackend> {
         private mutating func connectionLost(reason: String) async {
             let stateName = machine.stateName
             let unfinished = machine.isReceivingMessage
+            let open = machine.openTransactionID
             _ = machine.inputClosed()
             // Whatever the state, a message not yet handed to `deliver` is dropped.
             await discardSink()
+            if let open { await session.backend.transactionEnded(open) }
             if unfinished {
                 let command = stateName == "BDAT" ? "BDAT" : "DATA"
                 logger.info(

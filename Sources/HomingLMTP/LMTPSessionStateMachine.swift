@@ -143,6 +143,21 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
         }
     }
 
+    /// The id of the transaction open now (from MAIL to the end of data, RSET or QUIT), or `nil`.
+    public var openTransactionID: String? {
+        Self.transactionID(of: state)
+    }
+
+    private static func transactionID(of state: State) -> String? {
+        switch state {
+        case .ready, .closed: return nil
+        case .transaction(let transaction), .verifyingRecipient(let transaction, _), .message(let transaction, _),
+            .failedChunk(let transaction):
+            return transaction.context.transactionID
+        case .discardingChunk(_, let after): return transactionID(of: after)
+        }
+    }
+
     /// Whether a message is being received (DATA, or a BDAT transaction): the sink holds part of a message.
     public var isReceivingMessage: Bool {
         switch state {
@@ -231,6 +246,10 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             transaction.accepted.append(LMTPAcceptedRecipient(command: recipient, resolved: resolved))
             state = .transaction(transaction)
             return .send([.rcptOK])
+        case .acceptReplying(let resolved, let reply):
+            transaction.accepted.append(LMTPAcceptedRecipient(command: recipient, resolved: resolved))
+            state = .transaction(transaction)
+            return .send([reply])
         case .reject(let reply):
             state = .transaction(transaction)
             return .send([reply])
@@ -357,7 +376,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
                 // client wrote it then, and its failure if it failed.
                 precondition(original < replies.count, "LMTP: a duplicate of a later recipient (\(original))")
                 replies.append(replies[original])
-            case .failed(let reply):
+            case .failed(let reply), .replied(let reply):
                 replies.append(reply)
             }
         }

@@ -21,6 +21,8 @@ public final class LMTPServer: Service {
     private struct Generation: Sendable {
         var number: Int
         var backend: LMTPLocalBackend
+        /// What sessions are served with: `backend`, or a backend wrapping it (the LMTP proxy).
+        var sessionBackend: any LMTPBackend
         var sessionConfiguration: LMTPSessionConfiguration
         var idle: LMTPIdleSettings
         var baseDir: String
@@ -59,17 +61,20 @@ public final class LMTPServer: Service {
     ///   - onListening: called once every listener is bound.
     ///   - onRetire: called when `delivery` is no longer used (after a reconfiguration, once its
     ///     last session ends).
+    ///   - backend: what sessions are served with, when not the local backend on `delivery`
+    ///     (the LMTP proxy, which wraps it).
     public init(
         delivery: LocalDelivery, settings: HomingSettings, logger: Logger, idleTimeout: TimeAmount = .minutes(5),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        onListening: @escaping @Sendable () -> Void = {}, onRetire: @escaping @Sendable () async -> Void = {}
+        onListening: @escaping @Sendable () -> Void = {}, onRetire: @escaping @Sendable () async -> Void = {},
+        backend: (any LMTPBackend)? = nil
     ) {
         self.idleTimeout = idleTimeout
         self.logger = logger
         self.group = group
         self.onListening = onListening
         (newListeners, newListenersContinuation) = AsyncStream.makeStream()
-        state = Mutex(State(current: Self.generation(1, delivery, settings, logger, idleTimeout, onRetire)))
+        state = Mutex(State(current: Self.generation(1, delivery, settings, logger, idleTimeout, onRetire, backend)))
         let service = settings.lmtpService
         let processes = service.processLimit == 0 ? settings.defaultProcessLimit : service.processLimit
         let clients = service.clientLimit == 0 ? settings.defaultClientLimit : service.clientLimit
@@ -84,10 +89,11 @@ public final class LMTPServer: Service {
 
     private static func generation(
         _ number: Int, _ delivery: LocalDelivery, _ settings: HomingSettings, _ logger: Logger,
-        _ idleTimeout: TimeAmount, _ onRetire: @escaping @Sendable () async -> Void
+        _ idleTimeout: TimeAmount, _ onRetire: @escaping @Sendable () async -> Void, _ backend: (any LMTPBackend)?
     ) -> Generation {
-        Generation(
-            number: number, backend: LMTPLocalBackend(delivery: delivery),
+        let local = LMTPLocalBackend(delivery: delivery)
+        return Generation(
+            number: number, backend: local, sessionBackend: backend ?? local,
             sessionConfiguration: LMTPSessionConfiguration(hostname: delivery.hostname),
             idle: LMTPIdleSettings(timeout: idleTimeout, hostname: delivery.hostname, logger: logger),
             baseDir: settings.baseDir, onRetire: onRetire)
@@ -154,7 +160,8 @@ public final class LMTPServer: Service {
     /// thrown. Listeners no longer configured stop accepting; sessions in progress finish with
     /// the delivery core they started with, whose `onRetire` runs once the last one ends.
     public func reconfigure(
-        delivery: LocalDelivery, settings: HomingSettings, onRetire: @escaping @Sendable () async -> Void
+        delivery: LocalDelivery, settings: HomingSettings, backend: (any LMTPBackend)? = nil,
+        onRetire: @escaping @Sendable () async -> Void
     ) async throws {
         let wanted = LMTPListener.listeners(for: settings)
         let (existing, number) = state.withLock { state in (state.listeners, state.current.number) }
@@ -168,7 +175,7 @@ public final class LMTPServer: Service {
                 logger.error("\(error)")
             }
         }
-        let next = Self.generation(number + 1, delivery, settings, logger, idleTimeout, onRetire)
+        let next = Self.generation(number + 1, delivery, settings, logger, idleTimeout, onRetire, backend)
         let wantedAddresses = Set(wanted.map(\.address))
         let (removed, retiredNow) = state.withLock { state -> ([BoundListener], Generation?) in
             let old = state.current
@@ -259,7 +266,7 @@ public final class LMTPServer: Service {
         let served = await connections.serving(channel) {
             do {
                 try await serveLMTP(
-                    channel: connection, backend: generation.backend, connection: info,
+                    channel: connection, backend: generation.sessionBackend, connection: info,
                     configuration: generation.sessionConfiguration, logger: logger)
             } catch {
                 logger.debug("connection ended: \(error)")

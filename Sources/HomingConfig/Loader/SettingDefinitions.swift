@@ -71,6 +71,11 @@ enum SettingDefinitions {
             settings.lmtpUserConcurrencyLimit = try P.integer(value, in: 0...Int(Int32.max),
                                                               key: "lmtp_user_concurrency_limit", at: location)
         }, render: { String($0.lmtpUserConcurrencyLimit) }),
+        boolean("lmtp_proxy", \.lmtpProxy),
+        boolean("lmtp_verbose_replies", \.lmtpVerboseReplies),
+        SettingDefinition(name: "auth_proxy_self", apply: { settings, value, _ in
+            settings.authProxySelf = P.list(value)
+        }, render: { $0.authProxySelf.joined(separator: " ") }),
         boolean("quota_full_tempfail", \.quotaFullTempfail),
         string("auth_username_format", \.authUsernameFormat),
         string("auth_username_chars", \.authUsernameChars),
