@@ -133,12 +133,17 @@ struct ResourceLimitIntegrationTests {
         // Descriptors free again (once the server has seen the other clients go): the session
         // delivers, and new connections are served.
         others.removeAll()
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(60)
+        var inUse = Int.max
         while Date() < deadline {
-            let inUse = (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd")).count
+            inUse = (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd")).count
             if inUse <= open + 1 { break }
             try await Task.sleep(for: .milliseconds(50))
         }
+        // Should the server still hold the closed clients' descriptors, say which ones are open.
+        let descriptors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd")) ?? [])
+            .map { "\($0) -> \((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server.pid)/fd/\($0)")) ?? "?")" }
+        try #require(inUse <= open + 1, "the server holds \(inUse) descriptors 60 s after the clients left (\(open) before): \(descriptors)\n\(server.log)")
         #expect(try await session.command("MAIL FROM:<sender@example.org>") == ["250 2.1.0 OK"])
         #expect(try await session.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
         #expect(try await session.command("DATA") == ["354 OK"])
