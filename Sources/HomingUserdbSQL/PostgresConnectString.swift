@@ -11,14 +11,30 @@ import HomingConfig
 ///   before it is a temporary failure; `5`, `5s` or `2500ms`, default 5 s.
 ///
 /// With a URI, the extras go into its query string (`...?maxconns=10`) or after it, separated by
-/// a space. Several `host=` words (Dovecot opens connections to each) become one libpq host list
-/// (`host=db1,db2`, libpq fails over from one to the next).
+/// a space.
+///
+/// Several servers, in both forms Dovecot 2.3 and libpq accept:
+/// - Dovecot's: several `host=` words (`host=db1 host=db2 dbname=mail port=5432`). Each host is a
+///   server of its own, with every other word of the string (so they share `port`, `dbname`...),
+///   as Dovecot's sqlpool does; the driver keeps a pool per server (up to `maxconns` each), spreads
+///   lookups over them round-robin and skips a server whose connection failed until its back-off
+///   ends. See ``servers``.
+/// - libpq's: one `host=` with a comma-separated list (`host=db1,db2 port=5432,5433
+///   target_session_attrs=read-write`), or a URI with several hosts. It is one server for Homing,
+///   passed to libpq unchanged: libpq tries the hosts in order at each connection.
 ///
 /// When the string sets no `connect_timeout`, the driver gives libpq the query timeout (at least
 /// 2 s, libpq's minimum), so that opening a connection to an unreachable server ends.
 struct PostgresConnectString: Sendable, Hashable {
-    /// What libpq gets: the conninfo or URI without the extra parameters.
-    var libpqString: String
+    /// What libpq gets, one string per server: the conninfo or URI without the extra parameters;
+    /// with Dovecot's several `host=` words, one string per host (`host=db2 dbname=mail ...`).
+    /// Never empty.
+    var servers: [String]
+    /// The first server's string (the only one unless several `host=` words were given).
+    var libpqString: String { servers[0] }
+    /// A name for each server in messages: its `host=` value with Dovecot's several `host=`
+    /// words; empty otherwise (one server needs no name).
+    var serverNames: [String] = []
     /// `maxconns`.
     var maxConnections: Int
     /// `query_timeout`.
@@ -39,28 +55,30 @@ struct PostgresConnectString: Sendable, Hashable {
         let words = try ConnInfoWord.split(trimmed, at: location)
         var extras = Extras()
         var kept: [String] = []
-        var hosts: [String] = []
-        var hostSlot: Int?
+        var hosts: [ConnInfoWord] = []
         var hasConnectTimeout = false
         for word in words {
             if try extras.take(word.key, word.value, at: location) { continue }
             if word.key == "connect_timeout" { hasConnectTimeout = true }
             if word.key == "host" {
-                hosts.append(word.value)
-                if hostSlot == nil {
-                    hostSlot = kept.count
-                    kept.append(word.raw)
-                }
+                hosts.append(word)
                 continue
             }
             kept.append(word.raw)
         }
-        if let hostSlot, hosts.count > 1 {
-            kept[hostSlot] = "host=" + ConnInfoWord.quote(hosts.joined(separator: ","))
+        // A host= word holding a libpq list (host=a,b) stays one server: libpq walks it.
+        let servers: [String]
+        if hosts.isEmpty {
+            servers = [kept.joined(separator: " ")]
+        } else {
+            // Dovecot's sqlpool: each host gets the other words; the host goes first.
+            servers = hosts.map { host in ([host.raw] + kept).joined(separator: " ") }
         }
-        return PostgresConnectString(
-            libpqString: kept.joined(separator: " "), maxConnections: extras.maxConnections,
+        var parsed = PostgresConnectString(
+            servers: servers, maxConnections: extras.maxConnections,
             queryTimeout: extras.queryTimeout, hasConnectTimeout: hasConnectTimeout)
+        if hosts.count > 1 { parsed.serverNames = hosts.map(\.value) }
+        return parsed
     }
 
     // MARK: - URI
@@ -94,7 +112,7 @@ struct PostgresConnectString: Sendable, Hashable {
         var libpq = String(base)
         if !keptParameters.isEmpty { libpq += "?" + keptParameters.joined(separator: "&") }
         return PostgresConnectString(
-            libpqString: libpq, maxConnections: extras.maxConnections, queryTimeout: extras.queryTimeout,
+            servers: [libpq], maxConnections: extras.maxConnections, queryTimeout: extras.queryTimeout,
             hasConnectTimeout: hasConnectTimeout)
     }
 

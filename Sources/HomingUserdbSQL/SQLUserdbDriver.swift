@@ -2,6 +2,7 @@ import HomingConfig
 import HomingUserdb
 import Logging
 import NIOPosix
+import Synchronization
 
 /// `driver = sql`: users from PostgreSQL, configured by a dovecot-sql.conf.ext (`args` is its
 /// path), so an existing Dovecot file works unchanged.
@@ -16,6 +17,11 @@ import NIOPosix
 /// - Connections come from a pool (see ``ConnectionPool``): opened on first use, at most
 ///   `maxconns`, reopened with back-off after a failure. libpq runs on the NIO thread pool, never
 ///   on an event loop.
+/// - Several servers (Dovecot's several `host=` words in `connect`): a pool per server, lookups
+///   spread round-robin over them; a server that cannot be reached is skipped (its pool fails at
+///   once during its back-off) and the next one is asked, so a lookup fails only when no server
+///   answers. libpq's own host list (`host=a,b`) is one server whose connections libpq opens on
+///   the first host that accepts (see ``PostgresConnectString``).
 /// - A lookup takes at most `query_timeout` (5 s unless the `connect` line says otherwise),
 ///   waiting for a connection included; when the server is down it fails at once, as a temporary
 ///   failure, never as "unknown user". When the server is back, the next attempt after the
@@ -24,7 +30,12 @@ public struct SQLUserdbDriver: UserdbDriver {
     public var driverName: String { "sql" }
 
     let config: SQLDriverConfig
-    let pool: ConnectionPool<PostgresConnection>
+    /// One pool per server of ``PostgresConnectString/servers``, in the same order.
+    let pools: [ConnectionPool<PostgresConnection>]
+    /// Which server the next lookup asks first.
+    let rotation = ServerRotation()
+    /// The first server's pool (the only one with a single server).
+    var pool: ConnectionPool<PostgresConnection> { pools[0] }
     let threadPool: NIOThreadPool
     let logger: Logger
     /// Which query a lookup runs: `user_query` or `password_query`.
@@ -87,32 +98,36 @@ public struct SQLUserdbDriver: UserdbDriver {
         self.role = role
         self.threadPool = threadPool
         self.logger = logger
-        let connectString = config.connect.libpqString
         let connectTimeout: Int? = config.connect.hasConnectTimeout
             ? nil : max(2, Int((config.connect.queryTimeout + .milliseconds(999)).components.seconds))
+        // Dovecot's maxconns is per host: each server's pool may open that many.
         let configuration = ConnectionPoolStateMachine<PostgresConnection>.Configuration(
             maxConnections: config.connect.maxConnections, initialBackoff: initialBackoff, maxBackoff: maxBackoff)
-        self.pool = ConnectionPool(
-            configuration: configuration,
-            open: {
-                do {
-                    return try await threadPool.runIfActive {
-                        PostgresConnection.open(connectString: connectString, connectTimeoutSeconds: connectTimeout)
+        let names = config.connect.serverNames
+        self.pools = config.connect.servers.enumerated().map { index, connectString in
+            let prefix = index < names.count ? "\(names[index]): " : ""
+            return ConnectionPool(
+                configuration: configuration,
+                open: {
+                    do {
+                        return try await threadPool.runIfActive {
+                            PostgresConnection.open(connectString: connectString, connectTimeoutSeconds: connectTimeout)
+                        }
+                    } catch {
+                        return .failure(ConnectionPoolError(reason: "the thread pool is not running"))
                     }
-                } catch {
-                    return .failure(ConnectionPoolError(reason: "the thread pool is not running"))
-                }
-            },
-            close: { connection in
-                do {
-                    try await threadPool.runIfActive { connection.close() }
-                } catch {
-                    connection.close()
-                }
-            },
-            onOpenFailure: { reason, failures in
-                logger.warning("sql: \(reason) (\(failures) failed attempt\(failures == 1 ? "" : "s") in a row)")
-            })
+                },
+                close: { connection in
+                    do {
+                        try await threadPool.runIfActive { connection.close() }
+                    } catch {
+                        connection.close()
+                    }
+                },
+                onOpenFailure: { reason, failures in
+                    logger.warning("sql: \(prefix)\(reason) (\(failures) failed attempt\(failures == 1 ? "" : "s") in a row)")
+                })
+        }
     }
 
     public func lookup(_ request: UserdbRequest) async -> UserdbResult {
@@ -146,7 +161,7 @@ public struct SQLUserdbDriver: UserdbDriver {
     }
 
     public func shutdown() async {
-        await pool.shutDown()
+        for pool in pools { await pool.shutDown() }
     }
 
     // MARK: - Running a query
@@ -164,10 +179,12 @@ public struct SQLUserdbDriver: UserdbDriver {
         var attempt = 0
         while true {
             attempt += 1
+            let pool: ConnectionPool<PostgresConnection>
+            let server: String
             let lease: PooledConnection<PostgresConnection>
-            switch await pool.lease(deadline: deadline) {
-            case .success(let leased): lease = leased
-            case .failure(let error): return .failure(QueryFailure(reason: error.reason))
+            switch await leaseFromAnyServer(deadline: deadline) {
+            case .success(let leased): (pool, server, lease) = leased
+            case .failure(let failure): return .failure(failure)
             }
             let connection = lease.connection
             let rendered: (sql: String, parameters: [String])
@@ -196,13 +213,63 @@ public struct SQLUserdbDriver: UserdbDriver {
                     reason: "\(name) got no answer from PostgreSQL within \(ConnectionPoolStateMachine<PostgresConnection>.format(config.connect.queryTimeout)) (query_timeout)"))
             case .failure(.connectionLost(let message)):
                 await pool.release(lease, reusable: false, dropIdle: true)
-                logger.warning("sql: connection to PostgreSQL lost: \(message)")
-                if lease.reused, attempt == 1 { continue }
-                return .failure(QueryFailure(reason: "connection to PostgreSQL lost: \(message)"))
+                logger.warning("sql: \(server)connection to PostgreSQL lost: \(message)")
+                // A reused connection may have died while idle; with several servers, another
+                // one may answer. Either way once, within the same deadline.
+                if attempt == 1, lease.reused || pools.count > 1, ContinuousClock.now < deadline { continue }
+                return .failure(QueryFailure(reason: "\(server)connection to PostgreSQL lost: \(message)"))
             case .failure(.serverError(let message)):
                 await pool.release(lease, reusable: connection.isUsable)
                 return .failure(QueryFailure(reason: "\(name) failed: \(message)"))
             }
+        }
+    }
+}
+
+extension SQLUserdbDriver {
+    /// Leases a connection from the servers in round-robin order, starting with the one after
+    /// the previous lookup's: a server that cannot lend one (down, in its back-off, too slow)
+    /// gives way to the next, each getting an equal share of the time left. Fails with every
+    /// server's reason when none lends one. Returns the pool, the server's name for messages
+    /// (`db1: `, empty with one server) and the lease.
+    private func leaseFromAnyServer(
+        deadline: ContinuousClock.Instant
+    ) async -> Result<(ConnectionPool<PostgresConnection>, String, PooledConnection<PostgresConnection>), QueryFailure> {
+        guard pools.count > 1 else {
+            switch await pools[0].lease(deadline: deadline) {
+            case .success(let lease): return .success((pools[0], "", lease))
+            case .failure(let error): return .failure(QueryFailure(reason: error.reason))
+            }
+        }
+        let names = config.connect.serverNames
+        let start = rotation.next(count: pools.count)
+        var reasons: [String] = []
+        for offset in 0..<pools.count {
+            let index = (start + offset) % pools.count
+            let left = pools.count - offset
+            let share = (deadline - .now) / left
+            let name = index < names.count ? names[index] : "server \(index + 1)"
+            switch await pools[index].lease(deadline: min(deadline, .now + share)) {
+            case .success(let lease):
+                return .success((pools[index], "\(name): ", lease))
+            case .failure(let error):
+                reasons.append("\(name): \(error.reason)")
+            }
+        }
+        return .failure(QueryFailure(reason: "no PostgreSQL server could be used: " + reasons.joined(separator: "; ")))
+    }
+}
+
+/// The index of the server a lookup asks first, advanced by each lookup (Dovecot spreads queries
+/// over its hosts the same way).
+final class ServerRotation: Sendable {
+    private let counter = Mutex(0)
+
+    /// The next start index in `0..<count`.
+    func next(count: Int) -> Int {
+        counter.withLock { value in
+            defer { value = (value + 1) % max(1, count) }
+            return value % max(1, count)
         }
     }
 }

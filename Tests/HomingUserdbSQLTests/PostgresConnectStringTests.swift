@@ -68,10 +68,34 @@ struct PostgresConnectStringTests {
         #expect(throws: ConfigError.self) { try PostgresConnectString.parse("password='open", at: location) }
     }
 
-    @Test("several host= words become one libpq host list")
+    @Test("several host= words are servers of their own sharing the other words, as in Dovecot's sqlpool")
     func severalHosts() throws {
-        let parsed = try PostgresConnectString.parse("host=db1 host=db2 dbname=mail", at: location)
-        #expect(parsed.libpqString == "host='db1,db2' dbname=mail")
+        let parsed = try PostgresConnectString.parse(
+            "host=db1 dbname=mail maxconns=2 host=db2 port=5433 user=homing", at: location)
+        #expect(parsed.servers == [
+            "host=db1 dbname=mail port=5433 user=homing", "host=db2 dbname=mail port=5433 user=homing",
+        ])
+        #expect(parsed.serverNames == ["db1", "db2"])
+        #expect(parsed.maxConnections == 2)
+    }
+
+    @Test("libpq's multi-host form is one server passed unchanged, target_session_attrs included")
+    func libpqHostList() throws {
+        let text = "host=127.0.0.1,127.0.0.1 port=5432,5433 dbname=mail target_session_attrs=read-write"
+        let parsed = try PostgresConnectString.parse(text + " maxconns=4", at: location)
+        #expect(parsed.servers == [text])
+        #expect(parsed.serverNames.isEmpty)
+        let uri = try PostgresConnectString.parse(
+            "postgresql://db1:5432,db2:5433/mail?target_session_attrs=any&maxconns=4", at: location)
+        #expect(uri.servers == ["postgresql://db1:5432,db2:5433/mail?target_session_attrs=any"])
+    }
+
+    @Test("one host= word is one server, with no name in messages")
+    func oneHost() throws {
+        let parsed = try PostgresConnectString.parse("dbname=mail host=db1", at: location)
+        #expect(parsed.servers == ["host=db1 dbname=mail"])
+        #expect(parsed.serverNames.isEmpty)
+        #expect(try PostgresConnectString.parse("dbname=mail", at: location).servers == ["dbname=mail"])
     }
 
     @Test("a URI keeps its query string minus the extras, which may also follow it")
