@@ -87,11 +87,19 @@ public final class TestPostgres: Sendable {
             scratch.remove()
             throw error
         }
-        // A port that was free a moment ago may be taken by a parallel test: try a few.
+        return try startOnFreePort(scratch, binDirectory: bin, serverUser: serverUser, what: "PostgreSQL")
+    }
+
+    /// Starts the cluster in `scratch` on a free loopback port and registers it for removal at
+    /// exit; removes `scratch` when it does not start. A port that was free a moment ago may be
+    /// taken by a parallel test: a few are tried.
+    private static func startOnFreePort(
+        _ scratch: ScratchDirectory, binDirectory: String, serverUser: String?, what: String
+    ) throws -> TestPostgres {
         var lastError: Error?
         for _ in 0..<5 {
             let cluster = TestPostgres(
-                directory: scratch.path, port: freeLoopbackPort(), binDirectory: bin, serverUser: serverUser)
+                directory: scratch.path, port: freeLoopbackPort(), binDirectory: binDirectory, serverUser: serverUser)
             do {
                 try cluster.startServerBlocking()
                 ExitCleanup.shared.add(cluster) { cluster.destroyBlocking() }
@@ -101,7 +109,7 @@ public final class TestPostgres: Sendable {
             }
         }
         scratch.remove()
-        throw lastError ?? TestProcessError(message: "PostgreSQL did not start")
+        throw lastError ?? TestProcessError(message: "\(what) did not start")
     }
 
     /// Starts a streaming-replication standby of this cluster: a base backup taken with
@@ -127,20 +135,8 @@ public final class TestPostgres: Sendable {
             scratch.remove()
             throw error
         }
-        var lastError: Error?
-        for _ in 0..<5 {
-            let standby = TestPostgres(
-                directory: scratch.path, port: freeLoopbackPort(), binDirectory: binDirectory, serverUser: serverUser)
-            do {
-                try standby.startServerBlocking()
-                ExitCleanup.shared.add(standby) { standby.destroyBlocking() }
-                return standby
-            } catch {
-                lastError = error
-            }
-        }
-        scratch.remove()
-        throw lastError ?? TestProcessError(message: "the PostgreSQL standby did not start")
+        return try Self.startOnFreePort(
+            scratch, binDirectory: binDirectory, serverUser: serverUser, what: "the PostgreSQL standby")
     }
 
     /// Where Debian's PostgreSQL binaries are: `HOMING_PG_BINDIR`, or the newest
