@@ -72,7 +72,7 @@ let package = Package(
         // Sieve (issue 7): the language, RFC 5228 and its extensions.
         .target(name: "HomingSieve", dependencies: ["HomingDigest", "HomingFileSystem"], swiftSettings: strict),
         // Outgoing mail for Sieve's redirect, reject and vacation: sendmail_path or submission_host.
-        .target(name: "HomingSubmission", swiftSettings: strict),
+        .target(name: "HomingSubmission", dependencies: ["CHomingLinux"], swiftSettings: strict),
         // LMTP protocol: command parser, session state machine, SwiftNIO handlers.
         .target(
             name: "HomingLMTP",
@@ -200,7 +200,7 @@ let package = Package(
         .target(
             name: "HomingTestSupport",
             dependencies: [
-                "HomingConfig", "HomingUserdb", "HomingDelivery",
+                "HomingConfig", "HomingUserdb", "HomingDelivery", "CHomingLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import CHomingLinux
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -28,6 +29,8 @@ struct SpawnedProcess: ~Copyable {
         posix_spawn_file_actions_adddup2(&actions, inputPair[1], 0)
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 2)
+        // Nothing else of the daemon's (another user's maildir file, a userdb connection).
+        _ = homing_spawn_close_from(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

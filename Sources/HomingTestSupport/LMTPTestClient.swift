@@ -20,7 +20,7 @@ public final class LMTPTestClient: @unchecked Sendable {
     /// Connects to a unix socket.
     public static func connect(unixPath: String) async throws -> LMTPTestClient {
         try await onThread {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             var address = sockaddr_un()
             address.sun_family = sa_family_t(AF_UNIX)
             let bytes = Array(unixPath.utf8)
@@ -52,7 +52,7 @@ public final class LMTPTestClient: @unchecked Sendable {
         -> LMTPTestClient
     {
         try await onThread {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             if let sourceAddress {
                 var source = sockaddr_in()
                 source.sin_family = sa_family_t(AF_INET)

@@ -1,3 +1,4 @@
+import CHomingLinux
 import Foundation
 import Glibc
 
@@ -88,6 +89,9 @@ public enum TestProcess {
         posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Only those three: tests running in parallel hold client sockets and files the child
+        // must not keep open (a server would go on seeing a closed test client as connected).
+        _ = homing_spawn_close_from(&actions, 3)
         // The child starts with no blocked signals and default handlers (the test runner's
         // threads may block some, and servers such as postgres need them).
         var attributes = posix_spawnattr_t()

@@ -67,6 +67,24 @@ struct SendmailSubmitterTests {
         #expect(fake.input.utf8.count == 2_000_000)
     }
 
+    @Test("the program inherits standard input, output and error, not a descriptor the daemon opened without O_CLOEXEC")
+    func inheritsOnlyStandardDescriptors() throws {
+        // The descriptors of the shell that runs the stand-in (its own script file aside).
+        let fake = try FakeSendmail("ls /proc/$$/fd > \"$(dirname \"$0\")/fds\"")
+        defer { fake.remove() }
+        let file = open(fake.script, O_RDONLY)
+        defer { close(file) }
+        // Far above anything the shell opens itself, and without FD_CLOEXEC: a child that is
+        // not told to close it has it.
+        let held = fcntl(file, F_DUPFD, 300)
+        defer { close(held) }
+        try #require(held >= 300)
+        try SendmailSubmitter(command: fake.command).submit(OutgoingMessage(prefix: Array("a\n".utf8)), from: "a@x", to: ["b@x"])
+        let listed = ((try? String(contentsOfFile: fake.directory + "/fds", encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(["0", "1", "2"].allSatisfy { listed.contains($0) }, "\(listed)")
+        #expect(!listed.contains(Substring(String(held))), "the child inherited descriptor \(held): \(listed)")
+    }
+
     @Test("exit status 75 is a temporary failure carrying the output")
     func temporaryFailure() throws {
         let fake = try FakeSendmail("echo 'queue full' >&2; exit 75")

@@ -1,6 +1,7 @@
 #ifndef C_HOMING_LINUX_H
 #define C_HOMING_LINUX_H
 
+#include <spawn.h>
 #include <stdint.h>
 
 /// `RESOLVE_NO_XDEV`, `RESOLVE_NO_MAGICLINKS`, `RESOLVE_NO_SYMLINKS`, `RESOLVE_BENEATH` from
@@ -17,5 +18,12 @@ int homing_openat2(int directory, const char *path, uint64_t flags, uint64_t mod
 
 /// `O_TMPFILE` (a macro Swift does not import), or 0 where the platform has none.
 int homing_o_tmpfile(void);
+
+/// Makes the child of `posix_spawn` close every descriptor from `lowest` up, after the other
+/// file actions (`posix_spawn_file_actions_addclosefrom_np`, glibc 2.34): the child inherits
+/// only its standard input, output and error, never a descriptor another thread of the parent
+/// opened without `O_CLOEXEC` (a client socket, a maildir file). Returns 0 or an error number
+/// (`ENOSYS` where the C library lacks it).
+int homing_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 
 #endif
