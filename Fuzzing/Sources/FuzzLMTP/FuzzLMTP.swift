@@ -191,6 +191,8 @@ struct SimulatedSession {
                 sinkWrites = 0
                 perform(machine.sinkCreated())
             }
+        case .proxied(_, let reply):
+            record([reply])
         case .beginData(let reply):
             record([reply])
             framer.beginData()
