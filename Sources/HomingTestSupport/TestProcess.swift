@@ -66,8 +66,8 @@ public enum TestProcess {
     }
 
     /// Starts `executable` without waiting for it: standard input, output and error are the
-    /// given files (output files are created or truncated). The caller reaps the child with
-    /// `waitpid`.
+    /// given files (output files are created, and truncated unless `appending`). The child has
+    /// no other descriptor of the test process. The caller reaps the child with `waitpid`.
     ///
     /// posix_spawn rather than Foundation's Process, whose child reaping on Linux can miss
     /// children when several are started at once from different threads. The child starts
@@ -75,7 +75,7 @@ public enum TestProcess {
     /// and servers such as postgres or homing need them).
     public static func spawn(
         _ executable: String, _ arguments: [String], standardInput: String = "/dev/null",
-        standardOutput: String, standardError: String, environment: [String: String]? = nil
+        standardOutput: String, standardError: String, appending: Bool = false, environment: [String: String]? = nil
     ) throws -> pid_t {
         let launchPath = executable
         let launchArguments = arguments
@@ -87,8 +87,9 @@ public enum TestProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let outputFlags = O_WRONLY | O_CREAT | (appending ? O_APPEND : O_TRUNC)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, outputFlags, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, outputFlags, 0o644)
         // Only those three: tests running in parallel hold client sockets and files the child
         // must not keep open (a server would go on seeing a closed test client as connected).
         _ = homing_spawn_close_from(&actions, 3)

@@ -1,4 +1,3 @@
-import CHomingLinux
 import Foundation
 import Glibc
 import Synchronization
@@ -91,10 +90,11 @@ public final class TestSlapd: Sendable {
             if let pid, !Self.reap(pid) { return }
             pid = nil
             let log = directory + "/slapd.log"
-            let started = try Self.spawn(
-                "/usr/sbin/slapd",
-                // -d keeps slapd in the foreground, as our child, so stop() can wait for it.
-                ["-d", "0", "-F", directory + "/slapd.d", "-h", uri], log: log)
+            // -d keeps slapd in the foreground, as our child, so stop() can wait for it; a
+            // restart appends to the same log.
+            let started = try TestProcess.spawn(
+                "/usr/sbin/slapd", ["-d", "0", "-F", directory + "/slapd.d", "-h", uri],
+                standardOutput: log, standardError: log, appending: true)
             pid = started
             let deadline = Date().addingTimeInterval(15)
             while !Self.accepts(port: port) {
@@ -154,38 +154,6 @@ public final class TestSlapd: Sendable {
     }
 
     // MARK: - The slapd process
-
-    /// Starts `path` with an empty signal mask and default signal handling. (Foundation's
-    /// `Process` passes on the spawning thread's mask; on a dispatch worker SIGTERM is blocked,
-    /// and slapd would ignore ``stop()``.)
-    private static func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        _ = homing_spawn_close_from(&actions, 3)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, path, &actions, &attributes, argv, environ)
-        guard rc == 0 else {
-            throw TestSlapdError(message: "cannot start \(path): \(String(cString: strerror(rc)))")
-        }
-        return child
-    }
 
     /// Whether `pid` has exited (and is now reaped).
     private static func reap(_ pid: pid_t) -> Bool {
