@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Turns CRLF line ends into LF as bytes stream through, the way Dovecot stores mail.
 /// A CR at the end of one chunk is held until the next chunk shows whether an LF follows.
 /// A bare CR (not followed by LF) is kept.
@@ -13,23 +17,44 @@ public struct LineEndingNormalizer: Sendable {
     /// Appends the normalized form of `input` to `output`.
     public mutating func normalize<Bytes: Collection>(_ input: Bytes, into output: inout [UInt8])
     where Bytes.Element == UInt8 {
-        output.reserveCapacity(output.count + input.count + 1)
-        let before = output.count
-        for byte in input {
-            if pendingCR {
-                pendingCR = false
-                if byte != UInt8(ascii: "\n") { output.append(UInt8(ascii: "\r")) }
-            }
-            switch byte {
-            case UInt8(ascii: "\r"):
-                pendingCR = true
-            case UInt8(ascii: "\n"):
-                lineFeeds += 1
-                output.append(byte)
-            default:
-                output.append(byte)
-            }
+        let done: Void? = input.withContiguousStorageIfAvailable { normalize(contiguous: $0, into: &output) }
+        if done == nil {
+            Array(input).withUnsafeBufferPointer { normalize(contiguous: $0, into: &output) }
         }
+    }
+
+    /// The work of ``normalize(_:into:)`` on contiguous bytes: runs between CRs are copied
+    /// whole (found with `memchr`), so a message costs a memory copy, not a loop per byte.
+    private mutating func normalize(contiguous input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+        guard let base = input.baseAddress, input.count > 0 else { return }
+        let count = input.count
+        let before = output.count
+        output.reserveCapacity(before + count + 1)
+        if pendingCR {
+            pendingCR = false
+            if base[0] != UInt8(ascii: "\n") { output.append(UInt8(ascii: "\r")) }
+        }
+        var start = 0
+        while start < count {
+            guard let found = memchr(base + start, Int32(UInt8(ascii: "\r")), count - start) else {
+                output.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start))
+                break
+            }
+            let carriageReturn = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+            output.append(contentsOf: UnsafeBufferPointer(start: base + start, count: carriageReturn - start))
+            let next = carriageReturn + 1
+            if next == count {
+                // Whether an LF follows is known only with the next chunk.
+                pendingCR = true
+            } else if base[next] != UInt8(ascii: "\n") {
+                // A bare CR is kept.
+                output.append(UInt8(ascii: "\r"))
+            }
+            start = next
+        }
+        var feeds = 0
+        for byte in input where byte == UInt8(ascii: "\n") { feeds += 1 }
+        lineFeeds += feeds
         size += output.count - before
     }
 

@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Splits the bytes a client sends into command lines, DATA message bytes and BDAT chunks.
 ///
 /// A pure value: feed it each `ByteBuffer` as it arrives with ``append(_:)``, then pull
@@ -199,14 +203,11 @@ public struct LMTPInputFramer: Sendable {
                     position = .midLine
                 }
             case .midLine:
-                let view = buffer.readableBytesView
-                if let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
-                    let length = newline - buffer.readerIndex + 1
-                    if let run = buffer.readSlice(length: length) { emit(run, into: &output) }
-                    position = .lineStart
-                } else {
-                    if let run = buffer.readSlice(length: buffer.readableBytes) { emit(run, into: &output) }
-                }
+                // One slice up to the next line that starts with a dot (or the end of what
+                // arrived): lines are found with memchr and nothing is copied.
+                let (length, atLineStart) = Self.runWithoutDotLine(buffer)
+                if let run = buffer.readSlice(length: length) { emit(run, into: &output) }
+                if atLineStart { position = .lineStart }
             case .dot:
                 guard let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { break scan }
                 if byte == UInt8(ascii: "\n") {
@@ -247,6 +248,26 @@ public struct LMTPInputFramer: Sendable {
             return .dataChunk(output)
         }
         return nil
+    }
+
+    /// From the reader index, which is inside a line: the length of the bytes up to and
+    /// including the LF before the next line that starts with `.`, or up to the end of the
+    /// readable bytes. `atLineStart` says whether the run ends with an LF.
+    private static func runWithoutDotLine(_ buffer: ByteBuffer) -> (length: Int, atLineStart: Bool) {
+        buffer.withUnsafeReadableBytes { raw -> (Int, Bool) in
+            guard let base = raw.baseAddress else { return (0, false) }
+            let count = raw.count
+            var start = 0
+            while start < count {
+                guard let hit = memchr(base + start, Int32(UInt8(ascii: "\n")), count - start) else {
+                    return (count, false)
+                }
+                let next = base.distance(to: UnsafeRawPointer(hit)) + 1
+                if next == count || raw[next] == UInt8(ascii: ".") { return (next, true) }
+                start = next
+            }
+            return (count, false)
+        }
     }
 
     private mutating func compactIfEmpty() {

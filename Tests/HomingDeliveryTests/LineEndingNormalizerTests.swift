@@ -40,4 +40,48 @@ struct LineEndingNormalizerTests {
             #expect(normalize([String(bytes[..<cut]), String(bytes[cut...])]).0 == whole)
         }
     }
+
+    /// The rule spelled out byte by byte: CR LF becomes LF, anything else is kept.
+    private static func reference(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 13, index + 1 < bytes.count, bytes[index + 1] == 10 {
+                index += 1
+                continue
+            }
+            out.append(bytes[index])
+            index += 1
+        }
+        return out
+    }
+
+    @Test("random CR/LF mixes in random chunks, contiguous or not, match the byte-by-byte rule, sizes and LF counts included")
+    func randomChunks() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [13, 10, 13, 10, UInt8(ascii: "a"), UInt8(ascii: ".")]
+        for round in 0..<500 {
+            let length = Int.random(in: 0..<200, using: &generator)
+            let bytes = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+            var normalizer = LineEndingNormalizer()
+            var out: [UInt8] = []
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + Int.random(in: 1...8, using: &generator))
+                let chunk = bytes[start..<end]
+                // Every other round through a collection without contiguous storage.
+                if round % 2 == 0 {
+                    normalizer.normalize(chunk, into: &out)
+                } else {
+                    normalizer.normalize(chunk.lazy.map { $0 }, into: &out)
+                }
+                start = end
+            }
+            normalizer.finish(into: &out)
+            let expected = Self.reference(bytes)
+            #expect(out == expected, "\(bytes)")
+            #expect(normalizer.size == expected.count)
+            #expect(normalizer.lineFeeds == expected.filter { $0 == 10 }.count)
+        }
+    }
 }

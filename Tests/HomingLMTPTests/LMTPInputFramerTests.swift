@@ -105,6 +105,51 @@ struct LMTPInputFramerTests {
         #expect(frame(Self.sampleSession.map { [$0] }) == frame([Self.sampleSession]))
     }
 
+    /// Dot-unstuffing spelled out line by line: a line (up to and including its LF) that
+    /// starts with `.` loses that dot.
+    private static func unstuffed(_ body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var atLineStart = true
+        for byte in body {
+            if atLineStart, byte == UInt8(ascii: ".") {
+                atLineStart = false
+                continue
+            }
+            out.append(byte)
+            atLineStart = byte == UInt8(ascii: "\n")
+        }
+        return out
+    }
+
+    @Test("random dot-stuffed messages, read whole or in random pieces, give the byte-by-byte unstuffed text and the next command")
+    func randomDotStuffing() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [UInt8(ascii: "."), UInt8(ascii: "."), UInt8(ascii: "a"), 13]
+        for _ in 0..<400 {
+            var body: [UInt8] = []
+            for index in 0..<Int.random(in: 0..<12, using: &generator) {
+                var line = (0..<Int.random(in: 0..<7, using: &generator)).map { _ in
+                    alphabet.randomElement(using: &generator)!
+                }
+                // "." and ".\r" alone on a line would end the message early.
+                if line == [UInt8(ascii: ".")] || line == [UInt8(ascii: "."), 13] { line.insert(UInt8(ascii: "a"), at: 0) }
+                if index > 0 { body += Bool.random(using: &generator) ? [13, 10] : [10] }
+                body += line
+            }
+            let input = bytes("DATA\r\n") + body + bytes("\r\n.\r\nQUIT\r\n")
+            let expected: [FramedEvent] = [.line("DATA"), .data(Self.unstuffed(body + [13, 10])), .endOfData, .line("QUIT")]
+            #expect(frame([input]) == expected, "\(body)")
+            var pieces: [[UInt8]] = []
+            var start = 0
+            while start < input.count {
+                let end = min(input.count, start + Int.random(in: 1...9, using: &generator))
+                pieces.append(Array(input[start..<end]))
+                start = end
+            }
+            #expect(frame(pieces) == expected, "\(body) in \(pieces.count) pieces")
+        }
+    }
+
     @Test("a bare LF dot line ends DATA and the LF before it belongs to the message")
     func bareLFEnd() {
         #expect(frame([bytes("DATA\nhello\n.\nNOOP\n")]) == [.line("DATA"), .data(bytes("hello\n")), .endOfData, .line("NOOP")])
