@@ -26,6 +26,38 @@ public struct OwnedDescriptor: ~Copyable {
         return raw
     }
 
+    /// `flock(2)` on the descriptor, shared or exclusive; closing it releases the lock.
+    /// `timeout` nil waits without a bound; otherwise the lock is tried without blocking, then
+    /// again after pauses that double from 1 ms up to `longestPause` microseconds, and after
+    /// `timeout` seconds ``FileAccessError/lockTimeout(path:seconds:)`` is thrown. `path`
+    /// names the file in errors.
+    public func lock(
+        exclusive: Bool, timeout: Double?, path: String, longestPause: useconds_t = 50_000
+    ) throws(FileAccessError) {
+        guard let timeout else {
+            while flock(raw, exclusive ? LOCK_EX : LOCK_SH) != 0 {
+                if errno == EINTR { continue }
+                throw .failed(operation: "flock", path: path, errno: errno)
+            }
+            return
+        }
+        let operation = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        var pause: useconds_t = min(1000, longestPause)
+        while flock(raw, operation) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EWOULDBLOCK else { throw .failed(operation: "flock", path: path, errno: code) }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let waited = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
+            guard waited < timeout else { throw .lockTimeout(path: path, seconds: timeout) }
+            usleep(pause)
+            pause = min(pause * 2, longestPause)
+        }
+    }
+
     deinit {
         _ = Glibc.close(raw)
     }

@@ -209,10 +209,7 @@ public struct TreeDirectory: ~Copyable {
     /// value releases it. Locks taken through separate opens exclude each other across
     /// processes and across threads of one process alike.
     public func lock(exclusive: Bool) throws(FileAccessError) {
-        while flock(descriptor.raw, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-            if errno == EINTR { continue }
-            throw .failed(operation: "flock", path: path, errno: errno)
-        }
+        try descriptor.lock(exclusive: exclusive, timeout: nil, path: path)
     }
 
     /// As ``lock(exclusive:)``, waiting at most `timeout` seconds (nil: without a bound) for
@@ -220,22 +217,7 @@ public struct TreeDirectory: ~Copyable {
     /// The lock is tried without blocking, then again after pauses that grow from 1 ms to
     /// 50 ms, so a lock released is taken within about 50 ms.
     public func lock(exclusive: Bool, timeout: Double?) throws(FileAccessError) {
-        guard let timeout else { return try lock(exclusive: exclusive) }
-        let operation = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
-        var start = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
-        var pause: useconds_t = 1000
-        while flock(descriptor.raw, operation) != 0 {
-            let code = errno
-            if code == EINTR { continue }
-            guard code == EWOULDBLOCK else { throw .failed(operation: "flock", path: path, errno: code) }
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let waited = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
-            guard waited < timeout else { throw .lockTimeout(path: path, seconds: timeout) }
-            usleep(pause)
-            pause = min(pause * 2, 50_000)
-        }
+        try descriptor.lock(exclusive: exclusive, timeout: timeout, path: path)
     }
 
     /// Sets the directory's access and modification times to now.

@@ -21,9 +21,12 @@ import HomingFileSystem
 /// recalculation — so no Homing append is lost to a recalculation. Storing a message through
 /// ``update(_:)`` (linking the file into `new/` inside the shared lock) also makes the count
 /// exact: a recalculation sees either the message and its line, or neither. To enforce the limit
-/// exactly under concurrent deliveries, check and store through ``updateChecked(configured:isCounted:_:)``
-/// (exclusive lock): with plain ``update(_:)`` each delivery checks against usage that may miss
-/// the ones in flight, so the overshoot is at most the sizes of the deliveries running at once.
+/// exactly under concurrent deliveries, check and store through
+/// ``reserveAndStore(configured:isCounted:decide:store:)`` (a reservation under a short lock,
+/// the write under the shared lock) or ``updateChecked(configured:isCounted:_:)`` (everything
+/// under the exclusive lock): with plain ``update(_:)`` each delivery checks against usage that
+/// may miss the ones in flight, so the overshoot is at most the sizes of the deliveries running
+/// at once.
 /// Writers that do
 /// not take the lock (another Dovecot or Courier) are handled as the specification allows:
 /// lines they append to the old file while the scan runs are carried into the new file after
@@ -159,6 +162,113 @@ public struct MaildirSizeFile: Sendable {
         contents.usage.messages += change.messages
         contents.usageLineCount += 1
         return contents
+    }
+
+    /// What the `decide` step of ``reserveAndStore(configured:isCounted:decide:store:)`` chose.
+    public enum ReservationDecision: Sendable, Hashable {
+        /// Store nothing, count nothing.
+        case refuse
+        /// Reserve `usage` (``QuotaUsage/zero``: count nothing), then store.
+        case store(reserving: QuotaUsage)
+    }
+
+    /// Checks and reserves under a short lock, then stores with only a shared lock held, so
+    /// that deliveries to one user write and fsync their messages in parallel while the limit
+    /// stays exact:
+    ///
+    /// 1. The shared lock on the maildir is taken and kept to the end. A recalculation takes
+    ///    that lock exclusively, so it waits for every delivery in flight: its scan never misses
+    ///    a reserved message whose line it would drop.
+    /// 2. The exclusive lock on `maildirsize` itself is held only while `decide` sees the usage
+    ///    (every earlier reservation included) and the reservation is appended as one line.
+    ///    Deliveries to one user therefore cannot together overshoot the limit.
+    /// 3. `store` runs and returns what it counted (``QuotaUsage/zero``: nothing stored).
+    /// 4. The reservation is settled: a line with the difference when the stored size differs
+    ///    from the reserved one, its negative when nothing was stored or `store` threw. Nothing
+    ///    is written when they match, so a delivery appends one line, as Dovecot's does.
+    ///
+    /// A file that must be recalculated first (missing, invalid, too long, other limits, stale
+    /// over quota) is recalculated under the exclusive lock on the maildir, and the steps start
+    /// again; should that keep happening, the whole operation runs under the exclusive lock as
+    /// ``updateChecked(configured:isCounted:_:)`` does. `decide` and `store` run at most once.
+    ///
+    /// Settling is best effort: when `store` succeeded but the correcting line cannot be
+    /// written, the message stays stored (an answer other than success would make the client
+    /// send it again) and the usage is off by the difference until the next recalculation.
+    public func reserveAndStore(
+        configured: QuotaLimits?, isCounted: (String) -> Bool = { _ in true },
+        decide: (MaildirSizeContents) throws -> ReservationDecision,
+        store: () throws -> QuotaUsage
+    ) throws {
+        for _ in 0..<3 {
+            let directory = try openMaildir()
+            try directory.lock(exclusive: false, timeout: lockTimeout)
+            guard let reservation = try reserve(in: directory, configured: configured, decide: decide) else {
+                // Drop the shared lock before waiting for the exclusive one.
+                _ = consume directory
+                try recalculateIfNeeded(configured: configured, isCounted: isCounted)
+                continue
+            }
+            guard case .store(let reserved) = reservation else { return }
+            let stored: QuotaUsage
+            do {
+                stored = try store()
+            } catch {
+                if reserved != .zero { try? settle(reserved: reserved, stored: .zero, in: directory) }
+                throw error
+            }
+            try? settle(reserved: reserved, stored: stored, in: directory)
+            return
+        }
+        _ = try updateChecked(configured: configured, isCounted: isCounted) { contents in
+            guard case .store = try decide(contents) else { return nil }
+            let stored = try store()
+            return stored == .zero ? nil : stored
+        }
+    }
+
+    /// Step 2 of ``reserveAndStore(configured:isCounted:decide:store:)``; the caller holds the
+    /// shared lock on `directory`. Nil: the file must be recalculated first.
+    private func reserve(
+        in directory: borrowing TreeDirectory, configured: QuotaLimits?,
+        decide: (MaildirSizeContents) throws -> ReservationDecision
+    ) throws -> ReservationDecision? {
+        guard let file = try directory.openExistingFile(Self.fileName, flags: O_RDWR | O_APPEND) else { return nil }
+        // Held for a read and one write: short pauses while another delivery holds it.
+        try file.lock(exclusive: true, timeout: lockTimeout, path: path, longestPause: 2_000)
+        var info = stat()
+        guard fstat(file.raw, &info) == 0 else { throw FileAccessError.failed(operation: "fstat", path: path, errno: errno) }
+        let bytes = try readAll(fd: file.raw)
+        let contents = MaildirSizeContents.parse(bytes)
+        let age = max(0, time(nil) - info.st_mtim.tv_sec)
+        if Self.needsRecalculation(contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age) {
+            return nil
+        }
+        let decision = try decide(contents)
+        if case .store(let usage) = decision, usage != .zero {
+            try writeAll(fd: file.raw, bytes: Array(MaildirSizeContents.usageLine(bytes: usage.bytes, messages: usage.messages).utf8), path: path)
+        }
+        return decision
+    }
+
+    /// Step 4: the line that turns the reservation into what was stored, if they differ.
+    private func settle(reserved: QuotaUsage, stored: QuotaUsage, in directory: borrowing TreeDirectory) throws(FileAccessError) {
+        let change = QuotaUsage(bytes: stored.bytes - reserved.bytes, messages: stored.messages - reserved.messages)
+        if change == .zero { return }
+        _ = try appendLine(MaildirSizeContents.usageLine(bytes: change.bytes, messages: change.messages), in: directory)
+    }
+
+    /// Recalculates under the exclusive lock unless the file, read again under it, no longer
+    /// needs it (another delivery recalculated while this one waited).
+    private func recalculateIfNeeded(configured: QuotaLimits?, isCounted: (String) -> Bool) throws(FileAccessError) {
+        let directory = try openMaildir()
+        try directory.lock(exclusive: true, timeout: lockTimeout)
+        if let (bytes, age) = try readBytes(in: directory),
+           !Self.needsRecalculation(contents: MaildirSizeContents.parse(bytes), fileSize: bytes.count,
+                                    configured: configured, ageSeconds: age) {
+            return
+        }
+        _ = try recalculateLocked(in: directory, limits: configured, force: true, isCounted: isCounted, afterScan: {})
     }
 
     // MARK: - Appending

@@ -11,11 +11,13 @@ import NIOPosix
 /// the userdb's `quota_rule` fields.
 ///
 /// - At RCPT (`lmtp_rcpt_check_quota = yes`) a user already over quota is refused.
-/// - Each copy is checked and stored under the exclusive lock of the user's `maildirsize`
-///   (``MaildirSizeFile/updateChecked(configured:isCounted:_:)``): deliveries to one user are
-///   serialised for the check, the write and the appended line, so concurrent deliveries cannot
-///   together overshoot the limit: the only overshoot is the grace (`quota_grace`) one message
-///   may take. A refused copy writes nothing and counts nothing.
+/// - Each copy is checked and its size reserved under a short exclusive lock on the user's
+///   `maildirsize`, then written and fsynced outside it
+///   (``MaildirSizeFile/reserveAndStore(configured:isCounted:decide:store:)``): deliveries to
+///   one user write in parallel, and each check sees every earlier reservation, so concurrent
+///   deliveries cannot together overshoot the limit: the only overshoot is the grace
+///   (`quota_grace`) one message may take. A refused copy writes nothing and counts nothing; a
+///   copy that fails after its reservation gives the reservation back.
 /// - A userdb `quota_rule` that does not parse is a temporary failure for that user (451,
 ///   logged with the user and the value); a configured rule that does not parse stops start-up.
 public struct QuotaPlugin: DeliveryPlugin {
@@ -123,25 +125,33 @@ public struct QuotaPlugin: DeliveryPlugin {
                 let file = MaildirSizeFile(maildir: maildir, lockTimeout: config.lockTimeout)
                 let configured = Self.limitsToRecord(in: file, config)
                 var result: StoreCopyOutcome?
-                _ = try file.updateChecked(configured: configured, isCounted: counted) { contents in
-                    let limits = forced ? config.rules.limits(forMailbox: mailbox) : contents.limits
-                    let decision = QuotaDecision.decide(
-                        messageSize: Int64(size), usage: contents.usage, limits: limits,
-                        graceBytes: config.graceBytes, maxMailSize: config.maxMailSize)
-                    if root.enforcing, !decision.isAllowed {
-                        result = refusal(decision, config)
-                        return nil
-                    }
-                    let stored = try store()
-                    result = stored
-                    guard case .stored(let mail) = stored, counted(mailbox) else { return nil }
-                    let added = QuotaUsage(bytes: Int64(mail.size), messages: 1)
-                    let after = QuotaUsage(
-                        bytes: contents.usage.bytes + added.bytes, messages: contents.usage.messages + added.messages)
-                    let userLimits = forced ? config.rules.userLimits : contents.limits
-                    warning = config.warnings.firstCrossing(from: contents.usage, to: after, userLimits: userLimits)
-                    return added
-                }
+                // What the check saw, for the quota warning.
+                var before = QuotaUsage.zero
+                var userLimits = config.rules.userLimits
+                try file.reserveAndStore(
+                    configured: configured, isCounted: counted,
+                    decide: { contents in
+                        let limits = forced ? config.rules.limits(forMailbox: mailbox) : contents.limits
+                        let decision = QuotaDecision.decide(
+                            messageSize: Int64(size), usage: contents.usage, limits: limits,
+                            graceBytes: config.graceBytes, maxMailSize: config.maxMailSize)
+                        if root.enforcing, !decision.isAllowed {
+                            result = refusal(decision, config)
+                            return .refuse
+                        }
+                        before = contents.usage
+                        userLimits = forced ? config.rules.userLimits : contents.limits
+                        return .store(reserving: counted(mailbox) ? QuotaUsage(bytes: Int64(size), messages: 1) : .zero)
+                    },
+                    store: {
+                        let stored = try store()
+                        result = stored
+                        guard case .stored(let mail) = stored, counted(mailbox) else { return .zero }
+                        let added = QuotaUsage(bytes: Int64(mail.size), messages: 1)
+                        let after = QuotaUsage(bytes: before.bytes + added.bytes, messages: before.messages + added.messages)
+                        warning = config.warnings.firstCrossing(from: before, to: after, userLimits: userLimits)
+                        return added
+                    })
                 guard let result else { throw StoreFailure.failed("quota: no outcome for the copy") }
                 return result
             }

@@ -178,6 +178,149 @@ struct MaildirSizeFileTests {
         #expect(try file.read()?.usage == QuotaUsage(bytes: 1000, messages: 10))
     }
 
+    @Test("reserved deliveries from 20 threads stop exactly at the limit, and maildirsize equals the files")
+    func reservedDeliveriesStopAtLimit() throws {
+        let maildir = try TemporaryMaildir()
+        let file = MaildirSizeFile(maildir: maildir.path, lockTimeout: 30)
+        let config = try QuotaConfiguration(plugin: ["quota_rule": "*:bytes=1000", "quota_grace": "0"])
+        let limits = config.rules.userLimits
+        let failures = Locked<[String]>([])
+        let refused = Locked<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 20) { thread in
+            do {
+                try file.reserveAndStore(
+                    configured: limits,
+                    decide: { contents in
+                        guard config.decide(messageSize: 100, usage: contents.usage).isAllowed else {
+                            refused.withValue { $0 += 1 }
+                            return .refuse
+                        }
+                        return .store(reserving: QuotaUsage(bytes: 100, messages: 1))
+                    },
+                    store: {
+                        try maildir.addMessage(name: "\(thread).h,S=100", size: 100)
+                        return QuotaUsage(bytes: 100, messages: 1)
+                    })
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        #expect(failures.current.isEmpty)
+        #expect(refused.current == 10)
+        #expect(try MaildirUsageScanner(maildir: maildir.path).scan() == QuotaUsage(bytes: 1000, messages: 10))
+        #expect(try file.read()?.usage == QuotaUsage(bytes: 1000, messages: 10))
+    }
+
+    @Test("a reserved delivery stores while another one is storing: the lock is not held over the write")
+    func reservedDeliveriesOverlap() throws {
+        let maildir = try TemporaryMaildir()
+        let file = MaildirSizeFile(maildir: maildir.path, lockTimeout: 30)
+        try file.recalculate(limits: QuotaLimits(bytes: 1 << 20, messages: 0))
+        let firstIsStoring = DispatchSemaphore(value: 0)
+        let secondIsStoring = DispatchSemaphore(value: 0)
+        let outcomes = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { thread in
+            do {
+                if thread == 1 {
+                    // Only once the first is inside its store.
+                    guard firstIsStoring.wait(timeout: .now() + 30) == .success else {
+                        outcomes.append("the first delivery never started storing")
+                        return
+                    }
+                }
+                try file.reserveAndStore(
+                    configured: nil,
+                    decide: { _ in .store(reserving: QuotaUsage(bytes: 10, messages: 1)) },
+                    store: {
+                        if thread == 0 {
+                            firstIsStoring.signal()
+                            // The second delivery must get through its check while this one stores.
+                            if secondIsStoring.wait(timeout: .now() + 30) == .success {
+                                outcomes.append("overlapped")
+                            } else {
+                                outcomes.append("the second delivery waited for the first one's store")
+                            }
+                        } else {
+                            secondIsStoring.signal()
+                        }
+                        try maildir.addMessage(name: "\(thread).h,S=10", size: 10)
+                        return QuotaUsage(bytes: 10, messages: 1)
+                    })
+            } catch {
+                outcomes.append("\(error)")
+            }
+        }
+        #expect(outcomes.current == ["overlapped"])
+        #expect(try file.read()?.usage == QuotaUsage(bytes: 20, messages: 2))
+    }
+
+    @Test("a failed store gives its reservation back, and a stored size other than the reserved one is corrected")
+    func reservationsSettled() throws {
+        let maildir = try TemporaryMaildir()
+        let file = MaildirSizeFile(maildir: maildir.path, lockTimeout: 30)
+        try file.recalculate(limits: QuotaLimits(bytes: 1 << 20, messages: 0))
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 20) { thread in
+            do {
+                try file.reserveAndStore(
+                    configured: nil,
+                    decide: { _ in .store(reserving: QuotaUsage(bytes: 100, messages: 1)) },
+                    store: {
+                        switch thread % 4 {
+                        case 0: throw QuotaTestFailure("disk full")
+                        case 1: return .zero  // nothing stored (a refusal further down the chain)
+                        case 2:
+                            try maildir.addMessage(name: "\(thread).h,S=130", size: 130)
+                            return QuotaUsage(bytes: 130, messages: 1)
+                        default:
+                            try maildir.addMessage(name: "\(thread).h,S=100", size: 100)
+                            return QuotaUsage(bytes: 100, messages: 1)
+                        }
+                    })
+                if thread % 4 == 0 { failures.append("thread \(thread): the store's error was not passed on") }
+            } catch {
+                if thread % 4 != 0 { failures.append("thread \(thread): \(error)") }
+            }
+        }
+        #expect(failures.current.isEmpty)
+        let onDisk = try MaildirUsageScanner(maildir: maildir.path).scan()
+        #expect(onDisk == QuotaUsage(bytes: 5 * 130 + 5 * 100, messages: 10))
+        #expect(try file.read()?.usage == onDisk)
+        // One line per stored copy of the reserved size, two for the others: 1 + 5 + 2 * 15.
+        #expect(try file.read()?.usageLineCount == 1 + 5 + 2 * 15)
+    }
+
+    @Test("reserved deliveries past the file's size limit and explicit recalculations end with maildirsize equal to the files")
+    func reservedDeliveriesWithRecalculations() throws {
+        let maildir = try TemporaryMaildir()
+        let file = MaildirSizeFile(maildir: maildir.path, lockTimeout: 60)
+        let limits = QuotaLimits(bytes: 1 << 30, messages: 0)
+        let failures = Locked<[String]>([])
+        // 600 lines of about 10 bytes pass the 5,120-byte size that asks for a recalculation.
+        DispatchQueue.concurrentPerform(iterations: 20) { thread in
+            for index in 0..<30 {
+                do {
+                    let size = 100 + thread * 10 + index
+                    try file.reserveAndStore(
+                        configured: limits,
+                        decide: { _ in .store(reserving: QuotaUsage(bytes: Int64(size), messages: 1)) },
+                        store: {
+                            try maildir.addMessage(name: "\(thread).\(index).h,S=\(size)", size: size)
+                            return QuotaUsage(bytes: Int64(size), messages: 1)
+                        })
+                    if thread == 0, index == 15 { try file.recalculate(limits: limits) }
+                } catch {
+                    failures.append("\(error)")
+                }
+            }
+        }
+        #expect(failures.current.isEmpty)
+        let onDisk = try MaildirUsageScanner(maildir: maildir.path).scan()
+        #expect(onDisk.messages == 600)
+        #expect(try file.read()?.usage == onDisk)
+        #expect(try maildir.read("maildirsize").utf8.count <= MaildirSizeFile.maximumSize + 1000)
+    }
+
     @Test("an over-quota file older than 15 minutes is recalculated, a younger one is not")
     func staleOverQuota() {
         let over = MaildirSizeContents.parse(Array("1000S\n1000 3\n".utf8))
