@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+#ifdef __linux__
 #include <sys/syscall.h>
 #ifndef SYS_openat2
 /* The same number on every architecture since the unified syscall table (Linux 5.6). */
@@ -45,5 +49,15 @@ int homing_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
 #else
     (void)actions; (void)lowest;
     return ENOSYS;
+#endif
+}
+
+int homing_memfd_create(const char *name) {
+#if defined(__linux__) && defined(MFD_CLOEXEC)
+    return memfd_create(name, MFD_CLOEXEC);
+#else
+    (void)name;
+    errno = ENOSYS;
+    return -1;
 #endif
 }

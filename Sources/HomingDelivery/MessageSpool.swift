@@ -6,17 +6,27 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Where an incoming message waits between DATA and the end of delivery: a file in
-/// `mail_temp_dir` that never has a name (`O_TMPFILE`), written in 64 KiB pieces on the thread
-/// pool as the message arrives, with CRLF turned into LF. Never holds the message in memory; a
-/// crash leaves nothing behind (the kernel frees the file with the last descriptor).
+/// Where an incoming message waits between DATA and the end of delivery, with CRLF turned into
+/// LF, written in 64 KiB pieces on the thread pool as the message arrives:
 ///
-/// Only where the file system has no `O_TMPFILE` (`EOPNOTSUPP`, or `EISDIR` from a kernel
-/// without it) is the file created as `homing-spool.XXXXXX` and unlinked at once; a crash in
-/// between can leave one behind, which ``removeStaleFiles(in:)`` removes when the server starts.
+/// - up to ``memoryLimit`` (128 KiB, Dovecot's threshold for keeping a message in memory) in
+///   an anonymous file in memory (`memfd_create`): a small message costs no inode on disk, no
+///   journal work and no disk space;
+/// - past that, the bytes move to a file in `mail_temp_dir` that never has a name
+///   (`O_TMPFILE`), and the rest of the message goes there: a large message is never held in
+///   memory.
+///
+/// Either way a crash leaves nothing behind (the kernel frees the file with the last
+/// descriptor), and readers see one descriptor (``SpooledMessage``). Only where the file system
+/// has no `O_TMPFILE` (`EOPNOTSUPP`, or `EISDIR` from a kernel without it) is the file created
+/// as `homing-spool.XXXXXX` and unlinked at once; a crash in between can leave one behind,
+/// which ``removeStaleFiles(in:)`` removes when the server starts. Where `memfd_create` is
+/// missing, every message goes to `mail_temp_dir`.
 public final class MessageSpool: Sendable {
     /// Bytes gathered before one write to the file.
     static let writeSize = 64 * 1024
+    /// Messages up to this size stay in memory; larger ones go to `mail_temp_dir`.
+    public static let memoryLimit = 128 * 1024
     /// The name prefix of spool files created where `O_TMPFILE` is missing.
     public static let fileNamePrefix = "homing-spool."
 
@@ -26,21 +36,40 @@ public final class MessageSpool: Sendable {
         var pending: [UInt8] = []
         var offset = 0
         var closed = false
+        /// The spool file: in memory until the message outgrows ``memoryLimit``.
+        var fileDescriptor: Int32
+        var inMemory: Bool
     }
 
-    private let fileDescriptor: Int32
+    private let directory: String
     private let threadPool: NIOThreadPool
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    private init(fileDescriptor: Int32, threadPool: NIOThreadPool) {
-        self.fileDescriptor = fileDescriptor
+    private init(fileDescriptor: Int32, inMemory: Bool, directory: String, threadPool: NIOThreadPool) {
+        self.state = Mutex(State(fileDescriptor: fileDescriptor, inMemory: inMemory))
+        self.directory = directory
         self.threadPool = threadPool
     }
 
-    /// Creates an anonymous spool file in `directory`.
+    /// Creates a spool for one message: in memory at first, in `directory` once it is large.
+    /// - Throws: `SystemCallError` naming `directory` when it is not a directory Homing can use.
     public static func create(in directory: String, threadPool: NIOThreadPool) async throws -> MessageSpool {
-        let fd = try await threadPool.runIfActive { () throws -> Int32 in try openAnonymousFile(in: directory) }
-        return MessageSpool(fileDescriptor: fd, threadPool: threadPool)
+        let (fd, inMemory) = try await threadPool.runIfActive { () throws -> (Int32, Bool) in
+            // A wrong mail_temp_dir is reported with the first message, not the first large one.
+            var info = stat()
+            guard stat(directory, &info) == 0 else { throw SystemCallError("use the spool directory", path: directory) }
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw SystemCallError("use the spool directory", path: directory, errno: ENOTDIR)
+            }
+            let memory = homing_memfd_create("homing-spool")
+            if memory >= 0 { return (memory, true) }
+            let code = errno
+            if code == EMFILE || code == ENFILE || code == ENOMEM {
+                throw SystemCallError("create a spool file in memory", errno: code)
+            }
+            return (try openAnonymousFile(in: directory), false)
+        }
+        return MessageSpool(fileDescriptor: fd, inMemory: inMemory, directory: directory, threadPool: threadPool)
     }
 
     /// A readable and writable file in `directory` without a directory entry: `O_TMPFILE`, or
@@ -109,6 +138,9 @@ public final class MessageSpool: Sendable {
         return (removed, problems)
     }
 
+    /// Whether the message is still in memory (it is at most ``memoryLimit`` bytes so far).
+    public var isInMemory: Bool { state.withLock { $0.inMemory } }
+
     /// Appends message bytes (line ends as the client sent them).
     public func write(_ bytes: ByteBuffer) async throws {
         let work: (chunk: [UInt8], offset: Int)? = try state.withLock { state in
@@ -139,37 +171,84 @@ public final class MessageSpool: Sendable {
             return (chunk, offset, state.normalizer.size, state.normalizer.lineFeeds, state.scanner)
         }
         if !chunk.isEmpty { try await writeToFile(chunk, at: offset) }
-        return (SpooledMessage(fileDescriptor: fileDescriptor, size: size, lineFeeds: lineFeeds), headers)
+        let fd = state.withLock { $0.fileDescriptor }
+        return (SpooledMessage(fileDescriptor: fd, size: size, lineFeeds: lineFeeds), headers)
     }
 
     /// Closes the spool file; the kernel frees it. Safe to call more than once.
     public func discard() async {
-        let close = state.withLock { state -> Bool in
+        let fd = state.withLock { state -> Int32? in
             defer { state.closed = true }
-            return !state.closed
+            return state.closed ? nil : state.fileDescriptor
         }
-        if close { _ = Glibc.close(fileDescriptor) }
+        if let fd { _ = Glibc.close(fd) }
     }
 
     deinit {
-        let open = state.withLock { !$0.closed }
-        if open { _ = Glibc.close(fileDescriptor) }
+        let fd = state.withLock { $0.closed ? nil : $0.fileDescriptor }
+        if let fd { _ = Glibc.close(fd) }
     }
 
+    /// Writes `chunk` at `offset`, on the thread pool. Writes come one after another (each is
+    /// awaited before the next), so the file cannot change under one; the first that would
+    /// take the message past ``memoryLimit`` first moves what is in memory to `mail_temp_dir`.
     private func writeToFile(_ chunk: [UInt8], at offset: Int) async throws {
-        let fd = fileDescriptor
-        try await threadPool.runIfActive { () throws in
-            var written = 0
-            while written < chunk.count {
-                let n = chunk.withUnsafeBytes { raw in
-                    pwrite(fd, raw.baseAddress.map { $0 + written }, chunk.count - written, off_t(offset + written))
+        let (current, inMemory) = state.withLock { ($0.fileDescriptor, $0.inMemory) }
+        let moves = inMemory && offset + chunk.count > Self.memoryLimit
+        let directory = directory
+        let fd = try await threadPool.runIfActive { () throws -> Int32 in
+            var fd = current
+            if moves {
+                fd = try Self.openAnonymousFile(in: directory)
+                do {
+                    try Self.copy(from: current, to: fd, count: offset)
+                } catch {
+                    _ = Glibc.close(fd)
+                    throw error
                 }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SystemCallError("write the spool file")
-                }
-                written += n
             }
+            try Self.writeAll(chunk, to: fd, at: offset)
+            return fd
+        }
+        guard moves else { return }
+        let old = state.withLock { state -> Int32 in
+            let old = state.fileDescriptor
+            state.fileDescriptor = fd
+            state.inMemory = false
+            return old
+        }
+        _ = Glibc.close(old)
+    }
+
+    private static func writeAll(_ chunk: [UInt8], to fd: Int32, at offset: Int) throws {
+        var written = 0
+        while written < chunk.count {
+            let n = chunk.withUnsafeBytes { raw in
+                pwrite(fd, raw.baseAddress.map { $0 + written }, chunk.count - written, off_t(offset + written))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError("write the spool file")
+            }
+            written += n
+        }
+    }
+
+    /// Copies the first `count` bytes of `source` to the same place in `target`.
+    private static func copy(from source: Int32, to target: Int32, count: Int) throws {
+        var buffer = [UInt8](repeating: 0, count: writeSize)
+        var copied = 0
+        while copied < count {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                pread(source, raw.baseAddress, min(raw.count, count - copied), off_t(copied))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError("read the spool in memory")
+            }
+            if n == 0 { throw SystemCallError("read the spool in memory", errno: EIO) }
+            try writeAll(Array(buffer[0..<n]), to: target, at: copied)
+            copied += n
         }
     }
 }

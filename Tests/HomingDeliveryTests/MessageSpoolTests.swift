@@ -49,6 +49,46 @@ struct MessageSpoolTests {
         await spool.discard()
     }
 
+    /// What `/proc/self/fd/N` points to.
+    static func target(of fd: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        return count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    }
+
+    @Test("a message up to 128 KiB stays in memory (a memfd) and mail_temp_dir is never touched; a larger one moves there, whole")
+    func smallInMemoryLargeOnDisk() async throws {
+        let pool = NIOThreadPool.singleton
+        let directory = try TemporaryDirectory()
+        let line = String(repeating: "y", count: 98) + "\r\n"  // 100 bytes, 99 once stored
+        let small = try await MessageSpool.create(in: directory.path, threadPool: pool)
+        for _ in 0..<(MessageSpool.memoryLimit / 99 / 10) {
+            try await small.write(ByteBuffer(string: String(repeating: line, count: 10)))
+        }
+        let (smallMessage, _) = try await small.finish()
+        #expect(small.isInMemory)
+        #expect(smallMessage.size <= MessageSpool.memoryLimit)
+        #expect(Self.target(of: smallMessage.fileDescriptor).hasPrefix("/memfd:homing-spool"), "\(Self.target(of: smallMessage.fileDescriptor))")
+        #expect(Self.contents(smallMessage.fileDescriptor, size: smallMessage.size + 1).count == smallMessage.size)
+        await small.discard()
+
+        let large = try await MessageSpool.create(in: directory.path, threadPool: pool)
+        var expected: [UInt8] = []
+        for index in 0..<6000 {
+            let text = "line \(index) " + String(repeating: "z", count: index % 50) + "\r\n"
+            try await large.write(ByteBuffer(string: text))
+            expected += Array(text.utf8.dropLast(2)) + [10]
+        }
+        let (largeMessage, _) = try await large.finish()
+        #expect(!large.isInMemory)
+        #expect(largeMessage.size == expected.count)
+        #expect(largeMessage.size > MessageSpool.memoryLimit)
+        #expect(Self.target(of: largeMessage.fileDescriptor).hasPrefix(directory.path + "/"), "\(Self.target(of: largeMessage.fileDescriptor))")
+        #expect(Self.contents(largeMessage.fileDescriptor, size: largeMessage.size + 1) == expected)
+        await large.discard()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == [])
+    }
+
     @Test("a spool directory that does not exist is an error naming it")
     func missingDirectory() async throws {
         let pool = NIOThreadPool.singleton

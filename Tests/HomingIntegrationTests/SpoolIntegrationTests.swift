@@ -37,8 +37,9 @@ struct SpoolIntegrationTests {
         let client = try await LMTPTestClient.session(unixPath: fixture.socketPath, from: "sender@example.org")
         #expect(try await client.command("RCPT TO:<alice@example.com>") == ["250 2.1.5 OK"])
         #expect(try await client.command("DATA") == ["354 OK"])
-        // Half the message: the server is now spooling it.
-        try await client.send("Subject: spool\r\n\r\n" + String(repeating: "a line of the body\r\n", count: 5000))
+        // Half the message, past the 128 KiB kept in memory: the server is now spooling it to
+        // mail_temp_dir.
+        try await client.send("Subject: spool\r\n\r\n" + String(repeating: "a line of the body\r\n", count: 20000))
 
         // Wait until the server has the spool open and has written part of the message to it.
         var spool: [(String, String)] = []

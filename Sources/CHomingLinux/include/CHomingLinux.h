@@ -19,6 +19,10 @@ int homing_openat2(int directory, const char *path, uint64_t flags, uint64_t mod
 /// `O_TMPFILE` (a macro Swift does not import), or 0 where the platform has none.
 int homing_o_tmpfile(void);
 
+/// `memfd_create(name, MFD_CLOEXEC)`: an anonymous file in memory. Returns the descriptor, or
+/// -1 with `errno` set (`ENOSYS` where the kernel or the platform lacks it).
+int homing_memfd_create(const char *name);
+
 /// Makes the child of `posix_spawn` close every descriptor from `lowest` up, after the other
 /// file actions (`posix_spawn_file_actions_addclosefrom_np`, glibc 2.34): the child inherits
 /// only its standard input, output and error, never a descriptor another thread of the parent
