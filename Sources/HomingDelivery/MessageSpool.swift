@@ -211,13 +211,15 @@ public final class MessageSpool: Sendable {
             return fd
         }
         guard moves else { return }
-        let old = state.withLock { state -> Int32 in
+        let unused = state.withLock { state -> Int32 in
+            // Discarded meanwhile: discard() closed the file in memory; the new one is not needed.
+            if state.closed { return fd }
             let old = state.fileDescriptor
             state.fileDescriptor = fd
             state.inMemory = false
             return old
         }
-        _ = Glibc.close(old)
+        _ = Glibc.close(unused)
     }
 
     private static func writeAll(_ chunk: [UInt8], to fd: Int32, at offset: Int) throws {
