@@ -75,8 +75,7 @@ public struct MaildirSizeFile: Sendable {
     /// Reads and parses the file; nil when it (or the maildir) does not exist.
     public func read() throws(FileAccessError) -> MaildirSizeContents? {
         guard let directory = try openMaildirIfPresent() else { return nil }
-        guard let (bytes, _) = try readBytes(in: directory) else { return nil }
-        return MaildirSizeContents.parse(bytes)
+        return try readFile(in: directory, configured: nil)?.contents
     }
 
     /// Whether a file with `contents` and `fileSize` bytes must be recalculated for `configured`
@@ -110,11 +109,8 @@ public struct MaildirSizeFile: Sendable {
     public func currentContents(configured: QuotaLimits?,
                                 isCounted: (String) -> Bool = { _ in true }) throws(FileAccessError) -> MaildirSizeContents {
         let directory = try openMaildir()
-        if let (bytes, age) = try readBytes(in: directory) {
-            let contents = MaildirSizeContents.parse(bytes)
-            if !Self.needsRecalculation(contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age) {
-                return contents
-            }
+        if let file = try readFile(in: directory, configured: configured), !file.needsRecalculation {
+            return file.contents
         }
         return try recalculate(limits: configured, force: false, isCounted: isCounted)
     }
@@ -125,14 +121,9 @@ public struct MaildirSizeFile: Sendable {
     public func peekContents(configured: QuotaLimits?,
                              isCounted: (String) -> Bool = { _ in true }) throws(FileAccessError) -> MaildirSizeContents {
         let directory = try openMaildir()
-        var old: MaildirSizeContents?
-        if let (bytes, age) = try readBytes(in: directory) {
-            let contents = MaildirSizeContents.parse(bytes)
-            if !Self.needsRecalculation(contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age) {
-                return contents
-            }
-            old = contents
-        }
+        let file = try readFile(in: directory, configured: configured)
+        if let file, !file.needsRecalculation { return file.contents }
+        let old = file?.contents
         let usage = try MaildirUsageScanner(maildir: location).scan(in: directory, isCounted: isCounted)
         let limits = configured ?? (old?.isValid == true ? old?.limits : nil) ?? .unlimited
         return MaildirSizeContents(limits: limits, usage: usage, usageLineCount: 1, isValid: true)
@@ -148,10 +139,8 @@ public struct MaildirSizeFile: Sendable {
         let directory = try openMaildir()
         try directory.lock(exclusive: true, timeout: lockTimeout)
         var contents: MaildirSizeContents
-        if let (bytes, age) = try readBytes(in: directory),
-           case let parsed = MaildirSizeContents.parse(bytes),
-           !Self.needsRecalculation(contents: parsed, fileSize: bytes.count, configured: configured, ageSeconds: age) {
-            contents = parsed
+        if let file = try readFile(in: directory, configured: configured), !file.needsRecalculation {
+            contents = file.contents
         } else {
             contents = try recalculateLocked(
                 in: directory, limits: configured, force: true, isCounted: isCounted, afterScan: {})
@@ -236,15 +225,9 @@ public struct MaildirSizeFile: Sendable {
         guard let file = try directory.openExistingFile(Self.fileName, flags: O_RDWR | O_APPEND) else { return nil }
         // Held for a read and one write: short pauses while another delivery holds it.
         try file.lock(exclusive: true, timeout: lockTimeout, path: path, longestPause: 2_000)
-        var info = stat()
-        guard fstat(file.raw, &info) == 0 else { throw FileAccessError.failed(operation: "fstat", path: path, errno: errno) }
-        let bytes = try readAll(fd: file.raw)
-        let contents = MaildirSizeContents.parse(bytes)
-        let age = max(0, time(nil) - info.st_mtim.tv_sec)
-        if Self.needsRecalculation(contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age) {
-            return nil
-        }
-        let decision = try decide(contents)
+        let read = try readFile(file, configured: configured)
+        if read.needsRecalculation { return nil }
+        let decision = try decide(read.contents)
         if case .store(let usage) = decision, usage != .zero {
             try writeAll(fd: file.raw, bytes: Array(MaildirSizeContents.usageLine(bytes: usage.bytes, messages: usage.messages).utf8), path: path)
         }
@@ -263,11 +246,7 @@ public struct MaildirSizeFile: Sendable {
     private func recalculateIfNeeded(configured: QuotaLimits?, isCounted: (String) -> Bool) throws(FileAccessError) {
         let directory = try openMaildir()
         try directory.lock(exclusive: true, timeout: lockTimeout)
-        if let (bytes, age) = try readBytes(in: directory),
-           !Self.needsRecalculation(contents: MaildirSizeContents.parse(bytes), fileSize: bytes.count,
-                                    configured: configured, ageSeconds: age) {
-            return
-        }
+        if let file = try readFile(in: directory, configured: configured), !file.needsRecalculation { return }
         _ = try recalculateLocked(in: directory, limits: configured, force: true, isCounted: isCounted, afterScan: {})
     }
 
@@ -408,13 +387,30 @@ public struct MaildirSizeFile: Sendable {
         }
     }
 
-    /// The file's bytes and its age in seconds; nil when it does not exist.
-    private func readBytes(in directory: borrowing TreeDirectory) throws(FileAccessError) -> ([UInt8], Int)? {
+    /// The file as read: its parsed contents, and whether they must be recalculated before use
+    /// (``needsRecalculation(contents:fileSize:configured:ageSeconds:)`` with the file's age).
+    private struct ReadFile {
+        var contents: MaildirSizeContents
+        var needsRecalculation: Bool
+    }
+
+    /// Reads the open file from its start; nil when it does not exist.
+    private func readFile(in directory: borrowing TreeDirectory, configured: QuotaLimits?) throws(FileAccessError) -> ReadFile? {
         guard let file = try directory.openExistingFile(Self.fileName, flags: O_RDONLY) else { return nil }
+        return try readFile(file, configured: configured)
+    }
+
+    /// Reads `file` (open on `maildirsize`) from its start.
+    private func readFile(_ file: borrowing OwnedDescriptor, configured: QuotaLimits?) throws(FileAccessError) -> ReadFile {
         var info = stat()
         guard fstat(file.raw, &info) == 0 else { throw .failed(operation: "fstat", path: path, errno: errno) }
         let bytes = try readAll(fd: file.raw)
-        return (bytes, max(0, time(nil) - info.st_mtim.tv_sec))
+        let contents = MaildirSizeContents.parse(bytes)
+        let age = max(0, time(nil) - info.st_mtim.tv_sec)
+        return ReadFile(
+            contents: contents,
+            needsRecalculation: Self.needsRecalculation(
+                contents: contents, fileSize: bytes.count, configured: configured, ageSeconds: age))
     }
 
     private func readAll(fd: Int32) throws(FileAccessError) -> [UInt8] {
