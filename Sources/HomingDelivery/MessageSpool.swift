@@ -207,7 +207,7 @@ public final class MessageSpool: Sendable {
                     throw error
                 }
             }
-            try Self.writeAll(chunk, to: fd, at: offset)
+            try chunk.withUnsafeBytes { try Self.writeAll($0, to: fd, at: offset) }
             return fd
         }
         guard moves else { return }
@@ -222,12 +222,10 @@ public final class MessageSpool: Sendable {
         _ = Glibc.close(unused)
     }
 
-    private static func writeAll(_ chunk: [UInt8], to fd: Int32, at offset: Int) throws {
+    private static func writeAll(_ chunk: UnsafeRawBufferPointer, to fd: Int32, at offset: Int) throws {
         var written = 0
         while written < chunk.count {
-            let n = chunk.withUnsafeBytes { raw in
-                pwrite(fd, raw.baseAddress.map { $0 + written }, chunk.count - written, off_t(offset + written))
-            }
+            let n = pwrite(fd, chunk.baseAddress.map { $0 + written }, chunk.count - written, off_t(offset + written))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SystemCallError("write the spool file")
@@ -249,7 +247,7 @@ public final class MessageSpool: Sendable {
                 throw SystemCallError("read the spool in memory")
             }
             if n == 0 { throw SystemCallError("read the spool in memory", errno: EIO) }
-            try writeAll(Array(buffer[0..<n]), to: target, at: copied)
+            try buffer.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<n]), to: target, at: copied) }
             copied += n
         }
     }

@@ -223,18 +223,19 @@ public struct SieveTrackingStore: Sendable {
         } catch {
             throw SieveTrackingError(error, path: lockPath, doing: "cannot open lock file")
         }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: lockTimeout)
-        while flock(descriptor.raw, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            guard code == EWOULDBLOCK || code == EINTR else {
-                throw SieveTrackingError(path: lockPath, "cannot lock: \(Self.describe(code))")
-            }
-            if clock.now >= deadline {
+        let seconds = Double(lockTimeout.components.seconds) + Double(lockTimeout.components.attoseconds) / 1e18
+        do {
+            try descriptor.lock(exclusive: true, timeout: seconds, path: lockPath, longestPause: 5_000)
+        } catch {
+            switch error {
+            case .lockTimeout:
                 throw SieveTrackingError(
                     path: lockPath, "still locked by another delivery after \(lockTimeout); try again later")
+            case .system(_, _, let code):
+                throw SieveTrackingError(path: lockPath, "cannot lock: \(Self.describe(code))")
+            default:
+                throw SieveTrackingError(error, path: lockPath, doing: "cannot lock")
             }
-            usleep(5_000)
         }
         return descriptor
     }
