@@ -187,6 +187,24 @@ struct SieveTrackingStoreTests {
         }
     }
 
+    @Test("a lock held by another process past the lock timeout is an error that says to try again")
+    func lockedTooLong() throws {
+        try withTemporaryDirectory { (directory: String) throws in
+            let held = open(directory + "/t.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            #expect(held >= 0)
+            defer { close(held) }
+            // A second open file description: flock(2) conflicts between the two.
+            #expect(flock(held, LOCK_EX) == 0)
+            let store = SieveTrackingStore(path: directory + "/t", lockTimeout: .milliseconds(300))
+            let error = SieveTrackingError(
+                path: directory + "/t.lock", "still locked by another delivery after 0.3 seconds; try again later")
+            #expect(throws: error) { try store.record(key: "k", period: 1, now: Date()) }
+            flock(held, LOCK_UN)
+            try store.record(key: "k", period: 100, now: Date())
+            #expect(try store.contains(key: "k", now: Date()))
+        }
+    }
+
     @Test("a directory in place of the file is an error, not a crash")
     func directoryInstead() throws {
         try withTemporaryDirectory { (directory: String) throws in
