@@ -4,6 +4,20 @@ import Synchronization
 import Testing
 @testable import HomingQuota
 
+/// Runs `body` on `count` threads at once (the thread's number as argument) and returns the
+/// errors they threw, as text; a thread stops at its first error.
+private func errorsOnThreads(_ count: Int, _ body: @Sendable (Int) throws -> Void) -> [String] {
+    let failures = Locked<[String]>([])
+    DispatchQueue.concurrentPerform(iterations: count) { thread in
+        do {
+            try body(thread)
+        } catch {
+            failures.append("\(error)")
+        }
+    }
+    return failures.current
+}
+
 @Suite("maildirsize file")
 struct MaildirSizeFileTests {
     @Test("read returns nil for a missing file and the sums for an existing one")
@@ -108,17 +122,12 @@ struct MaildirSizeFileTests {
         try maildir.write("0S\n0 0\n", to: "maildirsize")
         let file = MaildirSizeFile(maildir: maildir.path)
         let perThread = 50
-        let failures = Locked<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 20) { thread in
+        let failures = errorsOnThreads(20) { thread in
             for index in 0..<perThread {
-                do {
-                    _ = try file.append(bytes: Int64(thread * 1000 + index), messages: 1)
-                } catch {
-                    failures.append("\(error)")
-                }
+                _ = try file.append(bytes: Int64(thread * 1000 + index), messages: 1)
             }
         }
-        #expect(failures.current.isEmpty)
+        #expect(failures.isEmpty)
         let expectedBytes = (0..<20).reduce(Int64(0)) { sum, thread in
             sum + (0..<perThread).reduce(Int64(0)) { $0 + Int64(thread * 1000 + $1) }
         }
@@ -134,23 +143,18 @@ struct MaildirSizeFileTests {
         let file = MaildirSizeFile(maildir: maildir.path)
         let limits = QuotaLimits(bytes: 1 << 30, messages: 0)
         try file.recalculate(limits: limits)
-        let failures = Locked<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 20) { thread in
+        let failures = errorsOnThreads(20) { thread in
             for index in 0..<10 {
-                do {
-                    let size = 100 + thread * 10 + index
-                    let result = try file.update {
-                        try maildir.addMessage(name: "\(thread).\(index).h,S=\(size)", size: size)
-                        return QuotaUsage(bytes: Int64(size), messages: 1)
-                    }
-                    if result == .missing { try file.recalculate(limits: limits) }
-                    if index == 5 { try file.recalculate(limits: limits) }
-                } catch {
-                    failures.append("\(error)")
+                let size = 100 + thread * 10 + index
+                let result = try file.update {
+                    try maildir.addMessage(name: "\(thread).\(index).h,S=\(size)", size: size)
+                    return QuotaUsage(bytes: Int64(size), messages: 1)
                 }
+                if result == .missing { try file.recalculate(limits: limits) }
+                if index == 5 { try file.recalculate(limits: limits) }
             }
         }
-        #expect(failures.current.isEmpty)
+        #expect(failures.isEmpty)
         let onDisk = try MaildirUsageScanner(maildir: maildir.path).scan()
         #expect(onDisk.messages == 200)
         #expect(try file.read()?.usage == onDisk)
@@ -162,19 +166,14 @@ struct MaildirSizeFileTests {
         let file = MaildirSizeFile(maildir: maildir.path)
         let config = try QuotaConfiguration(plugin: ["quota_rule": "*:bytes=1000", "quota_grace": "0"])
         let limits = config.rules.userLimits
-        let failures = Locked<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 20) { thread in
-            do {
-                _ = try file.updateChecked(configured: limits) { contents in
-                    guard config.decide(messageSize: 100, usage: contents.usage).isAllowed else { return nil }
-                    try maildir.addMessage(name: "\(thread).h,S=100", size: 100)
-                    return QuotaUsage(bytes: 100, messages: 1)
-                }
-            } catch {
-                failures.append("\(error)")
+        let failures = errorsOnThreads(20) { thread in
+            _ = try file.updateChecked(configured: limits) { contents in
+                guard config.decide(messageSize: 100, usage: contents.usage).isAllowed else { return nil }
+                try maildir.addMessage(name: "\(thread).h,S=100", size: 100)
+                return QuotaUsage(bytes: 100, messages: 1)
             }
         }
-        #expect(failures.current.isEmpty)
+        #expect(failures.isEmpty)
         #expect(try MaildirUsageScanner(maildir: maildir.path).scan() == QuotaUsage(bytes: 1000, messages: 10))
         #expect(try file.read()?.usage == QuotaUsage(bytes: 1000, messages: 10))
     }
@@ -185,29 +184,24 @@ struct MaildirSizeFileTests {
         let file = MaildirSizeFile(maildir: maildir.path, lockTimeout: 30)
         let config = try QuotaConfiguration(plugin: ["quota_rule": "*:bytes=1000", "quota_grace": "0"])
         let limits = config.rules.userLimits
-        let failures = Locked<[String]>([])
         // An atomic: ThreadSanitizer does not see Synchronization.Mutex (Locked) on Linux.
         let refused = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: 20) { thread in
-            do {
-                try file.reserveAndStore(
-                    configured: limits,
-                    decide: { contents in
-                        guard config.decide(messageSize: 100, usage: contents.usage).isAllowed else {
-                            refused.add(1, ordering: .relaxed)
-                            return .refuse
-                        }
-                        return .store(reserving: QuotaUsage(bytes: 100, messages: 1))
-                    },
-                    store: {
-                        try maildir.addMessage(name: "\(thread).h,S=100", size: 100)
-                        return QuotaUsage(bytes: 100, messages: 1)
-                    })
-            } catch {
-                failures.append("\(error)")
-            }
+        let failures = errorsOnThreads(20) { thread in
+            try file.reserveAndStore(
+                configured: limits,
+                decide: { contents in
+                    guard config.decide(messageSize: 100, usage: contents.usage).isAllowed else {
+                        refused.add(1, ordering: .relaxed)
+                        return .refuse
+                    }
+                    return .store(reserving: QuotaUsage(bytes: 100, messages: 1))
+                },
+                store: {
+                    try maildir.addMessage(name: "\(thread).h,S=100", size: 100)
+                    return QuotaUsage(bytes: 100, messages: 1)
+                })
         }
-        #expect(failures.current.isEmpty)
+        #expect(failures.isEmpty)
         #expect(refused.load(ordering: .relaxed) == 10)
         #expect(try MaildirUsageScanner(maildir: maildir.path).scan() == QuotaUsage(bytes: 1000, messages: 10))
         #expect(try file.read()?.usage == QuotaUsage(bytes: 1000, messages: 10))
@@ -297,26 +291,21 @@ struct MaildirSizeFileTests {
         let maildir = try TemporaryMaildir()
         let file = MaildirSizeFile(maildir: maildir.path, lockTimeout: 60)
         let limits = QuotaLimits(bytes: 1 << 30, messages: 0)
-        let failures = Locked<[String]>([])
         // 600 lines of about 10 bytes pass the 5,120-byte size that asks for a recalculation.
-        DispatchQueue.concurrentPerform(iterations: 20) { thread in
+        let failures = errorsOnThreads(20) { thread in
             for index in 0..<30 {
-                do {
-                    let size = 100 + thread * 10 + index
-                    try file.reserveAndStore(
-                        configured: limits,
-                        decide: { _ in .store(reserving: QuotaUsage(bytes: Int64(size), messages: 1)) },
-                        store: {
-                            try maildir.addMessage(name: "\(thread).\(index).h,S=\(size)", size: size)
-                            return QuotaUsage(bytes: Int64(size), messages: 1)
-                        })
-                    if thread == 0, index == 15 { try file.recalculate(limits: limits) }
-                } catch {
-                    failures.append("\(error)")
-                }
+                let size = 100 + thread * 10 + index
+                try file.reserveAndStore(
+                    configured: limits,
+                    decide: { _ in .store(reserving: QuotaUsage(bytes: Int64(size), messages: 1)) },
+                    store: {
+                        try maildir.addMessage(name: "\(thread).\(index).h,S=\(size)", size: size)
+                        return QuotaUsage(bytes: Int64(size), messages: 1)
+                    })
+                if thread == 0, index == 15 { try file.recalculate(limits: limits) }
             }
         }
-        #expect(failures.current.isEmpty)
+        #expect(failures.isEmpty)
         let onDisk = try MaildirUsageScanner(maildir: maildir.path).scan()
         #expect(onDisk.messages == 600)
         #expect(try file.read()?.usage == onDisk)
