@@ -2,12 +2,18 @@ import HomingConfig
 import HomingUserdb
 import Logging
 import NIOPosix
+import Synchronization
 
 /// The `ldap` userdb: looks users up in an LDAP directory as configured by a
 /// dovecot-ldap.conf.ext (see ``LDAPSettings``).
 ///
 /// Lookups run libldap's synchronous calls on the context's thread pool, over connections kept
-/// open and shared (``LDAPConnectionPool``). Zero entries is "not found"; anything the directory
+/// open and shared through the same pool the `sql` driver uses: opened on first use, at most
+/// ``maxConnections``, reopened with back-off after a failed connect (1 s, doubling up to 30 s;
+/// during it lookups fail at once instead of each waiting for the connect timeout). A reused
+/// connection the server dropped is replaced once within the same lookup. Metrics:
+/// `homing_ldap_pool_connections`, `homing_ldap_pool_waiters`, `homing_ldap_pool_wait_seconds`.
+/// Zero entries is "not found"; anything the directory
 /// cannot answer (server down, refused bind, timeout, several entries for one user) is a
 /// temporary failure, never "not found".
 ///
@@ -18,7 +24,7 @@ public final class LDAPUserdbDriver: UserdbDriver {
     public let driverName = "ldap"
     /// The checked contents of the configuration file.
     public let settings: LDAPSettings
-    private let pool: LDAPConnectionPool
+    private let pool: ConnectionPool<LDAPConnection>
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private let timeouts: LDAPTimeouts
@@ -29,6 +35,10 @@ public final class LDAPUserdbDriver: UserdbDriver {
     private let lookupFilter: String
     private let lookupAttributes: LDAPAttributeMap
     private var filterName: String { role == .passdb ? "pass_filter" : "user_filter" }
+
+    /// The most connections one driver keeps open to the directory (as the `sql` driver's
+    /// default `maxconns`); more lookups at once wait for one, at most the request timeout.
+    public static let maxConnections = 5
 
     /// Creates the driver for a `userdb { driver = ldap  args = PATH }` block: reads PATH.
     public convenience init(settings userdb: UserdbSettings, context: UserdbDriverContext) throws(ConfigError) {
@@ -71,13 +81,53 @@ public final class LDAPUserdbDriver: UserdbDriver {
     /// Creates the driver from checked settings. `threadPool` must be started; the caller shuts it
     /// down after ``shutdown()``.
     /// With `role` `.passdb`, lookups use `pass_filter` (which must be set) and `pass_attrs`.
+    /// `initialBackoff` is the wait after a first failed connect (doubled after each further
+    /// failure, up to 30 s).
     public init(ldapSettings: LDAPSettings, threadPool: NIOThreadPool, logger: Logger,
-                timeouts: LDAPTimeouts = LDAPTimeouts(), role: DatabaseRole = .userdb) {
+                timeouts: LDAPTimeouts = LDAPTimeouts(), role: DatabaseRole = .userdb,
+                initialBackoff: Duration = .seconds(1)) {
         self.settings = ldapSettings
         self.threadPool = threadPool
         self.logger = logger
         self.timeouts = timeouts
-        self.pool = LDAPConnectionPool(settings: ldapSettings, timeouts: timeouts, logger: logger)
+        let uris = ldapSettings.uris.joined(separator: " ")
+        // Whether the last connect failed: the recovery is logged once.
+        let unreachable = Mutex(false)
+        self.pool = ConnectionPool(
+            configuration: ConnectionPoolStateMachine.Configuration(
+                maxConnections: Self.maxConnections, initialBackoff: initialBackoff),
+            metricsPrefix: "homing_ldap_pool",
+            waitTimeoutReason: "timed out waiting for a connection to the LDAP server",
+            open: {
+                let result: Result<LDAPConnection, LDAPOperationError>
+                do {
+                    result = try await threadPool.runIfActive { () -> Result<LDAPConnection, LDAPOperationError> in
+                        do throws(LDAPOperationError) {
+                            return .success(try LDAPConnection.open(ldapSettings, timeouts: timeouts))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                } catch {
+                    return .failure(ConnectionPoolError(reason: "the thread pool is not running"))
+                }
+                switch result {
+                case .success(let connection):
+                    if unreachable.withLock({ state in defer { state = false }; return state }) {
+                        logger.notice("ldap: connected again to \(uris)")
+                    }
+                    return .success(connection)
+                case .failure(let error):
+                    unreachable.withLock { $0 = true }
+                    return .failure(ConnectionPoolError(reason: "\(error)"))
+                }
+            },
+            close: { connection in
+                _ = try? await threadPool.runIfActive { connection.close() }
+            },
+            onOpenFailure: { reason, failures in
+                logger.error("ldap: \(reason) (\(failures) failed attempt\(failures == 1 ? "" : "s") in a row)")
+            })
         self.role = role
         if role == .passdb {
             self.lookupFilter = ldapSettings.passFilter ?? ldapSettings.userFilter
@@ -162,26 +212,73 @@ public final class LDAPUserdbDriver: UserdbDriver {
         return users
     }
 
-    /// Closes the pooled connections.
+    /// Closes the pooled connections; connections in use are closed when their lookup ends.
     public func shutdown() async {
-        let pool = self.pool
-        _ = try? await threadPool.runIfActive { pool.shutdown() }
+        await pool.shutDown()
     }
 
+    /// Why a search gave no answer: the directory's error, or no connection to ask it on.
+    private enum SearchFailure: Error, CustomStringConvertible {
+        case operation(LDAPOperationError)
+        case noConnection(reason: String)
+
+        var description: String {
+            switch self {
+            case .operation(let error): return "\(error)"
+            case .noConnection(let reason): return reason
+            }
+        }
+    }
+
+    /// Leases a connection, searches on the thread pool and gives the connection back (closed
+    /// unless the error concerned only the request). A reused connection that fails as a dropped
+    /// one does is replaced once, within the same search.
     private func search(
         base: String, filter: String, attributes: [String], sizeLimit: Int32, timeout: Int
-    ) async -> Result<(entries: [LDAPEntry], truncated: Bool), LDAPOperationError> {
-        let pool = self.pool
+    ) async -> Result<(entries: [LDAPEntry], truncated: Bool), SearchFailure> {
         let scope = settings.scope
-        do {
-            return try await threadPool.runIfActive {
-                pool.withConnection { connection throws(LDAPOperationError) in
-                    try connection.search(base: base, scope: scope, filter: filter, attributes: attributes,
-                                          sizeLimit: sizeLimit, timeout: timeout)
-                }
+        // Waiting for a connection may mean waiting for one to be opened: a connect and a bind.
+        let deadline = ContinuousClock.now + .seconds(timeouts.connect + timeouts.request + timeout)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let lease: PooledConnection<LDAPConnection>
+            switch await pool.lease(deadline: deadline) {
+            case .success(let leased): lease = leased
+            case .failure(let error): return .failure(.noConnection(reason: error.reason))
             }
-        } catch {
-            return .failure(LDAPOperationError(operation: "ldap userdb", code: -1, message: "thread pool: \(error)"))
+            let connection = lease.connection
+            let result: Result<(entries: [LDAPEntry], truncated: Bool), LDAPOperationError>
+            do {
+                result = try await threadPool.runIfActive {
+                    do throws(LDAPOperationError) {
+                        return .success(try connection.search(
+                            base: base, scope: scope, filter: filter, attributes: attributes,
+                            sizeLimit: sizeLimit, timeout: timeout))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            } catch {
+                await pool.release(lease, reusable: true)
+                return .failure(.noConnection(reason: "the thread pool is not running"))
+            }
+            switch result {
+            case .success(let found):
+                await pool.release(lease, reusable: true)
+                return .success(found)
+            case .failure(let error) where error.keepsConnection:
+                await pool.release(lease, reusable: true)
+                return .failure(.operation(error))
+            case .failure(let error):
+                // The server went away or broke the connection: the idle ones are dead too.
+                await pool.release(lease, reusable: false, dropIdle: true)
+                if lease.reused, attempt == 1, error.worthRetryingOnNewConnection {
+                    logger.info("ldap: connection lost (\(error.message)), reconnecting")
+                    continue
+                }
+                return .failure(.operation(error))
+            }
         }
     }
 }

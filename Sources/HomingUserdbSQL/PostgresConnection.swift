@@ -1,5 +1,6 @@
 import CLibPQ
 import Glibc
+import HomingUserdb
 
 /// Why a query produced no rows.
 enum PostgresQueryError: Error, Sendable, Hashable {

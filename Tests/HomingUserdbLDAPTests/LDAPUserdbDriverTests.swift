@@ -51,6 +51,17 @@ struct LDAPFixture {
     }
 }
 
+/// Connections to 127.0.0.1:`port` that are established now, counted on the server's side
+/// (from /proc/net/tcp: the local port is `port`).
+func establishedConnections(toPort port: Int) throws -> Int {
+    let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+    let local = String(format: "0100007F:%04X", port)
+    return table.split(separator: "\n").dropFirst().filter { line in
+        let fields = line.split(separator: " ")
+        return fields.count > 3 && fields[1] == local && fields[3] == "01"
+    }.count
+}
+
 func lookup(_ driver: any UserdbDriver, _ user: String) async -> UserdbResult {
     await driver.lookup(UserdbRequest(user: user))
 }
@@ -239,8 +250,71 @@ struct LDAPUserdbDriverTests {
             #expect(reason.contains("Can't contact LDAP server"))
             #expect(await lookup(driver, "nobody@example.com") != .notFound)
             try fixture.slapd.start()
-            #expect(await lookup(driver, "alice@example.com") == expected)
+            // Lookups fail at once until the back-off after the failed connects ends (a few
+            // seconds); then the same driver finds alice again.
+            let recovered = clock.now
+            var after = await lookup(driver, "alice@example.com")
+            while after != expected, clock.now - recovered < .seconds(40) {
+                try await Task.sleep(for: .milliseconds(200))
+                after = await lookup(driver, "alice@example.com")
+            }
+            #expect(after == expected)
             #expect(await lookup(driver, "nobody@example.com") == .notFound)
+            await driver.shutdown()
+        }
+    }
+
+    @Test("a directory that accepts connections and never answers: the failed connect starts a back-off, and lookups during it fail at once without connecting again")
+    func backoffAfterFailedConnect() async throws {
+        let silent = try SilentTCPServer()
+        defer { silent.stop() }
+        try await LDAPFixture.run { fixture in
+            let path = try fixture.slapd.writeDovecotLDAPConf(
+                to: fixture.scratch.file("ldap-silent.conf.ext"), overrides: [("uris", "ldap://127.0.0.1:\(silent.port)")])
+            // A back-off far longer than the test: nothing here depends on timing.
+            let driver = LDAPUserdbDriver(
+                ldapSettings: try LDAPSettings.load(path: path), threadPool: fixture.threadPool,
+                logger: Logger(label: "test"), timeouts: LDAPTimeouts(connect: 1, request: 1, iteration: 1),
+                initialBackoff: .seconds(600))
+            let first = await lookup(driver, "alice@example.com")
+            guard case .temporaryFailure = first else {
+                Issue.record("expected a temporary failure from a silent directory, got \(first)")
+                return
+            }
+            #expect(silent.acceptedCount == 1)
+            let concurrent = await withTaskGroup(of: UserdbResult.self) { group in
+                for index in 0..<10 { group.addTask { await lookup(driver, "user\(index)@example.com") } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in concurrent {
+                guard case .temporaryFailure(let reason) = result else {
+                    Issue.record("expected a temporary failure during the back-off, got \(result)")
+                    continue
+                }
+                #expect(reason.contains("next connection attempt in"), "\(reason)")
+            }
+            // Not one more connection: the lookups did not each wait for a connect.
+            #expect(silent.acceptedCount == 1)
+            await driver.shutdown()
+        }
+    }
+
+    @Test("20 lookups at once share at most maxConnections connections")
+    func boundedConnections() async throws {
+        try await LDAPFixture.run { fixture in
+            let driver = try fixture.driver(timeouts: LDAPTimeouts())
+            let before = try establishedConnections(toPort: fixture.slapd.port)
+            let results = await withTaskGroup(of: UserdbResult.self) { group in
+                for _ in 0..<20 { group.addTask { await lookup(driver, "alice@example.com") } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results {
+                guard case .found = result else {
+                    Issue.record("expected alice, got \(result)")
+                    continue
+                }
+            }
+            #expect(try establishedConnections(toPort: fixture.slapd.port) - before <= LDAPUserdbDriver.maxConnections)
             await driver.shutdown()
         }
     }

@@ -83,8 +83,8 @@ struct SQLUserdbOutageTests {
 
     @Test("a server that accepts but never answers gives a temporary failure within query_timeout")
     func unresponsiveServer() async throws {
-        let listener = try SilentListener()
-        defer { listener.close() }
+        let listener = try SilentTCPServer()
+        defer { listener.stop() }
         try await withSQLEnvironment { environment, scratch in
             let conf = """
                 driver = pgsql
@@ -107,37 +107,5 @@ struct SQLUserdbOutageTests {
     static func config(_ text: String) throws -> SQLDriverConfig {
         let file = try ExtConfigFile.parse(text: text, file: "dovecot-sql.conf.ext")
         return try SQLDriverConfig.make(from: file, path: "dovecot-sql.conf.ext", blockLocation: nil)
-    }
-}
-
-/// A TCP socket on 127.0.0.1 that completes handshakes (the kernel does) but never reads or
-/// answers: a hung database server.
-final class SilentListener: Sendable {
-    let descriptor: Int32
-    let port: Int
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            Glibc.close(fd)
-            throw TestProcessError(message: "cannot listen on 127.0.0.1")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        descriptor = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    func close() {
-        Glibc.close(descriptor)
     }
 }

@@ -2,17 +2,21 @@ import CoreMetrics
 
 /// A connection lent by a ``ConnectionPool``: give it back with
 /// ``ConnectionPool/release(_:reusable:dropIdle:)``.
-struct PooledConnection<Connection: Sendable>: Sendable {
-    var connection: Connection
+package struct PooledConnection<Connection: Sendable>: Sendable {
+    package var connection: Connection
     /// False when the connection was opened for this request; true when it sat idle before
     /// (and so may have died without anyone noticing).
-    var reused: Bool
+    package var reused: Bool
 }
 
 /// Why no connection could be lent.
-struct ConnectionPoolError: Error, Sendable, Hashable, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
+package struct ConnectionPoolError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var reason: String
+    package var description: String { reason }
+
+    package init(reason: String) {
+        self.reason = reason
+    }
 }
 
 /// A pool of connections to one server, opened lazily, at most `maxConnections`, reopened with
@@ -21,9 +25,9 @@ struct ConnectionPoolError: Error, Sendable, Hashable, CustomStringConvertible {
 /// Opening and closing are done by the closures given at creation, which run blocking work
 /// elsewhere (the SQL driver runs libpq on the NIO thread pool); the actor itself only keeps
 /// the books, so it never blocks.
-actor ConnectionPool<Connection: Sendable> {
-    typealias Opener = @Sendable () async -> Result<Connection, ConnectionPoolError>
-    typealias Closer = @Sendable (Connection) async -> Void
+package actor ConnectionPool<Connection: Sendable> {
+    package typealias Opener = @Sendable () async -> Result<Connection, ConnectionPoolError>
+    package typealias Closer = @Sendable (Connection) async -> Void
 
     private var state: ConnectionPoolStateMachine<Connection>
     private let open: Opener
@@ -32,26 +36,35 @@ actor ConnectionPool<Connection: Sendable> {
     private var continuations: [Int: CheckedContinuation<Result<PooledConnection<Connection>, ConnectionPoolError>, Never>] = [:]
     private var timers: [Int: Task<Void, Never>] = [:]
     private let onOpenFailure: (@Sendable (String, Int) -> Void)?
+    private let metricsPrefix: String
+    private let waitTimeoutReason: String
 
     /// `onOpenFailure` is told each failed attempt's reason and the number of failures in a row
-    /// (for logging).
-    init(configuration: ConnectionPoolStateMachine<Connection>.Configuration, open: @escaping Opener,
-         close: @escaping Closer, onOpenFailure: (@Sendable (String, Int) -> Void)? = nil) {
+    /// (for logging). `metricsPrefix` names the pool's metrics (`homing_sql_pool`:
+    /// `homing_sql_pool_wait_seconds`, `homing_sql_pool_connections`, `homing_sql_pool_waiters`);
+    /// `waitTimeoutReason` is the failure of a lease whose deadline passed.
+    package init(configuration: ConnectionPoolStateMachine<Connection>.Configuration,
+                 metricsPrefix: String = "homing_sql_pool",
+                 waitTimeoutReason: String = "timed out waiting for a database connection",
+                 open: @escaping Opener, close: @escaping Closer,
+                 onOpenFailure: (@Sendable (String, Int) -> Void)? = nil) {
         self.state = ConnectionPoolStateMachine(configuration: configuration)
         self.open = open
         self.close = close
         self.onOpenFailure = onOpenFailure
+        self.metricsPrefix = metricsPrefix
+        self.waitTimeoutReason = waitTimeoutReason
     }
 
     /// Lends a connection, waiting at most until `deadline`. Fails at once when the server is
     /// known to be unreachable (during the back-off after a failed attempt).
-    func lease(deadline: ContinuousClock.Instant) async -> Result<PooledConnection<Connection>, ConnectionPoolError> {
+    package func lease(deadline: ContinuousClock.Instant) async -> Result<PooledConnection<Connection>, ConnectionPoolError> {
         let waiter = nextWaiter
         nextWaiter += 1
         let start = ContinuousClock.now
         defer {
             let (seconds, attoseconds) = (ContinuousClock.now - start).components
-            Timer(label: "homing_sql_pool_wait_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            Timer(label: "\(metricsPrefix)_wait_seconds").recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         }
         return await withCheckedContinuation { continuation in
             continuations[waiter] = continuation
@@ -66,34 +79,34 @@ actor ConnectionPool<Connection: Sendable> {
 
     /// Gives a connection back: `reusable` false closes it (it broke); `dropIdle` closes the
     /// idle connections too (the server went away, so they are dead as well).
-    func release(_ lease: PooledConnection<Connection>, reusable: Bool, dropIdle: Bool = false) {
+    package func release(_ lease: PooledConnection<Connection>, reusable: Bool, dropIdle: Bool = false) {
         perform(state.released(lease.connection, reusable: reusable, dropIdle: dropIdle, now: .now))
     }
 
     /// Closes idle connections and fails waiters; connections still lent are closed when they
     /// come back.
-    func shutDown() async {
+    package func shutDown() async {
         let actions = state.shutDown()
         perform(actions)
     }
 
     /// How many connections exist or are being opened (for tests and diagnostics).
-    var connectionCount: Int { state.total }
+    package var connectionCount: Int { state.total }
 
     /// How many connections sit idle.
-    var idleCount: Int { state.idle.count }
+    package var idleCount: Int { state.idle.count }
 
     // MARK: - Carrying out actions
 
     private func deadlinePassed(waiter: Int) {
-        perform(state.timedOut(waiter: waiter, reason: "timed out waiting for a database connection"))
+        perform(state.timedOut(waiter: waiter, reason: waitTimeoutReason))
     }
 
     private func perform(_ actions: ConnectionPoolStateMachine<Connection>.Actions) {
         defer {
-            Gauge(label: "homing_sql_pool_connections", dimensions: [("state", "open")]).record(state.total)
-            Gauge(label: "homing_sql_pool_connections", dimensions: [("state", "idle")]).record(state.idle.count)
-            Gauge(label: "homing_sql_pool_waiters").record(continuations.count)
+            Gauge(label: "\(metricsPrefix)_connections", dimensions: [("state", "open")]).record(state.total)
+            Gauge(label: "\(metricsPrefix)_connections", dimensions: [("state", "idle")]).record(state.idle.count)
+            Gauge(label: "\(metricsPrefix)_waiters").record(continuations.count)
         }
         for delivery in actions.deliveries {
             finish(delivery.waiter, .success(PooledConnection(connection: delivery.connection, reused: delivery.reused)))

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HomingUserdbSQL
+@testable import HomingUserdb
 
 @Suite("the connection pool's bookkeeping")
 struct ConnectionPoolStateMachineTests {

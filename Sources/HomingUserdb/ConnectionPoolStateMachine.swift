@@ -13,14 +13,14 @@
 ///   back-off is forgotten and the pool grows again as needed.
 /// - A connection returned as broken is closed; `dropIdle` also closes the idle ones (after the
 ///   server restarted, all of them are dead).
-struct ConnectionPoolStateMachine<Connection> {
+package struct ConnectionPoolStateMachine<Connection> {
     /// Sizes and delays.
-    struct Configuration: Sendable, Hashable {
-        var maxConnections: Int
-        var initialBackoff: Duration
-        var maxBackoff: Duration
+    package struct Configuration: Sendable, Hashable {
+        package var maxConnections: Int
+        package var initialBackoff: Duration
+        package var maxBackoff: Duration
 
-        init(maxConnections: Int, initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30)) {
+        package init(maxConnections: Int, initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(30)) {
             self.maxConnections = max(1, maxConnections)
             self.initialBackoff = initialBackoff
             self.maxBackoff = max(initialBackoff, maxBackoff)
@@ -195,7 +195,7 @@ struct ConnectionPoolStateMachine<Connection> {
     }
 
     /// `1.5 s`.
-    static func format(_ duration: Duration) -> String {
+    package static func format(_ duration: Duration) -> String {
         let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         let tenths = (milliseconds + 50) / 100
         return "\(tenths / 10).\(tenths % 10) s"
