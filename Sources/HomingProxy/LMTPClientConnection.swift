@@ -172,6 +172,11 @@ public final class LMTPClientConnection: Sendable {
         try? await channel.close()
     }
 
+    /// Runs `body` once the channel has closed (at once when it already has), whatever closed it.
+    public func whenClosed(_ body: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in body() }
+    }
+
     /// Closes at once.
     public func abort() {
         state.withLock { $0.broken = true }

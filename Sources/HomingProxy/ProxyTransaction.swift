@@ -160,7 +160,12 @@ actor ProxyTransaction {
             port: context.connection.remotePort, address: context.connection.remoteIP)
         var connection: LMTPClientConnection
         var fromPool = false
-        if allowPooled, let pooled = await settings.pool.take(destination) {
+        let acquired = await settings.pool.acquire(
+            destination, timeout: .nanoseconds(timeout.nanoseconds), pooled: allowPooled)
+        switch acquired {
+        case nil:
+            throw limitReached(route)
+        case .pooled(let pooled):
             fromPool = true
             connection = pooled
             if !route.notTrusted, let advertised = connection.capabilities["XCLIENT"] {
@@ -170,27 +175,47 @@ actor ProxyTransaction {
                         try await announce(attributes, on: connection, timeout: timeout)
                     } catch {
                         connection.abort()
-                        connection = try await fresh(route, identity: identity, timeout: timeout)
+                        connection = try await fresh(route, identity: identity, timeout: timeout, placeTaken: false)
                         fromPool = false
                     }
                 }
             }
-        } else {
-            connection = try await fresh(route, identity: identity, timeout: timeout)
+        case .open:
+            connection = try await fresh(route, identity: identity, timeout: timeout, placeTaken: true)
         }
         return (connection, fromPool)
     }
 
-    private func fresh(_ route: ProxyRoute, identity: ProxyClientIdentity, timeout: TimeAmount)
+    /// A new connection, greeted and announced. `placeTaken`: ``ProxyConnectionPool/acquire(_:timeout:pooled:)``
+    /// already gave the place for it; otherwise one is asked for first.
+    private func fresh(_ route: ProxyRoute, identity: ProxyClientIdentity, timeout: TimeAmount, placeTaken: Bool)
         async throws(LMTPClientError) -> LMTPClientConnection
     {
-        let connection = try await LMTPClientConnection.connect(
-            to: route.destination, timeout: timeout, group: settings.group)
+        if !placeTaken {
+            guard case .open = await settings.pool.acquire(
+                route.destination, timeout: .nanoseconds(timeout.nanoseconds), pooled: false)
+            else { throw limitReached(route) }
+        }
+        let connection: LMTPClientConnection
+        do {
+            connection = try await LMTPClientConnection.connect(
+                to: route.destination, timeout: timeout, group: settings.group)
+        } catch {
+            await settings.pool.abandon(route.destination)
+            throw error
+        }
+        // Counted among the destination's open connections until its channel closes.
+        await settings.pool.opened(connection)
         try await connection.hello(settings.hostname, timeout: timeout)
         if !route.notTrusted, let advertised = connection.capabilities["XCLIENT"] {
             try await announce(identity.attributes(advertised: advertised), on: connection, timeout: timeout)
         }
         return connection
+    }
+
+    private func limitReached(_ route: ProxyRoute) -> LMTPClientError {
+        .timedOut(
+            "\(settings.pool.maximumPerDestination) connections to \(route.destination) are in use; none came free within \(route.timeoutSeconds) s")
     }
 
     /// `XCLIENT ...`, then `LHLO` again (the server is back at its greeting), as Dovecot's

@@ -78,6 +78,63 @@ struct LMTPProxyBackendTests {
         await pool.shutdown()
     }
 
+    @Test("at most maximumPerDestination connections to one destination: a transaction waits for one to come free, and past proxy_timeout gets 451 4.4.0")
+    func connectionLimit() async throws {
+        let backend = try IntegrationFixture()
+        defer { backend.dir.remove() }
+        let server = try await backend.startServer()
+        defer { Task { await server.stop() } }
+        let harness = try DeliveryHarness()
+        let delivery = try harness.delivery(users: [:])
+        let passdb = TablePassdb(records: [
+            "bob@example.com": proxied("bob@example.com", port: backend.port, extra: [UserdbField("proxy_timeout", "60")]),
+            "carol@example.org": proxied("carol@example.org", port: backend.port, extra: [UserdbField("proxy_timeout", "1")]),
+        ])
+        let pool = ProxyConnectionPool(maximumPerDestination: 1)
+        let destination = ProxyDestination(host: "127.0.0.1", port: backend.port)
+        let proxy = LMTPProxyBackend(
+            local: LMTPLocalBackend(delivery: delivery), passdb: passdb, pool: pool, logger: harness.logs.logger)
+
+        // A holds the one connection from its RCPT to the end of its data.
+        let first = context("FRONTSESSIONID0000000A")
+        let bob = recipient("bob@example.com", 1, "FRONTSESSIONID0000000A")
+        guard case .acceptReplying(let bobResolved, _) = await proxy.verifyRecipient(bob, in: first) else {
+            Issue.record("bob refused: \(harness.logs.lines)")
+            return
+        }
+        #expect(await pool.openCount(destination) == 1)
+
+        // Meanwhile carol's transaction finds no place within her proxy_timeout of 1 s.
+        let third = context("FRONTSESSIONID0000000C")
+        let verdict = await proxy.verifyRecipient(recipient("carol@example.org", 1, "FRONTSESSIONID0000000C"), in: third)
+        guard case .reject(let refusal) = verdict else {
+            Issue.record("carol accepted while the only connection was in use")
+            return
+        }
+        #expect(refusal.code == 451 && refusal.wireFormat.hasPrefix("451 4.4.0 Proxy failed"), "\(refusal)")
+        #expect(harness.logs.lines.contains { $0.message.contains("1 connections to \(destination) are in use") }, "\(harness.logs.lines)")
+
+        // B asks while A still holds it (or just after): it gets the connection A gives back.
+        let second = context("FRONTSESSIONID0000000B")
+        let waiting = Task { await proxy.verifyRecipient(recipient("bob@example.com", 1, "FRONTSESSIONID0000000B"), in: second) }
+        let sink = try await proxy.makeMessageSink(for: first)
+        try await sink.write(ByteBuffer(string: "Subject: first\n\nhi\n"))
+        let outcomes = await proxy.deliver(sink, to: [LMTPAcceptedRecipient(command: bob, resolved: bobResolved)], in: first)
+        #expect(outcomes.count == 1)
+        guard case .acceptReplying(let secondResolved, _) = await waiting.value else {
+            Issue.record("the waiting transaction was refused: \(harness.logs.lines)")
+            return
+        }
+        let secondSink = try await proxy.makeMessageSink(for: second)
+        try await secondSink.write(ByteBuffer(string: "Subject: second\n\nhi\n"))
+        _ = await proxy.deliver(
+            secondSink, to: [LMTPAcceptedRecipient(command: recipient("bob@example.com", 1, "FRONTSESSIONID0000000B"), resolved: secondResolved)],
+            in: second)
+        #expect(backend.files(backend.maildir("bob")).count == 2)
+        #expect(await pool.openCount(destination) == 1)
+        await pool.shutdown()
+    }
+
     @Test("a received TTL of 0 stops a relayed recipient with Dovecot's looping reply")
     func ttlZero() async throws {
         let harness = try DeliveryHarness()
