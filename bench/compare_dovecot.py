@@ -231,14 +231,67 @@ def stop(proc):
         proc.wait()
 
 
-def one_run(server, load, counts, base, conf, homing, uid, gid):
-    connections, messages, size, one_user = counts
+def smtp_source(base, connections, messages, size, one_user):
+    cmd = ["smtp-source", "-L", "-s", str(connections), "-m", str(messages), "-l", str(size),
+           "-f", "sender@example.org", "-M", "client.example.org"]
+    cmd += ["-t", "user1@example.com"] if one_user else ["-N", "-t", "user@example.com"]
+    cmd.append("unix:" + os.path.join(base, "run", "lmtp"))
+    return cmd
+
+
+def fresh_mail_filesystem(base, uid, gid):
+    """`base/mail` as a new ext4 filesystem (a sparse image on a loop device), so that every
+    run starts from the same disk state: on a filesystem where earlier runs created and
+    deleted many thousands of files, creating one costs more each round (ext4's inode
+    allocator scans past recently deleted inodes), which made later rounds slower for
+    whichever server ran then. Falls back to an emptied directory where loop devices are not
+    available (then rounds drift)."""
     mail = os.path.join(base, "mail")
+    image = os.path.join(base, "mail.img")
+    if os.path.ismount(mail):
+        subprocess.run(["umount", mail], check=True)
     shutil.rmtree(mail, ignore_errors=True)
     os.makedirs(mail)
-    os.chown(mail, uid, gid)
-    proc = start(server, conf, base, homing)
     try:
+        with open(image, "wb") as f:
+            f.truncate(4 << 30)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", image],
+                       check=True, capture_output=True)
+        subprocess.run(["mount", "-o", "loop", image, mail], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        global WARNED_NO_LOOP
+        if not WARNED_NO_LOOP:
+            print(f"note: no fresh filesystem per run ({error}); using a directory", file=sys.stderr)
+            WARNED_NO_LOOP = True
+    os.chown(mail, uid, gid)
+    return mail
+
+
+def release_mail_filesystem(base):
+    mail = os.path.join(base, "mail")
+    if os.path.ismount(mail):
+        subprocess.run(["umount", mail])
+
+
+WARNED_NO_LOOP = False
+
+
+def one_run(server, load, counts, base, conf, homing, uid, gid, cold=False):
+    """One timed load on a fresh mail directory. Unless `cold`, an untimed warm-up first
+    delivers one message to each user the load reaches, so that the timed load stores into
+    maildirs that exist, as on a server in service (a first delivery creates the maildir and,
+    for Dovecot, its index files)."""
+    connections, messages, size, one_user = counts
+    mail = fresh_mail_filesystem(base, uid, gid)
+    proc = start(server, conf, base, homing)
+    warmed = 0
+    try:
+        if not cold:
+            warmed = 1 if one_user else min(USERS, messages)
+            warm = subprocess.run(smtp_source(base, min(8, connections), warmed, 1024, one_user),
+                                  capture_output=True, text=True, timeout=3600)
+            if warm.returncode != 0:
+                raise RuntimeError(f"{server} {load}: warm-up failed: {warm.stderr.strip()[-500:]}")
         peak = [rss_kb(proc.pid)]
         done = threading.Event()
 
@@ -249,10 +302,7 @@ def one_run(server, load, counts, base, conf, homing, uid, gid):
         sampler = threading.Thread(target=sample, daemon=True)
         cpu_before = cpu_seconds(proc.pid)
         sampler.start()
-        cmd = ["smtp-source", "-L", "-s", str(connections), "-m", str(messages), "-l", str(size),
-               "-f", "sender@example.org", "-M", "client.example.org"]
-        cmd += ["-t", "user1@example.com"] if one_user else ["-N", "-t", "user@example.com"]
-        cmd.append("unix:" + os.path.join(base, "run", "lmtp"))
+        cmd = smtp_source(base, connections, messages, size, one_user)
         started = time.monotonic()
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
         elapsed = time.monotonic() - started
@@ -265,8 +315,8 @@ def one_run(server, load, counts, base, conf, homing, uid, gid):
         raise RuntimeError(f"{server} {load}: smtp-source failed: {result.stderr.strip()[-500:]}")
     stored = sum(len(os.listdir(d)) for d in glob.glob(os.path.join(mail, "*", "Maildir", "new"))
                  + glob.glob(os.path.join(mail, "*", "Maildir", ".*", "new")))
-    if stored != messages:
-        raise RuntimeError(f"{server} {load}: {stored} messages stored of {messages}; see {base}/server.log")
+    if stored != messages + warmed:
+        raise RuntimeError(f"{server} {load}: {stored} messages stored of {messages + warmed}; see {base}/server.log")
     return {"rate": messages / elapsed, "rss": peak[0] / 1024, "cpu_us": cpu / messages * 1e6}
 
 
@@ -277,6 +327,8 @@ def main():
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--loads", default=",".join(LOADS))
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--cold", action="store_true",
+                        help="no warm-up: the timed load also creates every user's maildir")
     options = parser.parse_args()
     rounds = options.rounds or (1 if options.quick else 3)
     loads = [name for name in options.loads.split(",") if name]
@@ -304,7 +356,8 @@ def main():
             runs = {"dovecot": [], "homing": []}
             for round_number in range(rounds):
                 for server in ["dovecot", "homing"]:
-                    runs[server].append(one_run(server, name, counts, base, conf, options.homing, uid, gid))
+                    runs[server].append(one_run(server, name, counts, base, conf, options.homing, uid, gid,
+                                                   cold=options.cold))
                     r = runs[server][-1]
                     print(f"  {name} round {round_number + 1} {server}: {r['rate']:.1f} msgs/s, "
                           f"{r['rss']:.0f} MB, {r['cpu_us']:.0f} us/msg", file=sys.stderr, flush=True)
@@ -312,7 +365,8 @@ def main():
             results[name] = (messages, runs, statistics.median(ratios))
         print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {rounds} round(s)"
               f"{', quick mode' if options.quick else ''}, medians; quota + Sieve on, PostgreSQL userdb, "
-              f"{USERS} users, mail_fsync = optimized\n")
+              f"{USERS} users, mail_fsync = optimized, "
+              f"{'cold (first deliveries create the maildirs)' if options.cold else 'maildirs created by an untimed warm-up'}\n")
         print("| load | Dovecot msgs/s, peak RSS, CPU per msg | Homing msgs/s, peak RSS, CPU per msg | Homing / Dovecot |")
         print("|---|---|---|---|")
 
@@ -328,6 +382,7 @@ def main():
                   f"| {ratio:.2f}x |")
     finally:
         cluster.stop()
+        release_mail_filesystem(base)
         if options.keep:
             print(f"kept {base}", file=sys.stderr)
         else:

@@ -111,6 +111,8 @@ def misplaced(base):
     for index in range(NODES):
         mail = os.path.join(base, f"node{index}", "mail")
         for user in os.listdir(mail):
+            if not user.startswith("user"):
+                continue  # lost+found
             number = int(user.split("@")[0][len("user"):])
             if number % NODES != index:
                 wrong += len(os.listdir(os.path.join(mail, user, "Maildir", "new")))
@@ -129,11 +131,10 @@ def deliver(front, connections, messages, size):
 
 
 def clear_mail(base):
+    """Each node's mail directory on a new filesystem, so both measurements start from the
+    same disk state (see compare_dovecot.fresh_mail_filesystem)."""
     for index in range(NODES):
-        mail = os.path.join(base, f"node{index}", "mail")
-        shutil.rmtree(mail, ignore_errors=True)
-        os.makedirs(mail)
-        os.chown(mail, MAIL_ID, MAIL_ID)
+        common.fresh_mail_filesystem(os.path.join(base, f"node{index}"), MAIL_ID, MAIL_ID)
 
 
 def main():
@@ -202,6 +203,8 @@ def main():
         for proc in procs:
             common.stop(proc)
         cluster.stop()
+        for index in range(NODES):
+            common.release_mail_filesystem(os.path.join(base, f"node{index}"))
         if args.keep:
             print(f"kept {base}")
         else:
