@@ -205,6 +205,13 @@ public struct TreeDirectory: ~Copyable {
         if Glibc.fsync(descriptor.raw) != 0 { throw .failed(operation: "fsync", path: path, errno: errno) }
     }
 
+    /// As ``sync()``, sharing the fsync with other threads of `group` that need this directory
+    /// synced at the same moment (group commit): returns once an fsync that started after the
+    /// call has succeeded.
+    public func sync(in group: DirectorySyncGroup) throws(FileAccessError) {
+        try group.sync(descriptor, path: path)
+    }
+
     /// `flock(2)` on the directory, shared or exclusive, waiting for it. Dropping (closing) this
     /// value releases it. Locks taken through separate opens exclude each other across
     /// processes and across threads of one process alike.

@@ -158,7 +158,7 @@ public struct MaildirWriter: Sendable {
         }
         if syncs {
             do throws(FileAccessError) {
-                try directories.destination.sync()
+                try directories.destination.sync(in: .shared)
             } catch {
                 // Not durable: take it back so a retry does not deliver twice.
                 _ = unlinkat(directories.destination.descriptor.raw, fileName, 0)
