@@ -8,6 +8,9 @@
 # Development (README, "Development"):
 #   make fuzz           build the libFuzzer targets of Fuzzing/ and run each FUZZ_SECONDS (180)
 #   make fuzz-ci        the same, 20 s per target
+#   make bench-micro    the hot-path micro-benchmarks of bench/micro (package-benchmark)
+#   make bench-micro-check   their allocation counts against bench/micro/Thresholds (run by make test)
+#   make bench-micro-update  store the current counts in bench/micro/Thresholds
 #   make test-sanitize  the unit and integration tests under ThreadSanitizer, then AddressSanitizer
 SWIFT ?= swift
 FUZZ_SECONDS ?= 180
@@ -35,7 +38,7 @@ MAN_PAGES = $(RELEASE_BUILD)/man
 VERSION := $(shell cat VERSION)
 
 .PHONY: run test build bench bench-dovecot clean release man install install-files uninstall deb FORCE \
-	fuzz fuzz-ci test-sanitize test-tsan test-tsan-unit test-asan
+	fuzz fuzz-ci test-sanitize test-tsan test-tsan-unit test-asan bench-micro bench-micro-check bench-micro-update
 
 run:
 	scripts/install-deps.sh build
@@ -55,6 +58,7 @@ test:
 	HOMING_RELEASE_BUILD=$(RELEASE_BUILD) SWIFT=$(SWIFT) scripts/run-tests.sh
 	$(MAKE) test-tsan-unit
 	$(MAKE) fuzz-ci
+	$(MAKE) bench-micro-check
 
 fuzz:
 	scripts/install-deps.sh build
@@ -83,6 +87,20 @@ bench:
 	scripts/install-deps.sh build
 	$(SWIFT) build -c release --product homing
 	bench/run.sh $(CURDIR)/.build/release/homing
+
+# Micro-benchmarks of the hot paths (bench/micro, a package of its own).
+bench-micro:
+	scripts/install-deps.sh build
+	cd bench/micro && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+
+bench-micro-check:
+	scripts/install-deps.sh build
+	SWIFT=$(SWIFT) bench/micro/check.sh
+
+bench-micro-update:
+	scripts/install-deps.sh build
+	cd bench/micro && $(SWIFT) package --allow-writing-to-package-directory benchmark thresholds update \
+		--metric mallocCountTotal --no-progress
 
 # Homing against Dovecot's LMTP on one generated dovecot.conf (as root; QUICK=1 for a short run).
 bench-dovecot:
@@ -159,6 +177,6 @@ deb: $(STATIC_BIN) man
 	scripts/build-deb.sh $(RELEASE_BUILD)/deb-root $(RELEASE_BUILD)
 
 clean:
-	rm -rf .build .build-fuzz .build-tsan .build-asan $(RELEASE_BUILD) run
+	rm -rf .build .build-fuzz .build-tsan .build-asan bench/micro/.build $(RELEASE_BUILD) run
 
 FORCE:

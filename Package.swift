@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "homing", targets: ["homing"]),
         // The pure parsers, for the libFuzzer targets of Fuzzing/ (a package that depends on this one by path).
         .library(name: "HomingParsers", targets: ["HomingConfig", "HomingUserdb", "HomingLMTP", "HomingSieve", "HomingQuota"]),
+        // The hot paths of a delivery, for the micro-benchmarks of bench/micro (a package of its own).
+        .library(name: "HomingHotPaths", targets: ["HomingLMTP", "HomingDelivery", "HomingSieve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
