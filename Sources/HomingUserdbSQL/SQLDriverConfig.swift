@@ -96,7 +96,8 @@ struct SQLDriverConfig: Sendable, Hashable {
     // MARK: - Dovecot 2.4
 
     /// Builds the settings from a 2.4 `userdb sql { }` block's ``UserdbSettings/driverSettings``:
-    /// `sql_driver = pgsql`, `pgsql HOST { parameters { KEY = VALUE } }` (the first host; its
+    /// `sql_driver = pgsql`, `pgsql HOST { parameters { KEY = VALUE } }` (one block per server:
+    /// several are spread over and failed over as 2.3's several `host=` words are; the
     /// parameters are libpq's: dbname, user, password, port...), `pgsql_connection_limit` (the
     /// pool size), the block's `query` (required) and `iterate_query`. For a `passdb sql { }`
     /// block (`kind`, for messages) the caller takes `query` as the password query.
@@ -115,22 +116,36 @@ struct SQLDriverConfig: Sendable, Hashable {
         guard ["pgsql", "postgresql"].contains(driver.value) else {
             throw ConfigError("sql_driver = \(driver.value): Homing has no such SQL driver (available: pgsql)", at: driver.location)
         }
-        guard let host = entries.first(where: { $0.key.hasPrefix("pgsql/") && !$0.key.dropFirst(6).contains("/") }) else {
+        // Every `pgsql HOST { }` block is a server, in the order written: several are used as
+        // Dovecot uses them (and as several host= words in a 2.3 connect): spread and failed over.
+        var hosts: [ExtConfigEntry] = []
+        for entry in entries where entry.key.hasPrefix("pgsql/") && !entry.key.dropFirst(6).contains("/") {
+            if !hosts.contains(where: { $0.value == entry.value }) { hosts.append(entry) }
+        }
+        guard let firstHost = hosts.first else {
             throw ConfigError("\(kind) sql needs a pgsql HOST { parameters { dbname = ... user = ... password = ... } } block",
                               at: blockLocation)
         }
-        var words = ["host=\(quotedParameter(host.value))"]
-        let prefix = "pgsql/\(host.value)/parameters/"
-        var seen: Set<String> = []
-        for entry in entries.reversed() where entry.key.hasPrefix(prefix) {
-            let name = String(entry.key.dropFirst(prefix.count))
-            guard seen.insert(name).inserted else { continue }
-            words.insert("\(name)=\(quotedParameter(entry.value))", at: 1)
+        let limit = last("pgsql_connection_limit") ?? last("pgsql/\(firstHost.value)/connection_limit")
+        var servers: [PostgresConnectString] = []
+        for host in hosts {
+            var words = ["host=\(quotedParameter(host.value))"]
+            let prefix = "pgsql/\(host.value)/parameters/"
+            var seen: Set<String> = []
+            for entry in entries.reversed() where entry.key.hasPrefix(prefix) {
+                let name = String(entry.key.dropFirst(prefix.count))
+                guard seen.insert(name).inserted else { continue }
+                words.insert("\(name)=\(quotedParameter(entry.value))", at: 1)
+            }
+            if let limit { words.append("maxconns=\(limit.value)") }
+            servers.append(try PostgresConnectString.parse(words.joined(separator: " "), at: host.location))
         }
-        if let limit = last("pgsql_connection_limit") ?? last("pgsql/\(host.value)/connection_limit") {
-            words.append("maxconns=\(limit.value)")
+        var connect = servers[0]
+        if servers.count > 1 {
+            connect.servers = servers.map(\.libpqString)
+            connect.serverNames = hosts.map(\.value)
+            connect.hasConnectTimeout = servers.allSatisfy(\.hasConnectTimeout)
         }
-        let connect = try PostgresConnectString.parse(words.joined(separator: " "), at: host.location)
         guard let query = last("query"), !query.value.allSatisfy(\.isWhitespace) else {
             throw ConfigError(
                 "\(kind) sql needs query = SELECT home, uid, gid FROM users WHERE userid = '%{user | username}' "

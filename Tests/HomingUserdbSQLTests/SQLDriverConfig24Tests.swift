@@ -1,3 +1,4 @@
+import Foundation
 import HomingConfig
 import HomingTestSupport
 import HomingUserdb
@@ -93,5 +94,61 @@ struct SQLDriverConfig24Tests {
             #expect(before.sql == after.sql)
             #expect(before.parameters == after.parameters)
         }
+    }
+
+    @Test("several pgsql HOST { } blocks are several servers, in order, each with its own parameters")
+    func severalHosts() throws {
+        let block = try userdb("""
+            sql_driver = pgsql
+            pgsql_connection_limit = 4
+            pgsql primary.example.com {
+              parameters {
+                dbname = mail
+                user = homing
+              }
+            }
+            pgsql standby.example.com {
+              parameters {
+                dbname = mail
+                user = reader
+                port = 5433
+              }
+            }
+            userdb sql {
+              query = SELECT home FROM users WHERE userid = '%{user}'
+            }
+            """)
+        let config = try SQLDriverConfig.make(settings24: block.driverSettings, blockLocation: block.location)
+        #expect(config.connect.servers == [
+            "host=primary.example.com dbname=mail user=homing",
+            "host=standby.example.com dbname=mail user=reader port=5433",
+        ])
+        #expect(config.connect.serverNames == ["primary.example.com", "standby.example.com"])
+        #expect(config.connect.maxConnections == 4)
+    }
+
+    @Test("--print-2.4 turns a connect with several host= words into one pgsql block per host, read back as the same servers")
+    func severalHostsRoundTrip() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/dovecot-sql.conf.ext"
+        try """
+            driver = pgsql
+            connect = host=db1.example.com host=db2.example.com dbname=mail user=homing maxconns=7
+            user_query = SELECT home, uid, gid FROM users WHERE userid = '%u'
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let old = try ConfigurationLoader.parse(
+            text: "protocols = lmtp\npostmaster_address = p@example.com\nuserdb {\n  driver = sql\n  args = \(path)\n}\n",
+            file: "/etc/homing/homing.conf")
+        let oldConfig = try SQLDriverConfig.make(from: try ExtConfigFile.load(path: path), path: path, blockLocation: nil)
+        let text = Dovecot24Printer.text(for: old)
+        #expect(text.contains("pgsql db1.example.com {") && text.contains("pgsql db2.example.com {"), "\(text)")
+        let new = ConfigurationLoader.parseAll(text: text, file: "/etc/homing/homing24.conf")
+        #expect(new.diagnostics.errors.isEmpty, "\(new.diagnostics.report)\n\(text)")
+        let block = try #require(new.settings.userdbs.first)
+        let newConfig = try SQLDriverConfig.make(settings24: block.driverSettings, blockLocation: block.location)
+        #expect(newConfig.connect.servers == oldConfig.connect.servers)
+        #expect(newConfig.connect.serverNames == oldConfig.connect.serverNames)
+        #expect(newConfig.connect.maxConnections == 7)
     }
 }

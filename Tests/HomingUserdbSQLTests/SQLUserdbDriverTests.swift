@@ -9,6 +9,49 @@ import Testing
 /// configured by the shipped sql/dovecot-sql.conf.ext.
 @Suite("sql userdb against PostgreSQL with the shipped sql/ files")
 struct SQLUserdbDriverTests {
+    @Test("Dovecot 2.4: two pgsql HOST { } blocks, the first refusing connections: lookups are answered by the second")
+    func severalHosts24() async throws {
+        let sample = try await TestPostgresSampleDatabase.create()
+        let cluster = sample.cluster
+        let text = """
+            dovecot_config_version = 2.4.1
+            dovecot_storage_version = 2.4.1
+            protocols = lmtp
+            sql_driver = pgsql
+            pgsql 127.0.0.1 {
+              parameters {
+                port = \(freeLoopbackPort())
+                dbname = \(sample.database)
+                user = \(cluster.superuser)
+                connect_timeout = 2
+              }
+            }
+            pgsql localhost {
+              parameters {
+                hostaddr = 127.0.0.1
+                port = \(cluster.port)
+                dbname = \(sample.database)
+                user = \(cluster.superuser)
+                connect_timeout = 2
+              }
+            }
+            userdb sql {
+              query = SELECT home, uid, gid FROM users WHERE username = '%{user | username}' AND domain = '%{user | domain}'
+            }
+            """
+        let loaded = ConfigurationLoader.parseAll(text: text, file: "/etc/homing/homing.conf")
+        #expect(loaded.diagnostics.errors.isEmpty, "\(loaded.diagnostics.report)")
+        let settings = try #require(loaded.settings.userdbs.first)
+        try await withSQLEnvironment { environment, _ in
+            let driver = try SQLUserdbDriver(settings: settings, context: environment.context)
+            for _ in 0..<6 {
+                let result = await driver.lookup(UserdbRequest(user: "alice@example.com"))
+                #expect(result.record?.home == "/var/vmail/example.com/alice", "\(result)")
+            }
+            await driver.shutdown()
+        }
+    }
+
     @Test("a user's row gives home, mail, uid, gid and quota_rule")
     func eachField() async throws {
         try await withSampleDriver { driver, _, _ in

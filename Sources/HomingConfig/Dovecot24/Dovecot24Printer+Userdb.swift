@@ -130,24 +130,27 @@ extension Dovecot24Printer {
         }
     }
 
-    /// `connect = host=H dbname=D ...` as `pgsql H { parameters { ... } }`.
+    /// `connect = host=H dbname=D ...` as `pgsql H { parameters { ... } }`: one block per
+    /// `host=` word (Dovecot's several servers), each with the other parameters.
     mutating func connect(_ value: String) {
-        var host = "localhost"
+        var hosts: [String] = []
         var parameters: [(String, String)] = []
         for (key, raw) in Self.pairs(value) {
             var value = raw
             if value.count >= 2, value.first == "'", value.last == "'" { value = String(value.dropFirst().dropLast()) }
             switch key {
-            case "host": host = value
+            case "host": hosts.append(value)
             case "maxconns": lines.append("  pgsql_connection_limit = \(value)")
             default: parameters.append((key, value))
             }
         }
-        lines.append("  pgsql \(Self.name(host)) {")
-        lines.append("    parameters {")
-        for (key, value) in parameters { lines.append("      " + NonDefaultSettingsPrinter.line(key, value)) }
-        lines.append("    }")
-        lines.append("  }")
+        for host in hosts.isEmpty ? ["localhost"] : hosts {
+            lines.append("  pgsql \(Self.name(host)) {")
+            lines.append("    parameters {")
+            for (key, value) in parameters { lines.append("      " + NonDefaultSettingsPrinter.line(key, value)) }
+            lines.append("    }")
+            lines.append("  }")
+        }
     }
 
     mutating func ldap(_ args: String, fields: inout [(String, String)]) {
