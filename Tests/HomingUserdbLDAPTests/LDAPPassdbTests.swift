@@ -96,6 +96,48 @@ struct LDAPPassdbTests {
             await chain.shutdown()
         }
     }
+    @Test("--print-2.4 writes the ldap passdb's pass_filter and pass_attrs as filter and fields { }; the 2.4 file gives the same answers")
+    func printedAs24() async throws {
+        try await LDAPFixture.run { fixture in
+            let path = try fixture.slapd.writeDovecotLDAPConf(
+                to: fixture.scratch.file("passdb-ldap.conf.ext"),
+                overrides: [("pass_filter", Self.passFilter), ("pass_attrs", Self.passAttrs)])
+            let old = try ConfigurationLoader.parse(text: """
+                protocols = lmtp
+                postmaster_address = postmaster@example.com
+                lmtp_proxy = yes
+                passdb {
+                  driver = ldap
+                  args = \(path)
+                }
+                userdb {
+                  driver = static
+                  args = uid=5000 gid=5000 home=/var/vmail/%d/%n
+                }
+
+                """, file: "/etc/dovecot/dovecot.conf")
+            let text = Dovecot24Printer.text(for: old)
+            #expect(text.contains("passdb ldap {") && text.contains("destuser = %{ldap:uid"), "\(text)")
+            let new = ConfigurationLoader.parseAll(text: text, file: "/etc/dovecot/dovecot24.conf")
+            #expect(new.diagnostics.errors.isEmpty, "\(new.diagnostics.report)\n\(text)")
+            var registry = UserdbDriverRegistry()
+            LDAPUserdb.register(in: &registry)
+            func chain(_ settings: HomingSettings) throws -> PassdbChain {
+                let context = UserdbDriverContext(threadPool: fixture.threadPool, logger: Logger(label: "test"), settings: settings)
+                return try PassdbChain(settings: settings, registry: registry, context: context)
+            }
+            let before = try chain(old.settings)
+            let after = try chain(new.settings)
+            for user in ["alice@example.com", "bob@example.com", "nobody@example.com", "*@example.com"] {
+                let expected = await before.lookupPassdb(UserdbRequest(user: user))
+                #expect(await after.lookupPassdb(UserdbRequest(user: user)) == expected, "\(user)\n\(text)")
+            }
+            #expect(await after.lookupPassdb(UserdbRequest(user: "alice@example.com")).isFound)
+            await before.shutdown()
+            await after.shutdown()
+        }
+    }
+
     @Test("Dovecot 2.4: passdb ldap { filter fields { } } is the pass_filter and pass_attrs, against slapd")
     func dovecot24() async throws {
         try await LDAPFixture.run { fixture in

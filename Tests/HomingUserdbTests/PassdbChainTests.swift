@@ -37,6 +37,66 @@ struct PassdbChainTests {
         { request in .found(UserRecord(user: request.user, fields: fields.map { UserdbField($0.0, $0.1) })) }
     }
 
+    @Test("--print-2.4 carries static and passwd-file passdbs (names, deny, result settings, fields) over: the 2.4 file answers the same")
+    func printedAs24() async throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.path + "/proxy.passwd"
+        try "alice@example.com:{PLAIN}x::::::proxy=y host=10.0.0.7 port=2424\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let denied = directory.path + "/denied.passwd"
+        try "bob@example.com:{PLAIN}x::::::\n".write(toFile: denied, atomically: true, encoding: .utf8)
+        let old = try ConfigurationLoader.parse(text: """
+            protocols = lmtp
+            postmaster_address = postmaster@example.com
+            lmtp_proxy = yes
+            passdb denied {
+              driver = passwd-file
+              args = \(denied)
+              deny = yes
+            }
+            passdb {
+              driver = passwd-file
+              args = \(file)
+              result_failure = continue
+            }
+            passdb {
+              driver = static
+              args = nopassword=y proxy_maybe=y host=10.0.0.%d port=24
+              skip = authenticated
+            }
+            userdb {
+              driver = static
+              args = uid=5000 gid=5000 home=/var/vmail/%d/%n
+            }
+
+            """, file: "/etc/dovecot/dovecot.conf")
+        let text = Dovecot24Printer.text(for: old)
+        #expect(text.contains("passdb passwd-file {") && text.contains("passdb denied {") && text.contains("deny = yes"), "\(text)")
+        let new = ConfigurationLoader.parseAll(text: text, file: "/etc/dovecot/dovecot24.conf")
+        #expect(new.diagnostics.errors.isEmpty, "\(new.diagnostics.report)\n\(text)")
+        #expect(new.settings.passdbs.map(\.deny) == old.settings.passdbs.map(\.deny))
+        #expect(new.settings.passdbs.map(\.skip) == old.settings.passdbs.map(\.skip))
+        #expect(new.settings.passdbs.map(\.resultFailure) == old.settings.passdbs.map(\.resultFailure))
+        #expect(new.settings.passdbs.map(\.name) == ["denied", "passwd-file", "static"])
+        try await withEnvironment { environment in
+            func chain(_ settings: HomingSettings) throws -> PassdbChain {
+                var context = environment.context
+                context.settings = settings
+                return try PassdbChain(settings: settings, registry: .builtIn, context: context)
+            }
+            let before = try chain(old.settings)
+            let after = try chain(new.settings)
+            for user in ["alice@example.com", "bob@example.com", "carol@example.org"] {
+                let expected = await before.lookupPassdb(UserdbRequest(user: user))
+                #expect(await after.lookupPassdb(UserdbRequest(user: user)) == expected, "\(user)\n\(text)")
+            }
+            #expect(fields(await after.lookupPassdb(UserdbRequest(user: "alice@example.com")))?["host"] == "10.0.0.7")
+            #expect(fields(await after.lookupPassdb(UserdbRequest(user: "carol@example.org")))?["host"] == "10.0.0.example.org")
+            #expect(await after.lookupPassdb(UserdbRequest(user: "bob@example.com")) == .notFound)
+            await before.shutdown()
+            await after.shutdown()
+        }
+    }
+
     @Test("a static passdb answers its args as fields, % expanded, without password fields")
     func staticProxyFields() async throws {
         try await withEnvironment { environment in

@@ -3,11 +3,23 @@ extension Dovecot24Printer {
     // MARK: - userdb
 
     mutating func userdb(_ userdb: UserdbSettings, index: Int, all: [UserdbSettings]) {
+        block(userdb, kind: "userdb", index: index, all: all)
+    }
+
+    /// A `passdb { }` block (read for `lmtp_proxy`'s fields): the same form as a userdb, with
+    /// the sql `password_query` as `query` and the ldap `pass_filter` and `pass_attrs` as
+    /// `filter` and `fields { }`.
+    mutating func passdb(_ passdb: UserdbSettings, index: Int, all: [UserdbSettings]) {
+        block(passdb, kind: "passdb", index: index, all: all)
+    }
+
+    private mutating func block(_ userdb: UserdbSettings, kind: String, index: Int, all: [UserdbSettings]) {
+        let isPassdb = kind == "passdb"
         var name = userdb.name ?? userdb.driver
         if all.enumerated().contains(where: { $0.offset < index && ($0.element.name ?? $0.element.driver) == name }) {
             name += String(index + 1)
         }
-        lines.append("userdb \(Self.name(name)) {")
+        lines.append("\(kind) \(Self.name(name)) {")
         if name != userdb.driver { lines.append("  driver = \(userdb.driver)") }
         let defaults = UserdbSettings(driver: userdb.driver)
         if userdb.skip != defaults.skip { lines.append("  skip = \(userdb.skip)") }
@@ -16,12 +28,18 @@ extension Dovecot24Printer {
         if userdb.resultInternalfail != defaults.resultInternalfail {
             lines.append("  result_internalfail = \(userdb.resultInternalfail)")
         }
+        if isPassdb, userdb.deny { lines.append("  deny = yes") }
+        if isPassdb, userdb.master { lines.append("  master = yes") }
         var fields: [(String, String)] = []
         switch userdb.driver {
         case "static":
             for (key, value) in Self.pairs(userdb.args) {
-                if key == "allow_all_users" {
+                if key == "allow_all_users", !isPassdb {
                     lines.append("  allow_all_users = \(value.isEmpty ? "yes" : value)")
+                } else if key == "password", isPassdb {
+                    setting("password", value, context: .userdb, indent: "  ")
+                } else if key == "nopassword", isPassdb {
+                    fields.append((key, value.isEmpty ? "yes" : value))
                 } else if key != "password" && key != "nopassword" {
                     fields.append((key, value))
                 }
@@ -31,11 +49,11 @@ extension Dovecot24Printer {
         case "sql" where configuration.syntax == .dovecot24, "ldap" where configuration.syntax == .dovecot24:
             driverSettings24(userdb.driverSettings)
         case "sql":
-            sql(userdb.args)
+            sql(userdb.args, isPassdb: isPassdb)
         case "ldap":
-            ldap(userdb.args, fields: &fields)
+            ldap(userdb.args, fields: &fields, isPassdb: isPassdb)
         default:
-            if !userdb.args.isEmpty { unconvertible("userdb \(userdb.driver) args = \(userdb.args)", "ignored by Homing", indent: "  ") }
+            if !userdb.args.isEmpty { unconvertible("\(kind) \(userdb.driver) args = \(userdb.args)", "ignored by Homing", indent: "  ") }
         }
         for (key, value) in Self.pairs(userdb.defaultFields) { fields.append(("\(key):default", value)) }
         for (key, value) in Self.pairs(userdb.overrideFields) { fields.append((key, value)) }
@@ -117,14 +135,21 @@ extension Dovecot24Printer {
         }
     }
 
-    mutating func sql(_ args: String) {
+    /// A dovecot-sql.conf.ext folded in: for a userdb its `user_query` and `iterate_query`, for
+    /// a passdb its `password_query`, as the block's `query`.
+    mutating func sql(_ args: String, isPassdb: Bool = false) {
         guard let file = extFile(args, kind: "sql") else { return }
         for entry in file.entries {
             switch entry.key {
             case "driver": lines.append("  sql_driver = \(entry.value)")
             case "connect": connect(entry.value)
-            case "user_query": setting("query", entry.value, context: .userdb, indent: "  ")
-            case "iterate_query": setting("iterate_query", entry.value, context: .userdb, indent: "  ")
+            case "user_query" where !isPassdb, "password_query" where isPassdb:
+                setting("query", entry.value, context: .userdb, indent: "  ")
+            case "iterate_query" where !isPassdb: setting("iterate_query", entry.value, context: .userdb, indent: "  ")
+            case "user_query", "iterate_query":
+                lines.append("  # \(entry.key) (\(entry.location)): for the userdb, not this passdb")
+            case "password_query":
+                lines.append("  # \(entry.key) (\(entry.location)): for the passdb, not this userdb")
             default: lines.append("  # \(entry.key) (\(entry.location)): for Dovecot's passdb, not used by Homing")
             }
         }
@@ -153,10 +178,13 @@ extension Dovecot24Printer {
         }
     }
 
-    mutating func ldap(_ args: String, fields: inout [(String, String)]) {
+    /// A dovecot-ldap.conf.ext folded in: for a userdb its `user_filter`, `user_attrs` and the
+    /// iteration settings, for a passdb its `pass_filter` and `pass_attrs`, as the block's
+    /// `filter` and `fields { }`.
+    mutating func ldap(_ args: String, fields: inout [(String, String)], isPassdb: Bool = false) {
         guard let file = extFile(args, kind: "ldap") else { return }
-        var userAttrs = "homeDirectory=home,uidNumber=uid,gidNumber=gid"
-        var iterateAttrs = "uid=user"
+        var userAttrs = isPassdb ? "uid=user,userPassword=password" : "homeDirectory=home,uidNumber=uid,gidNumber=gid"
+        var iterateAttrs = isPassdb ? "" : "uid=user"
         let renamed = ["dn": "ldap_auth_dn", "dnpass": "ldap_auth_dn_password", "scope": "ldap_scope", "deref": "ldap_deref",
                        "ldap_version": "ldap_version", "tls": "ldap_starttls"]
         var sawFilter = false
@@ -167,16 +195,16 @@ extension Dovecot24Printer {
                 let uris = entry.value.split(whereSeparator: { $0 == " " || $0 == "," }).map { "ldap://\($0)" }
                 lines.append("  ldap_uris = \(uris.joined(separator: " "))")
             case "base": setting("ldap_base", entry.value, context: .userdb, indent: "  ")
-            case "user_filter":
+            case "user_filter" where !isPassdb, "pass_filter" where isPassdb:
                 sawFilter = true
                 setting("filter", entry.value, context: .userdb, indent: "  ")
-            case "iterate_filter": setting("iterate_filter", entry.value, context: .userdb, indent: "  ")
-            case "user_attrs": userAttrs = entry.value
-            case "iterate_attrs": iterateAttrs = entry.value
+            case "iterate_filter" where !isPassdb: setting("iterate_filter", entry.value, context: .userdb, indent: "  ")
+            case "user_attrs" where !isPassdb, "pass_attrs" where isPassdb: userAttrs = entry.value
+            case "iterate_attrs" where !isPassdb: iterateAttrs = entry.value
             case let key where renamed[key] != nil:
                 lines.append("  " + NonDefaultSettingsPrinter.line(renamed[key] ?? key, entry.value))
             default:
-                lines.append("  # \(entry.key) (\(entry.location)): not carried over (not used by Homing's userdb)")
+                lines.append("  # \(entry.key) (\(entry.location)): not carried over (not used by Homing's \(isPassdb ? "passdb" : "userdb"))")
             }
         }
         if !sawFilter { setting("filter", "(&(objectClass=posixAccount)(uid=%u))", context: .userdb, indent: "  ") }

@@ -1,5 +1,5 @@
 /// Prints the effective configuration of a Dovecot 2.3 file (Homing's part: LMTP, listeners,
-/// userdbs with their dovecot-sql/ldap.conf.ext contents folded in, mail, quota and Sieve) as a
+/// passdbs and userdbs with their dovecot-sql/ldap.conf.ext contents folded in, mail, quota and Sieve) as a
 /// Dovecot 2.4 file that Homing reads back to the same effective settings, variables rewritten
 /// in 2.4 syntax. What cannot be carried over is listed as `# ` comments at its place, and
 /// summed up at the end. This is `homing config --print-2.4`. A 2.4 configuration is printed
@@ -39,6 +39,7 @@ public struct Dovecot24Printer {
         service(settings)
         quota(settings.plugin)
         sieve(settings.plugin)
+        for (index, passdb) in settings.passdbs.enumerated() { self.passdb(passdb, index: index, all: settings.passdbs) }
         for (index, userdb) in settings.userdbs.enumerated() { self.userdb(userdb, index: index, all: settings.userdbs) }
         for namespace in settings.namespaces {
             var body: [String] = []
