@@ -25,12 +25,17 @@ public struct DeliveryEnvelope: Sendable, Hashable {
     public var notificationReturn: NotificationReturn?
     /// The sender's envelope id (RFC 3461 `ENVID=`, xtext decoded), quoted in notifications.
     public var envelopeID: String?
+    /// The longest a lock may be waited for (seconds) in this delivery, below
+    /// `mail_max_lock_timeout`: a proxy's `XCLIENT TIMEOUT=N` makes it N-1 (at least 1), as
+    /// Dovecot's lmtp does, so that a copy does not end after the proxy gave up; `nil`: no such
+    /// limit.
+    public var lockTimeoutLimit: Int?
 
     /// Creates an envelope.
     public init(
         sessionID: String, sender: String, receivedProtocol: String = "LMTP", clientName: String? = nil,
         remoteIP: String? = nil, localIP: String? = nil, addsTraceHeaders: Bool = true,
-        notificationReturn: NotificationReturn? = nil, envelopeID: String? = nil
+        notificationReturn: NotificationReturn? = nil, envelopeID: String? = nil, lockTimeoutLimit: Int? = nil
     ) {
         self.sessionID = sessionID
         self.sender = sender
@@ -41,6 +46,7 @@ public struct DeliveryEnvelope: Sendable, Hashable {
         self.addsTraceHeaders = addsTraceHeaders
         self.notificationReturn = notificationReturn
         self.envelopeID = envelopeID
+        self.lockTimeoutLimit = lockTimeoutLimit
     }
 }
 

@@ -24,6 +24,10 @@ public struct DeliveryUser: Sendable, Hashable {
     /// The recipient's place in `lmtp_user_concurrency_limit`, when a limit is set: held while
     /// this value (the accepted recipient) lives. Set by ``LocalDelivery/checkRecipient(_:envelope:)``.
     public var concurrencyReservation: UserDeliveryReservation?
+    /// The longest a lock may be waited for in this delivery (seconds), from
+    /// ``DeliveryEnvelope/lockTimeoutLimit``; `nil`: `mail_max_lock_timeout` alone. Set by
+    /// ``LocalDelivery/checkRecipient(_:envelope:)``.
+    public var lockTimeoutLimit: Int?
 
     public init(
         user: String, record: UserRecord, identity: FilesystemIdentity?, home: String?,

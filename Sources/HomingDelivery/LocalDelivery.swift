@@ -87,6 +87,7 @@ public final class LocalDelivery: Sendable {
         }
         let limit = settings.lmtpUserConcurrencyLimit
         var user = resolved
+        user.lockTimeoutLimit = envelope.lockTimeoutLimit
         if limit > 0 {
             // Counted at RCPT: the place is taken now, atomically with the check, and held
             // until the accepted recipient is dropped (a refusal below gives it back at once).

@@ -60,6 +60,11 @@ public struct LMTPConnectionInfo: Sendable, Hashable {
     /// The proxy hop budget a trusted proxy passed with `XCLIENT TTL=`; `nil` when no proxy
     /// said. A proxying node passes one less on to the next hop and refuses at zero.
     public var proxyTTL: Int?
+    /// The timeout (seconds) a trusted proxy passed with `XCLIENT TIMEOUT=`: it gives up on this
+    /// connection after that long, so deliveries keep their lock waits below it (a delivery
+    /// finishing after the proxy left would be retried, and stored twice); `nil` when no proxy
+    /// said. A proxying node passes it on.
+    public var proxyTimeout: Int?
     /// Whether the real peer (the address the connection came from, not one named by XCLIENT)
     /// is in `login_trusted_networks`: it is offered XCLIENT and may use it.
     public var isTrusted: Bool
@@ -80,8 +85,8 @@ public struct LMTPConnectionInfo: Sendable, Hashable {
         self.isTrusted = isTrusted
     }
 
-    /// This connection as a trusted proxy's XCLIENT describes it: the named address, port and
-    /// TTL replace the connection's own (attributes not given keep theirs); ``proxyIP`` and
+    /// This connection as a trusted proxy's XCLIENT describes it: the named address, port,
+    /// TTL and timeout replace the connection's own (attributes not given keep theirs); ``proxyIP`` and
     /// ``proxyPort`` keep the real peer's.
     public func applying(_ attributes: LMTPXClientAttributes) -> LMTPConnectionInfo {
         var info = self
@@ -92,6 +97,7 @@ public struct LMTPConnectionInfo: Sendable, Hashable {
         if let address = attributes.address { info.remoteIP = address }
         if let port = attributes.port { info.remotePort = port }
         if let ttl = attributes.ttl { info.proxyTTL = ttl }
+        if let timeout = attributes.timeout { info.proxyTimeout = timeout }
         return info
     }
 }

@@ -221,6 +221,7 @@ public struct LMTPSession<Backend: LMTPBackend> {
             if let port = connection.remotePort { client += " port \(port)" }
             var details: [String] = []
             if let ttl = connection.proxyTTL { details.append("TTL=\(ttl)") }
+            if let timeout = attributes.timeout { details.append("TIMEOUT=\(timeout)") }
             if let helo = attributes.helo { details.append("HELO=\(helo)") }
             if let previous, "\(previous)" != machine.sessionID { details.append("previous session \(previous)") }
             let proxy = connection.proxyIP ?? session.connection.remoteIP ?? "local"

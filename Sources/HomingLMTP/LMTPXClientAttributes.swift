@@ -18,7 +18,8 @@ public struct LMTPXClientAttributes: Sendable, Hashable {
     public var proto: String?
     /// `TTL=`: how many more proxy hops are allowed.
     public var ttl: Int?
-    /// `TIMEOUT=`: the proxy's timeout in seconds (checked; Dovecot 2.3's server does not use it).
+    /// `TIMEOUT=`: the proxy's timeout in seconds: lock waits of this connection's deliveries
+    /// stay below it, and a proxying node passes it on (as Dovecot's lmtp does).
     public var timeout: Int?
 
     public init(

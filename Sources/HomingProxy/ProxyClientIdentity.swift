@@ -8,14 +8,18 @@ public struct ProxyClientIdentity: Sendable, Hashable {
     public var session: String?
     /// `TTL=`: hops left (Dovecot: 5 from a first proxy, one less than received after that).
     public var ttl: Int
+    /// `TIMEOUT=`: the timeout this node's own client (a proxy before it) announced, passed on
+    /// as Dovecot does; `nil` when none did.
+    public var timeout: Int?
     /// `PORT=` and `ADDR=`: the original client's port and address (none on a unix socket).
     public var port: Int?
     public var address: String?
 
-    public init(helo: String?, session: String?, ttl: Int, port: Int?, address: String?) {
+    public init(helo: String?, session: String?, ttl: Int, timeout: Int? = nil, port: Int?, address: String?) {
         self.helo = helo
         self.session = session
         self.ttl = ttl
+        self.timeout = timeout
         self.port = port
         self.address = address
     }
@@ -43,6 +47,7 @@ public struct ProxyClientIdentity: Sendable, Hashable {
         add("PROTO", "LMTP")
         add("SESSION", session)
         add("TTL", String(ttl))
+        add("TIMEOUT", timeout.map(String.init))
         add("PORT", port.map(String.init))
         add("ADDR", address)
         return out

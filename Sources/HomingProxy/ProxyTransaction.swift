@@ -157,7 +157,7 @@ actor ProxyTransaction {
         sessionCounter += 1
         let identity = ProxyClientIdentity(
             helo: context.lhloName, session: "\(context.transactionID):P\(sessionCounter)", ttl: ttl,
-            port: context.connection.remotePort, address: context.connection.remoteIP)
+            timeout: context.connection.proxyTimeout, port: context.connection.remotePort, address: context.connection.remoteIP)
         var connection: LMTPClientConnection
         var fromPool = false
         let acquired = await settings.pool.acquire(

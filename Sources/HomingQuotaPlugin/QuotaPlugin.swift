@@ -58,6 +58,7 @@ public struct QuotaPlugin: DeliveryPlugin {
         for field in user.record.fields where field.name.hasPrefix("quota_") { fields[field.name] = field.value }
         var config = try QuotaConfiguration(plugin: plugin, userFields: fields)
         config.lockTimeout = lockTimeout
+        if let limit = user.lockTimeoutLimit { config.lockTimeout = min(lockTimeout, Double(limit)) }
         return config
     }
 

@@ -74,6 +74,7 @@ public struct LMTPLocalBackend: LMTPBackend {
             clientName: transaction.lhloName, remoteIP: transaction.connection.remoteIP,
             localIP: transaction.connection.localIP,
             notificationReturn: transaction.notificationReturn.map { $0 == .full ? .full : .headers },
-            envelopeID: transaction.envelopeID)
+            envelopeID: transaction.envelopeID,
+            lockTimeoutLimit: transaction.connection.proxyTimeout.map { max(1, $0 - 1) })
     }
 }

@@ -134,6 +134,15 @@ struct ProxyClientIdentityTests {
         #expect(identity.attributes(advertised: ["ADDR", "TTL"]) == ["TTL=4", "ADDR=192.0.2.1"])
     }
 
+    @Test("a TIMEOUT received is passed on after TTL, to a destination that advertises it")
+    func timeout() {
+        let identity = ProxyClientIdentity(helo: nil, session: nil, ttl: 4, timeout: 30, port: 4711, address: "192.0.2.1")
+        #expect(identity.attributes(advertised: ["ADDR", "PORT", "TTL", "TIMEOUT"]) == ["TTL=4", "TIMEOUT=30", "PORT=4711", "ADDR=192.0.2.1"])
+        #expect(identity.attributes(advertised: ["ADDR", "TTL"]) == ["TTL=4", "ADDR=192.0.2.1"])
+        let none = ProxyClientIdentity(helo: nil, session: nil, ttl: 4, port: nil, address: nil)
+        #expect(none.attributes(advertised: ["TTL", "TIMEOUT"]) == ["TTL=4"])
+    }
+
     @Test("the TTL starts at 5 and is one less than received after that")
     func ttl() {
         #expect(ProxyClientIdentity.outgoingTTL(received: nil) == 5)
