@@ -65,6 +65,7 @@ public final class HomingServerProcess: Sendable {
         pid = try TestProcess.spawn(
             HomingBinary.path, ["serve", "-c", config], standardOutput: logPath + ".out", standardError: logPath,
             environment: environment.isEmpty ? nil : variables)
+        RunningServers.add(pid)
         // Starting takes a fraction of a second; the bound only has to outlast a machine whose
         // two cores run the whole suite (dozens of servers, PostgreSQL, slapd, Postfix) at once.
         let deadline = Date().addingTimeInterval(120)
@@ -105,6 +106,7 @@ public final class HomingServerProcess: Sendable {
             if let status { return status }
             var waitStatus: Int32 = 0
             guard waitpid(pid, &waitStatus, WNOHANG) == pid else { return nil }
+            RunningServers.remove(pid)
             let signal = waitStatus & 0x7f
             status = signal == 0 ? (waitStatus >> 8) & 0xff : 128 + signal
             return status
@@ -133,6 +135,29 @@ public final class HomingServerProcess: Sendable {
             }
         }
         return exited()
+    }
+}
+
+/// The `homing serve` processes tests started and have not seen end: killed when the test
+/// process exits, so that a server whose test's `defer { Task { await server.stop() } }` had
+/// not run yet is not left behind (holding its port and directory).
+enum RunningServers {
+    private static let pids = Mutex<Set<pid_t>>([])
+    private static let killAtExit: Void = {
+        atexit { RunningServers.killAll() }
+    }()
+
+    static func add(_ pid: pid_t) {
+        _ = killAtExit
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    static func remove(_ pid: pid_t) {
+        pids.withLock { _ = $0.remove(pid) }
+    }
+
+    static func killAll() {
+        for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
     }
 }
 
