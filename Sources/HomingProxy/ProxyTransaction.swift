@@ -41,7 +41,15 @@ actor ProxyTransaction {
         /// The destination answered the end of data: its transaction is over, no RSET needed.
         var finished = false
         var encoder = DotStuffingEncoder()
+        /// Encoded message bytes not written yet: gathered up to ``ProxyTransaction/writeBatch``
+        /// so that a small message goes out in one write with its end, not one per read.
+        var pending = ByteBuffer()
     }
+
+    /// How many encoded message bytes are gathered for a destination before they are written
+    /// (and the write awaited, which is the backpressure): a message smaller than this goes to
+    /// the destination in one write, together with its end.
+    static let writeBatch = 64 * 1024
 
     let context: LMTPTransactionContext
     let settings: ProxyRelaySettings
@@ -288,9 +296,9 @@ actor ProxyTransaction {
                 guard reply.code == 354 else { throw LMTPClientError.badReply("DATA refused: \(reply)") }
                 relays[destination]?.sending = true
                 if let header, var encoder = relays[destination]?.encoder {
-                    let bytes = encoder.encode(ByteBuffer(string: header))
+                    var bytes = encoder.encode(ByteBuffer(string: header))
                     relays[destination]?.encoder = encoder
-                    try await connection.write(bytes, timeout: relay.timeout)
+                    relays[destination]?.pending.writeBuffer(&bytes)
                 }
             } catch {
                 fail(destination, error)
@@ -312,10 +320,17 @@ actor ProxyTransaction {
         }
         for destination in order {
             guard var relay = relays[destination], relay.sending, let connection = relay.connection else { continue }
-            let encoded = relay.encoder.encode(bytes)
-            relays[destination]?.encoder = relay.encoder
+            var encoded = relay.encoder.encode(bytes)
+            relay.pending.writeBuffer(&encoded)
+            guard relay.pending.readableBytes >= Self.writeBatch else {
+                relays[destination] = relay
+                continue
+            }
+            let batch = relay.pending
+            relay.pending = ByteBuffer()
+            relays[destination] = relay
             do {
-                try await connection.write(encoded, timeout: relay.timeout)
+                try await connection.write(batch, timeout: relay.timeout)
             } catch {
                 fail(destination, error)
             }
@@ -337,7 +352,10 @@ actor ProxyTransaction {
                     }
                     continue
                 }
-                let end = relay.encoder.finish()
+                var end = relay.pending
+                var last = relay.encoder.finish()
+                end.writeBuffer(&last)
+                relays[destination]?.pending = ByteBuffer()
                 let expected = destination.proto == .lmtp ? recipients.count : 1
                 let timeout = relay.timeout
                 let verbose = settings.verboseReplies
