@@ -358,12 +358,25 @@ public final class LocalDelivery: Sendable {
             retargeted.mailbox = mailbox
             retargeted.create = create
             let target = retargeted
-            return await self.storageSlots.withSlot(for: user.user) { () async -> Result<StoreCopyOutcome, StoreFailure> in
+            // The wait for a slot counts against the lock timeout: what is left of it is the
+            // longest the copy then waits for a lock.
+            let lockSeconds = min(user.lockTimeoutLimit ?? Int.max, self.settings.effectiveLockTimeout)
+            let started = ContinuousClock.now
+            let deadline = started + .seconds(lockSeconds)
+            let outcome = await self.storageSlots.withSlot(for: user.user, deadline: deadline) {
+                () async -> Result<StoreCopyOutcome, StoreFailure> in
+                var slotUser = user
+                let waited = ContinuousClock.now - started
+                if waited >= .seconds(1) {
+                    let left = (deadline - ContinuousClock.now).components.seconds
+                    slotUser.lockTimeoutLimit = Int(max(1, left))
+                }
+                let storingUser = slotUser
                 do {
                     return .success(
                         try await self.threadPool.runIfActive {
                             try Self.storeThroughPlugins(
-                                plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: user,
+                                plugins[...], spool: spool, prefix: prefix, size: size, action: target, user: storingUser,
                                 recipient: recipient, options: options)
                         })
                 } catch let error as StoreFailure {
@@ -372,6 +385,9 @@ public final class LocalDelivery: Sendable {
                     return .failure(.failed("\(error)"))
                 }
             }
+            return outcome ?? .failure(.failed(
+                "\(lockSeconds) s passed while earlier deliveries to \(user.user) were still storing (their maildir "
+                    + "may be locked by another process); try again later"))
         }
         func named(_ outcome: StoreCopyOutcome, _ mailbox: String) -> CopyResult {
             switch outcome {

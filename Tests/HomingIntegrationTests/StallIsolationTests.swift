@@ -74,6 +74,46 @@ struct StallIsolationTests {
         #expect(server.exited() == nil)
     }
 
+    @Test("40 copies queued behind a maildir locked for good: every one gets 451 after about mail_max_lock_timeout, the wait for a storage slot included")
+    func queuedBehindLock() async throws {
+        let fixture = try IntegrationFixture()
+        defer { fixture.dir.remove() }
+        try QuotaIntegrationTests.enableQuota(fixture, topLevel: "mail_max_lock_timeout = 5s")
+        let server = try await fixture.startServer()
+        defer { Task { await server.stop() } }
+        let first = try await QuotaIntegrationTests.transaction(
+            try await QuotaIntegrationTests.connect(fixture), to: ["alice@example.com"],
+            body: QuotaIntegrationTests.message(kib: 1))
+        #expect(first.data.first?.hasPrefix("250 2.0.0") == true, "\(first)")
+        let lockFD = open(fixture.maildir("alice"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(lockFD >= 0)
+        defer { close(lockFD) }
+        #expect(flock(lockFD, LOCK_EX) == 0)
+
+        // Ten times alice's share of the storage pool: most wait for a slot first. Were the
+        // slot wait not counted, the last ones would get their reply only after the lock waits
+        // of the copies before them (5 s, then about 1 s for each round after: some 14 s).
+        let started = ContinuousClock.now
+        let stuck = (0..<40).map { index in
+            Task { () throws -> ([String], Duration) in
+                let reply = try await QuotaIntegrationTests.transaction(
+                    try await QuotaIntegrationTests.connect(fixture), to: ["alice@example.com"],
+                    body: QuotaIntegrationTests.message(kib: 1, subject: "queued \(index)")).data
+                return (reply, ContinuousClock.now - started)
+            }
+        }
+        var longest = Duration.zero
+        for task in stuck {
+            let (reply, after) = try await task.value
+            #expect(reply == ["451 4.3.0 <alice@example.com> Temporary internal error"], "\(reply)")
+            longest = max(longest, after)
+        }
+        #expect(longest >= .seconds(4) && longest < .seconds(10), "the last reply came after \(longest)")
+        #expect(fixture.files(fixture.maildir("alice")).count == 1, "nothing stored for the refused copies")
+        #expect(server.log.contains("earlier deliveries to alice@example.com were still storing"), "\(server.log)")
+        #expect(server.exited() == nil)
+    }
+
     @Test("a userdb that accepts and never answers (second userdb block): others are delivered at once, its recipients get 451 at query_timeout")
     func hangingUserdb() async throws {
         let silent = try SilentTCPServer()
