@@ -51,9 +51,27 @@ public final class MessageSpool: Sendable {
         self.threadPool = threadPool
     }
 
+    /// How long a check that `mail_temp_dir` is a directory holds: within it, a new spool in
+    /// memory is created at once, without a trip to the thread pool for the `stat`.
+    static let directoryCheckValidity = Duration.seconds(10)
+    /// When each spool directory was last found to be a directory.
+    private static let checkedDirectories = Mutex<[String: ContinuousClock.Instant]>([:])
+
     /// Creates a spool for one message: in memory at first, in `directory` once it is large.
     /// - Throws: `SystemCallError` naming `directory` when it is not a directory Homing can use.
     public static func create(in directory: String, threadPool: NIOThreadPool) async throws -> MessageSpool {
+        // The usual case: the directory was checked a moment ago and the message starts in
+        // memory; memfd_create does not touch a file system, so it needs no blocking pool.
+        let now = ContinuousClock.now
+        let recent = checkedDirectories.withLock { checked in
+            checked[directory].map { now - $0 < directoryCheckValidity } ?? false
+        }
+        if recent {
+            let memory = homing_memfd_create("homing-spool")
+            if memory >= 0 {
+                return MessageSpool(fileDescriptor: memory, inMemory: true, directory: directory, threadPool: threadPool)
+            }
+        }
         let (fd, inMemory) = try await threadPool.runIfActive { () throws -> (Int32, Bool) in
             // A wrong mail_temp_dir is reported with the first message, not the first large one.
             var info = stat()
@@ -61,6 +79,8 @@ public final class MessageSpool: Sendable {
             guard (info.st_mode & S_IFMT) == S_IFDIR else {
                 throw SystemCallError("use the spool directory", path: directory, errno: ENOTDIR)
             }
+            let checked = ContinuousClock.now
+            checkedDirectories.withLock { $0[directory] = checked }
             let memory = homing_memfd_create("homing-spool")
             if memory >= 0 { return (memory, true) }
             let code = errno
@@ -189,12 +209,18 @@ public final class MessageSpool: Sendable {
         if let fd { _ = Glibc.close(fd) }
     }
 
-    /// Writes `chunk` at `offset`, on the thread pool. Writes come one after another (each is
-    /// awaited before the next), so the file cannot change under one; the first that would
-    /// take the message past ``memoryLimit`` first moves what is in memory to `mail_temp_dir`.
+    /// Writes `chunk` at `offset`: into the file in memory on the calling thread (a copy into
+    /// memory, like appending to an array), to `mail_temp_dir` on the thread pool. Writes come
+    /// one after another (each is awaited before the next), so the file cannot change under
+    /// one; the first that would take the message past ``memoryLimit`` first moves what is in
+    /// memory to `mail_temp_dir`.
     private func writeToFile(_ chunk: [UInt8], at offset: Int) async throws {
         let (current, inMemory) = state.withLock { ($0.fileDescriptor, $0.inMemory) }
         let moves = inMemory && offset + chunk.count > Self.memoryLimit
+        if inMemory, !moves {
+            try chunk.withUnsafeBytes { try Self.writeAll($0, to: current, at: offset) }
+            return
+        }
         let directory = directory
         let fd = try await threadPool.runIfActive { () throws -> Int32 in
             var fd = current
