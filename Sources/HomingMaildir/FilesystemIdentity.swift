@@ -94,6 +94,11 @@ extension FilesystemIdentity {
         guard case .switchTo(let target) = plan else {
             return Result(catching: body)
         }
+        // Already acting as the user (a scope inside another one for the same identity, as a
+        // maildir write inside the quota plugin's): nothing to switch or restore.
+        if ThreadIdentity.current == target {
+            return Result(catching: body)
+        }
         let (setUID, setGID) = try calls()
         let previousGID = UInt32(bitPattern: setGID(target.gid))
         let actualGID = UInt32(bitPattern: setGID(UInt32.max))
@@ -108,7 +113,10 @@ extension FilesystemIdentity {
             _ = setGID(previousGID)
             throw .switchFailed(which: "uid", requested: target.uid, actual: actualUID)
         }
+        let outer = ThreadIdentity.current
+        ThreadIdentity.current = target
         let outcome = Result(catching: body)
+        ThreadIdentity.current = outer
         _ = setUID(previousUID)
         _ = setGID(previousGID)
         let restoredUID = UInt32(bitPattern: setUID(UInt32.max))
@@ -128,5 +136,33 @@ extension FilesystemIdentity {
         guard let setUID = LinuxFilesystemCalls.setfsuid else { throw .unavailable(call: "setfsuid") }
         guard let setGID = LinuxFilesystemCalls.setfsgid else { throw .unavailable(call: "setfsgid") }
         return (setUID, setGID)
+    }
+}
+
+/// The identity ``FilesystemIdentity/withIdentity(_:_:)`` switched the calling thread to, while
+/// its body runs (a thread-specific value: the switch itself is per thread).
+enum ThreadIdentity {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    /// The switched-to identity of this thread, `nil` outside any switch.
+    static var current: FilesystemIdentity? {
+        get {
+            guard let raw = pthread_getspecific(key) else { return nil }
+            let packed = UInt64(UInt(bitPattern: raw))
+            return FilesystemIdentity(uid: UInt32(truncatingIfNeeded: packed >> 32), gid: UInt32(truncatingIfNeeded: packed))
+        }
+        set {
+            guard let identity = newValue else {
+                pthread_setspecific(key, nil)
+                return
+            }
+            // uid 0 with gid 0 is never switched to, so the packed value is never 0 (nil).
+            let packed = UInt64(identity.uid) << 32 | UInt64(identity.gid)
+            pthread_setspecific(key, UnsafeRawPointer(bitPattern: UInt(packed)))
+        }
     }
 }

@@ -1,7 +1,8 @@
 import Glibc
-import Testing
-@testable import HomingMaildir
 import HomingTestSupport
+import Testing
+
+@testable import HomingMaildir
 
 @Suite("acting as the user on the filesystem")
 struct FilesystemIdentityTests {
@@ -50,6 +51,27 @@ struct FilesystemIdentityTests {
         #expect(inside == FilesystemIdentity(uid: 4242, gid: 4243))
         #expect(try FilesystemIdentity.currentThreadIdentity() == before)
         #expect(geteuid() == 0)
+    }
+
+    @Test("nested scopes: the same identity inside is the outer switch (no second one), another identity switches and comes back to the outer", .enabled(if: isRoot))
+    func nested() throws {
+        let before = try FilesystemIdentity.currentThreadIdentity()
+        let alice = FilesystemIdentity(uid: 4242, gid: 4243)
+        let bob = FilesystemIdentity(uid: 4344, gid: 4345)
+        let seen = try FilesystemIdentity.withIdentity(alice) { () throws(FilesystemIdentityError) -> [FilesystemIdentity?] in
+            var seen: [FilesystemIdentity?] = [try FilesystemIdentity.currentThreadIdentity(), ThreadIdentity.current]
+            seen += try FilesystemIdentity.withIdentity(alice) { () throws(FilesystemIdentityError) -> [FilesystemIdentity?] in
+                [try FilesystemIdentity.currentThreadIdentity(), ThreadIdentity.current]
+            }.get()
+            seen += try FilesystemIdentity.withIdentity(bob) { () throws(FilesystemIdentityError) -> [FilesystemIdentity?] in
+                [try FilesystemIdentity.currentThreadIdentity(), ThreadIdentity.current]
+            }.get()
+            seen += [try FilesystemIdentity.currentThreadIdentity(), ThreadIdentity.current]
+            return seen
+        }.get()
+        #expect(seen == [alice, alice, alice, alice, bob, bob, alice, alice])
+        #expect(try FilesystemIdentity.currentThreadIdentity() == before)
+        #expect(ThreadIdentity.current == nil)
     }
 
     @Test("the ids are restored when the closure throws", .enabled(if: isRoot))
