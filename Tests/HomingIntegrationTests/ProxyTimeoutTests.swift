@@ -15,15 +15,8 @@ struct ProxyTimeoutTests {
         try QuotaIntegrationTests.enableQuota(fixture, topLevel: "mail_max_lock_timeout = 60s")
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        let first = try await QuotaIntegrationTests.transaction(
-            try await QuotaIntegrationTests.connect(fixture), to: ["alice@example.com"],
-            body: QuotaIntegrationTests.message(kib: 1))
-        #expect(first.data.first?.hasPrefix("250 2.0.0") == true, "\(first)")
-
-        let lockFD = open(fixture.maildir("alice"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        #expect(lockFD >= 0)
+        let lockFD = try await StallIsolationTests.lockAlice(fixture)
         defer { close(lockFD) }
-        #expect(flock(lockFD, LOCK_EX) == 0)
 
         let client = try await LMTPTestClient.connect(port: fixture.port)
         _ = try await client.readReply()

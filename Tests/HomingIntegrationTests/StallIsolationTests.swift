@@ -9,6 +9,20 @@ import Testing
 /// wait, never a hang.
 @Suite("no stall across users", .serialized)
 struct StallIsolationTests {
+    /// A first delivery creates alice's maildir and its maildirsize; then another process's
+    /// lock is taken on it (an exclusive flock on the maildir, the lock the quota plugin takes).
+    /// Returns the descriptor holding it: close it (or `flock(fd, LOCK_UN)`) to let go.
+    static func lockAlice(_ fixture: IntegrationFixture) async throws -> Int32 {
+        let first = try await QuotaIntegrationTests.transaction(
+            try await QuotaIntegrationTests.connect(fixture), to: ["alice@example.com"],
+            body: QuotaIntegrationTests.message(kib: 1))
+        #expect(first.data.first?.hasPrefix("250 2.0.0") == true, "\(first)")
+        let lockFD = open(fixture.maildir("alice"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(lockFD >= 0)
+        #expect(flock(lockFD, LOCK_EX) == 0)
+        return lockFD
+    }
+
     @Test("a maildir locked by another process: other users are delivered meanwhile, the locked one gets 451 after mail_max_lock_timeout")
     func lockedMaildir() async throws {
         let fixture = try IntegrationFixture()
@@ -16,17 +30,8 @@ struct StallIsolationTests {
         try QuotaIntegrationTests.enableQuota(fixture, topLevel: "mail_max_lock_timeout = 15s")
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        // A first delivery creates alice's maildir and its maildirsize.
-        let first = try await QuotaIntegrationTests.transaction(
-            try await QuotaIntegrationTests.connect(fixture), to: ["alice@example.com"],
-            body: QuotaIntegrationTests.message(kib: 1))
-        #expect(first.data.first?.hasPrefix("250 2.0.0") == true, "\(first)")
-
-        // Another process's lock: flock on the maildir, the lock the quota plugin takes.
-        let lockFD = open(fixture.maildir("alice"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        #expect(lockFD >= 0)
+        let lockFD = try await Self.lockAlice(fixture)
         defer { close(lockFD) }
-        #expect(flock(lockFD, LOCK_EX) == 0)
 
         // 20 deliveries to alice at once, more than the storage pool has threads: each waits for
         // the lock, a few at a time on the pool, the rest without a thread.
@@ -81,14 +86,8 @@ struct StallIsolationTests {
         try QuotaIntegrationTests.enableQuota(fixture, topLevel: "mail_max_lock_timeout = 5s")
         let server = try await fixture.startServer()
         defer { Task { await server.stop() } }
-        let first = try await QuotaIntegrationTests.transaction(
-            try await QuotaIntegrationTests.connect(fixture), to: ["alice@example.com"],
-            body: QuotaIntegrationTests.message(kib: 1))
-        #expect(first.data.first?.hasPrefix("250 2.0.0") == true, "\(first)")
-        let lockFD = open(fixture.maildir("alice"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        #expect(lockFD >= 0)
+        let lockFD = try await Self.lockAlice(fixture)
         defer { close(lockFD) }
-        #expect(flock(lockFD, LOCK_EX) == 0)
 
         // Ten times alice's share of the storage pool: most wait for a slot first. Were the
         // slot wait not counted, the last ones would get their reply only after the lock waits

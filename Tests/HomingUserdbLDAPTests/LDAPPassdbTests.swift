@@ -102,39 +102,23 @@ struct LDAPPassdbTests {
             let path = try fixture.slapd.writeDovecotLDAPConf(
                 to: fixture.scratch.file("passdb-ldap.conf.ext"),
                 overrides: [("pass_filter", Self.passFilter), ("pass_attrs", Self.passAttrs)])
-            let old = try ConfigurationLoader.parse(text: """
-                protocols = lmtp
-                postmaster_address = postmaster@example.com
-                lmtp_proxy = yes
+            let conversion = try Passdb24Conversion(Passdb24Conversion.configuration(passdbs: """
                 passdb {
                   driver = ldap
                   args = \(path)
                 }
-                userdb {
-                  driver = static
-                  args = uid=5000 gid=5000 home=/var/vmail/%d/%n
-                }
-
-                """, file: "/etc/dovecot/dovecot.conf")
-            let text = Dovecot24Printer.text(for: old)
+                """))
+            let text = conversion.text
             #expect(text.contains("passdb ldap {") && text.contains("destuser = %{ldap:uid"), "\(text)")
-            let new = ConfigurationLoader.parseAll(text: text, file: "/etc/dovecot/dovecot24.conf")
-            #expect(new.diagnostics.errors.isEmpty, "\(new.diagnostics.report)\n\(text)")
+            #expect(conversion.new.diagnostics.errors.isEmpty, "\(conversion.new.diagnostics.report)\n\(text)")
             var registry = UserdbDriverRegistry()
             LDAPUserdb.register(in: &registry)
-            func chain(_ settings: HomingSettings) throws -> PassdbChain {
-                let context = UserdbDriverContext(threadPool: fixture.threadPool, logger: Logger(label: "test"), settings: settings)
-                return try PassdbChain(settings: settings, registry: registry, context: context)
-            }
-            let before = try chain(old.settings)
-            let after = try chain(new.settings)
-            for user in ["alice@example.com", "bob@example.com", "nobody@example.com", "*@example.com"] {
-                let expected = await before.lookupPassdb(UserdbRequest(user: user))
-                #expect(await after.lookupPassdb(UserdbRequest(user: user)) == expected, "\(user)\n\(text)")
-            }
-            #expect(await after.lookupPassdb(UserdbRequest(user: "alice@example.com")).isFound)
-            await before.shutdown()
-            await after.shutdown()
+            let context = UserdbDriverContext(threadPool: fixture.threadPool, logger: Logger(label: "test"), settings: HomingSettings())
+            let (answers, differences) = try await conversion.compare(
+                ["alice@example.com", "bob@example.com", "nobody@example.com", "*@example.com"],
+                registry: registry, context: context)
+            #expect(differences.isEmpty, "\(differences)\n\(text)")
+            #expect(answers["alice@example.com"]?.isFound == true)
         }
     }
 

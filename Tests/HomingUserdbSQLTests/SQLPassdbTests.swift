@@ -53,42 +53,24 @@ struct SQLPassdbTests {
         try await withSQLEnvironment { environment, scratch in
             let path = try scratch.write(
                 "dovecot-sql.conf.ext", Self.conf(connect: cluster.conninfo(database: database), userQuery: true))
-            let old = try ConfigurationLoader.parse(text: """
-                protocols = lmtp
-                postmaster_address = postmaster@example.com
-                lmtp_proxy = yes
+            let conversion = try Passdb24Conversion(Passdb24Conversion.configuration(passdbs: """
                 passdb {
                   driver = sql
                   args = \(path)
                 }
-                userdb {
-                  driver = static
-                  args = uid=5000 gid=5000 home=/var/vmail/%d/%n
-                }
-
-                """, file: "/etc/dovecot/dovecot.conf")
-            let text = Dovecot24Printer.text(for: old)
+                """))
+            let text = conversion.text
             #expect(text.contains("passdb sql {"), "\(text)")
             #expect(text.contains("query = SELECT password"), "\(text)")
-            let new = ConfigurationLoader.parseAll(text: text, file: "/etc/dovecot/dovecot24.conf")
-            #expect(new.diagnostics.errors.isEmpty, "\(new.diagnostics.report)\n\(text)")
-            #expect(new.settings.lmtpProxy)
+            #expect(conversion.new.diagnostics.errors.isEmpty, "\(conversion.new.diagnostics.report)\n\(text)")
+            #expect(conversion.new.settings.lmtpProxy)
             var registry = UserdbDriverRegistry()
             SQLUserdb.register(in: &registry)
-            func chain(_ settings: HomingSettings) throws -> PassdbChain {
-                var context = environment.context
-                context.settings = settings
-                return try PassdbChain(settings: settings, registry: registry, context: context)
-            }
-            let before = try chain(old.settings)
-            let after = try chain(new.settings)
-            for user in ["alice@example.com", "bob@example.com", "o'brien@example.com", "nobody@example.com"] {
-                let expected = await before.lookupPassdb(UserdbRequest(user: user))
-                #expect(await after.lookupPassdb(UserdbRequest(user: user)) == expected, "\(user)")
-            }
-            #expect(await after.lookupPassdb(UserdbRequest(user: "alice@example.com")).record?["host"] == "10.0.0.2")
-            await before.shutdown()
-            await after.shutdown()
+            let (answers, differences) = try await conversion.compare(
+                ["alice@example.com", "bob@example.com", "o'brien@example.com", "nobody@example.com"],
+                registry: registry, context: environment.context)
+            #expect(differences.isEmpty, "\(differences)")
+            #expect(answers["alice@example.com"]?.record?["host"] == "10.0.0.2")
         }
     }
 

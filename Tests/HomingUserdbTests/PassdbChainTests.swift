@@ -44,10 +44,7 @@ struct PassdbChainTests {
         try "alice@example.com:{PLAIN}x::::::proxy=y host=10.0.0.7 port=2424\n".write(toFile: file, atomically: true, encoding: .utf8)
         let denied = directory.path + "/denied.passwd"
         try "bob@example.com:{PLAIN}x::::::\n".write(toFile: denied, atomically: true, encoding: .utf8)
-        let old = try ConfigurationLoader.parse(text: """
-            protocols = lmtp
-            postmaster_address = postmaster@example.com
-            lmtp_proxy = yes
+        let conversion = try Passdb24Conversion(Passdb24Conversion.configuration(passdbs: """
             passdb denied {
               driver = passwd-file
               args = \(denied)
@@ -63,37 +60,22 @@ struct PassdbChainTests {
               args = nopassword=y proxy_maybe=y host=10.0.0.%d port=24
               skip = authenticated
             }
-            userdb {
-              driver = static
-              args = uid=5000 gid=5000 home=/var/vmail/%d/%n
-            }
-
-            """, file: "/etc/dovecot/dovecot.conf")
-        let text = Dovecot24Printer.text(for: old)
+            """))
+        let (old, new, text) = (conversion.old, conversion.new, conversion.text)
         #expect(text.contains("passdb passwd-file {") && text.contains("passdb denied {") && text.contains("deny = yes"), "\(text)")
-        let new = ConfigurationLoader.parseAll(text: text, file: "/etc/dovecot/dovecot24.conf")
         #expect(new.diagnostics.errors.isEmpty, "\(new.diagnostics.report)\n\(text)")
         #expect(new.settings.passdbs.map(\.deny) == old.settings.passdbs.map(\.deny))
         #expect(new.settings.passdbs.map(\.skip) == old.settings.passdbs.map(\.skip))
         #expect(new.settings.passdbs.map(\.resultFailure) == old.settings.passdbs.map(\.resultFailure))
         #expect(new.settings.passdbs.map(\.name) == ["denied", "passwd-file", "static"])
         try await withEnvironment { environment in
-            func chain(_ settings: HomingSettings) throws -> PassdbChain {
-                var context = environment.context
-                context.settings = settings
-                return try PassdbChain(settings: settings, registry: .builtIn, context: context)
-            }
-            let before = try chain(old.settings)
-            let after = try chain(new.settings)
-            for user in ["alice@example.com", "bob@example.com", "carol@example.org"] {
-                let expected = await before.lookupPassdb(UserdbRequest(user: user))
-                #expect(await after.lookupPassdb(UserdbRequest(user: user)) == expected, "\(user)\n\(text)")
-            }
-            #expect(fields(await after.lookupPassdb(UserdbRequest(user: "alice@example.com")))?["host"] == "10.0.0.7")
-            #expect(fields(await after.lookupPassdb(UserdbRequest(user: "carol@example.org")))?["host"] == "10.0.0.example.org")
-            #expect(await after.lookupPassdb(UserdbRequest(user: "bob@example.com")) == .notFound)
-            await before.shutdown()
-            await after.shutdown()
+            let (answers, differences) = try await conversion.compare(
+                ["alice@example.com", "bob@example.com", "carol@example.org"], registry: .builtIn,
+                context: environment.context)
+            #expect(differences.isEmpty, "\(differences)\n\(text)")
+            #expect(answers["alice@example.com"].flatMap(fields)?["host"] == "10.0.0.7")
+            #expect(answers["carol@example.org"].flatMap(fields)?["host"] == "10.0.0.example.org")
+            #expect(answers["bob@example.com"] == .notFound)
         }
     }
 
