@@ -7,7 +7,8 @@ import NIOPosix
 import Synchronization
 
 /// Where an incoming message waits between DATA and the end of delivery, with CRLF turned into
-/// LF, written in 64 KiB pieces on the thread pool as the message arrives:
+/// LF, written in 64 KiB pieces as the message arrives (into memory on the calling task, to a
+/// file on the thread pool):
 ///
 /// - up to ``memoryLimit`` (128 KiB, Dovecot's threshold for keeping a message in memory) in
 ///   an anonymous file in memory (`memfd_create`): a small message costs no inode on disk, no
