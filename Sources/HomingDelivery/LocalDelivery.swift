@@ -27,6 +27,8 @@ public final class LocalDelivery: Sendable {
     private let activeDeliveries = Mutex<[String: Int]>([:])
     /// The bound on one user's copies on the storage pool at once.
     private let storageSlots: UserStorageSlots
+    /// When `mail_temp_dir` was last found to be a directory (new spools skip the check then).
+    private let spoolDirectoryCheck = SpoolDirectoryCheck()
 
     /// - Parameters:
     ///   - hostname: the host name for trace headers (``HomingSettings/hostname`` resolved).
@@ -142,7 +144,8 @@ public final class LocalDelivery: Sendable {
     /// Starts spooling a message (an unlinked file in `mail_temp_dir`).
     public func makeSpool(for envelope: DeliveryEnvelope) async throws -> MessageSpool {
         do {
-            return try await MessageSpool.create(in: settings.mailTempDir, threadPool: threadPool)
+            return try await MessageSpool.create(
+                in: settings.mailTempDir, threadPool: threadPool, recentCheck: spoolDirectoryCheck)
         } catch {
             var log = logger
             log[metadataKey: "session"] = "\(envelope.sessionID)"

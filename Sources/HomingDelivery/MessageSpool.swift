@@ -52,22 +52,17 @@ public final class MessageSpool: Sendable {
         self.threadPool = threadPool
     }
 
-    /// How long a check that `mail_temp_dir` is a directory holds: within it, a new spool in
-    /// memory is created at once, without a trip to the thread pool for the `stat`.
-    static let directoryCheckValidity = Duration.seconds(10)
-    /// When each spool directory was last found to be a directory.
-    private static let checkedDirectories = Mutex<[String: ContinuousClock.Instant]>([:])
-
     /// Creates a spool for one message: in memory at first, in `directory` once it is large.
+    /// - Parameter recentCheck: remembers when `directory` was last found to be a directory;
+    ///   within ``SpoolDirectoryCheck/validity`` of that, a spool in memory is created at once,
+    ///   without a trip to the thread pool for the `stat` (`nil`: always checked).
     /// - Throws: `SystemCallError` naming `directory` when it is not a directory Homing can use.
-    public static func create(in directory: String, threadPool: NIOThreadPool) async throws -> MessageSpool {
+    public static func create(
+        in directory: String, threadPool: NIOThreadPool, recentCheck: SpoolDirectoryCheck? = nil
+    ) async throws -> MessageSpool {
         // The usual case: the directory was checked a moment ago and the message starts in
         // memory; memfd_create does not touch a file system, so it needs no blocking pool.
-        let now = ContinuousClock.now
-        let recent = checkedDirectories.withLock { checked in
-            checked[directory].map { now - $0 < directoryCheckValidity } ?? false
-        }
-        if recent {
+        if let recentCheck, recentCheck.isRecent {
             let memory = homing_memfd_create("homing-spool")
             if memory >= 0 {
                 return MessageSpool(fileDescriptor: memory, inMemory: true, directory: directory, threadPool: threadPool)
@@ -80,8 +75,7 @@ public final class MessageSpool: Sendable {
             guard (info.st_mode & S_IFMT) == S_IFDIR else {
                 throw SystemCallError("use the spool directory", path: directory, errno: ENOTDIR)
             }
-            let checked = ContinuousClock.now
-            checkedDirectories.withLock { $0[directory] = checked }
+            recentCheck?.checked()
             let memory = homing_memfd_create("homing-spool")
             if memory >= 0 { return (memory, true) }
             let code = errno
@@ -277,5 +271,36 @@ public final class MessageSpool: Sendable {
             try buffer.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<n]), to: target, at: copied) }
             copied += n
         }
+    }
+}
+
+/// When a spool directory (`mail_temp_dir`) was last found to be a directory, for
+/// ``MessageSpool/create(in:threadPool:recentCheck:)``: one per directory, kept by its user
+/// (``LocalDelivery``). An atomic time stamp, so that spools created at once on several
+/// threads read and set it without a lock.
+public final class SpoolDirectoryCheck: Sendable {
+    /// How long a check holds.
+    public static let validity = Duration.seconds(10)
+    /// `CLOCK_MONOTONIC` nanoseconds of the last check; `Int64.min`: never checked.
+    private let lastChecked = Atomic<Int64>(.min)
+
+    public init() {}
+
+    /// Whether the directory was found to be one less than ``validity`` ago.
+    var isRecent: Bool {
+        let last = lastChecked.load(ordering: .acquiring)
+        guard last != .min else { return false }
+        return Self.now() - last < Self.validity.components.seconds * 1_000_000_000
+    }
+
+    /// The directory was just found to be one.
+    func checked() {
+        lastChecked.store(Self.now(), ordering: .releasing)
+    }
+
+    private static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 }

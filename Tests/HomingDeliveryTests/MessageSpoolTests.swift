@@ -89,6 +89,37 @@ struct MessageSpoolTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == [])
     }
 
+    @Test("with a recent check of mail_temp_dir a spool in memory is made without looking again; a first check still fails for a missing directory")
+    func recentDirectoryCheck() async throws {
+        let pool = NIOThreadPool.singleton
+        let missing = SpoolDirectoryCheck()
+        await #expect(throws: SystemCallError.self) {
+            _ = try await MessageSpool.create(in: "/nonexistent/dir", threadPool: pool, recentCheck: missing)
+        }
+        #expect(!missing.isRecent, "a failed check is not remembered")
+
+        let directory = try TemporaryDirectory()
+        let spoolDirectory = directory.path + "/spool"
+        try FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: false)
+        let check = SpoolDirectoryCheck()
+        let first = try await MessageSpool.create(in: spoolDirectory, threadPool: pool, recentCheck: check)
+        #expect(check.isRecent)
+        await first.discard()
+        // Gone now: within the check's validity a small message still spools in memory (the
+        // directory is needed only if it grows past 128 KiB), without a check that would fail.
+        try FileManager.default.removeItem(atPath: spoolDirectory)
+        let second = try await MessageSpool.create(in: spoolDirectory, threadPool: pool, recentCheck: check)
+        #expect(second.isInMemory)
+        try await second.write(ByteBuffer(string: "Subject: x\r\n\r\nbody\r\n"))
+        let (message, _) = try await second.finish()
+        #expect(message.size == "Subject: x\n\nbody\n".utf8.count)
+        await second.discard()
+        // Without the check it is looked at, and missing.
+        await #expect(throws: SystemCallError.self) {
+            _ = try await MessageSpool.create(in: spoolDirectory, threadPool: pool)
+        }
+    }
+
     @Test("a spool directory that does not exist is an error naming it")
     func missingDirectory() async throws {
         let pool = NIOThreadPool.singleton
