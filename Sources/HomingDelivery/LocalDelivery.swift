@@ -364,16 +364,13 @@ public final class LocalDelivery: Sendable {
             // The wait for a slot counts against the lock timeout: what is left of it is the
             // longest the copy then waits for a lock.
             let lockSeconds = min(user.lockTimeoutLimit ?? Int.max, self.settings.effectiveLockTimeout)
-            let started = ContinuousClock.now
-            let deadline = started + .seconds(lockSeconds)
+            let deadline = ContinuousClock.now + .seconds(lockSeconds)
             let outcome = await self.storageSlots.withSlot(for: user.user, deadline: deadline) {
                 () async -> Result<StoreCopyOutcome, StoreFailure> in
                 var slotUser = user
-                let waited = ContinuousClock.now - started
-                if waited >= .seconds(1) {
-                    let left = (deadline - ContinuousClock.now).components.seconds
-                    slotUser.lockTimeoutLimit = Int(max(1, left))
-                }
+                // Whole seconds, rounded up: a slot had at once leaves the whole timeout.
+                let left = deadline - ContinuousClock.now + .nanoseconds(999_999_999)
+                slotUser.lockTimeoutLimit = Int(max(1, left.components.seconds))
                 let storingUser = slotUser
                 do {
                     return .success(
