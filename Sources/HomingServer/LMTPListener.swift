@@ -86,7 +86,22 @@ extension LMTPListener {
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: false)
-        return try await bindSocket(bootstrap) { child in try Self.wrap(child, idle: idle(), admission: admission) }
+        let unclaimed = UnclaimedConnections<NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>> { connection in
+            let hostname = idle().hostname
+            Task { await Self.answerShuttingDown(connection, hostname: hostname) }
+        }
+        return try await bindSocket(bootstrap, claims: unclaimed) { child in
+            try Self.wrap(child, idle: idle(), admission: admission, unclaimed: unclaimed)
+        }
+    }
+
+    /// Tells a client accepted as the server stops `421 4.3.2 <hostname> Shutting down` and
+    /// closes its connection (an `NIOAsyncChannel` must be finished through `executeThenClose`).
+    static func answerShuttingDown(_ connection: NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>, hostname: String) async {
+        let reply = [LMTPReply.shuttingDown(hostname: hostname)].wireBuffer()
+        try? await connection.executeThenClose { _, outbound in
+            try await outbound.write(LMTPSessionOutput(bytes: reply, waitingAfterReads: nil))
+        }
     }
 
     /// Binds this listener with `bootstrap`, each accepted connection made by `makeChild` on
@@ -94,8 +109,11 @@ extension LMTPListener {
     /// on is never taken over (``UnixSocketFile/prepare(_:for:)``), and the socket has its
     /// owner, group and mode before the first client is served. Every failure is a
     /// ``ListenerError`` naming the listener. Shared by the LMTP and policy listeners.
+    /// `claims` holds the connections `makeChild` registers until the accept loop takes them
+    /// (see ``UnclaimedConnections``).
     func bindSocket<Child: Sendable>(
-        _ bootstrap: ServerBootstrap, child makeChild: @escaping @Sendable (any Channel) throws -> Child
+        _ bootstrap: ServerBootstrap, claims: any ConnectionClaims,
+        child makeChild: @escaping @Sendable (any Channel) throws -> Child
     ) async throws -> BoundSocket<Child> {
         let initialize: @Sendable (any Channel) -> EventLoopFuture<Child> = { child in
             child.eventLoop.makeCompletedFuture { try makeChild(child) }
@@ -110,7 +128,8 @@ extension LMTPListener {
                 try UnixSocketFile.prepare(path, for: self)
                 let channel = try await bootstrap.bind(
                     unixDomainSocketPath: path, cleanupExistingSocketFile: false, childChannelInitializer: initialize)
-                let bound = BoundSocket(listener: self, channel: channel, socketFile: UnixSocketFile.identity(of: path))
+                let bound = BoundSocket(
+                    listener: self, channel: channel, socketFile: UnixSocketFile.identity(of: path), claims: claims)
                 do {
                     try applyOwnership()
                 } catch {
@@ -121,7 +140,7 @@ extension LMTPListener {
                 return bound
             case .inet(let host, let port, _):
                 let channel = try await bootstrap.bind(host: host, port: port, childChannelInitializer: initialize)
-                return BoundSocket(listener: self, channel: channel, socketFile: nil)
+                return BoundSocket(listener: self, channel: channel, socketFile: nil, claims: claims)
             }
         } catch let error as ListenerError {
             throw error
@@ -164,7 +183,8 @@ extension LMTPListener {
     }
 
     private static func wrap(
-        _ channel: any Channel, idle: LMTPIdleSettings, admission: ConnectionAdmission
+        _ channel: any Channel, idle: LMTPIdleSettings, admission: ConnectionAdmission,
+        unclaimed: UnclaimedConnections<NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>>
     ) throws -> AcceptedConnection {
         switch admission.connectionAccepted() {
         case .refuse:
@@ -176,7 +196,9 @@ extension LMTPListener {
             channel.closeFuture.whenComplete { _ in admission.sessionEnded() }
             try channel.pipeline.syncOperations.addHandler(
                 LMTPConnectionHandler(hostname: idle.hostname, idleTimeout: idle.timeout, logger: idle.logger))
-            return .session(try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel))
+            let connection = try NIOAsyncChannel<ByteBuffer, LMTPSessionOutput>(wrappingChannelSynchronously: channel)
+            unclaimed.register(connection, for: channel)
+            return .session(connection)
         }
     }
 }
@@ -190,6 +212,8 @@ struct BoundSocket<Child: Sendable>: Sendable {
     var listener: LMTPListener
     var channel: NIOAsyncChannel<Child, Never>
     var socketFile: UnixSocketFile.Identity?
+    /// The connections made for this listener that its accept loop has not taken yet.
+    var claims: any ConnectionClaims
 
     /// Removes the unix socket file, if it is still the one this listener created.
     func removeSocketFile() {

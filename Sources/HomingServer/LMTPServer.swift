@@ -222,11 +222,16 @@ public final class LMTPServer: Service {
         return bound
     }
 
+    /// Serves the connections `listener` accepts until it is closed. A connection made but not
+    /// taken here (accepted as the listener closed) is told the server is shutting down.
     private func accept(on listener: BoundListener) async throws {
+        defer { listener.claims.close() }
         try await listener.channel.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { connections in
+                // At once, not after the sessions in progress end.
+                defer { listener.claims.close() }
                 for try await connection in inbound {
-                    guard case .session(let channel) = connection else { continue }
+                    guard case .session(let channel) = connection, listener.claims.claim(channel.channel) else { continue }
                     connections.addTask { await self.serve(channel) }
                 }
             }
@@ -273,12 +278,8 @@ public final class LMTPServer: Service {
             }
         }
         if !served {
-            // Accepted just as shutdown began: say so and close (an NIOAsyncChannel must be
-            // finished through executeThenClose).
-            let reply = [LMTPReply.shuttingDown(hostname: generation.idle.hostname)].wireBuffer()
-            try? await connection.executeThenClose { _, outbound in
-                try await outbound.write(LMTPSessionOutput(bytes: reply, waitingAfterReads: nil))
-            }
+            // Accepted just as shutdown began: say so and close.
+            await LMTPListener.answerShuttingDown(connection, hostname: generation.idle.hostname)
         }
         let retire = state.withLock { state -> Generation? in
             let left = (state.sessions[generation.number] ?? 1) - 1

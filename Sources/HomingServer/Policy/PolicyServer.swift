@@ -70,11 +70,13 @@ public final class PolicyServer: Service {
                     group.addTask {
                         try await socket.channel.executeThenClose { inbound in
                             try await withThrowingDiscardingTaskGroup { connections in
-                                for try await connection in inbound {
+                                defer { socket.claims.close() }
+                                for try await connection in inbound where socket.claims.claim(connection.channel) {
                                     connections.addTask { await self.serve(connection) }
                                 }
                             }
                         }
+                        socket.claims.close()
                     }
                 }
             }
@@ -123,10 +125,17 @@ public final class PolicyServer: Service {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        return try await listener.bindSocket(bootstrap) { child in
+        // A connection accepted as the listener closes is closed unanswered: the policy client
+        // retries (for quota-status, Postfix applies DEFER_IF_PERMIT).
+        let unclaimed = UnclaimedConnections<NIOAsyncChannel<ByteBuffer, ByteBuffer>> { connection in
+            Task { try? await connection.executeThenClose { _, _ in } }
+        }
+        return try await listener.bindSocket(bootstrap, claims: unclaimed) { child in
             try child.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
             try child.pipeline.syncOperations.addHandler(CloseWhenIdle())
-            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+            let connection = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+            unclaimed.register(connection, for: child)
+            return connection
         }
     }
 }
