@@ -90,7 +90,8 @@ extension FilesystemIdentity {
     public static func withIdentity<T, E: Error>(
         _ identity: FilesystemIdentity?, _ body: () throws(E) -> T
     ) throws(FilesystemIdentityError) -> Result<T, E> {
-        let plan = try plan(for: identity, processUID: UInt32(geteuid()), processGID: UInt32(getegid()))
+        let process = ProcessIdentity.effective
+        let plan = try plan(for: identity, processUID: process.uid, processGID: process.gid)
         guard case .switchTo(let target) = plan else {
             return Result(catching: body)
         }
@@ -119,6 +120,10 @@ extension FilesystemIdentity {
         ThreadIdentity.current = outer
         _ = setUID(previousUID)
         _ = setGID(previousGID)
+        // Back to the process's own effective ids, the switch cannot fail (the kernel always
+        // lets a thread set its filesystem ids to its effective ones): only a restore to other
+        // ids is checked.
+        if previousUID == process.uid && previousGID == process.gid { return outcome }
         let restoredUID = UInt32(bitPattern: setUID(UInt32.max))
         if restoredUID != previousUID {
             throw .restoreFailed(which: "uid", requested: previousUID, actual: restoredUID)
@@ -137,6 +142,13 @@ extension FilesystemIdentity {
         guard let setGID = LinuxFilesystemCalls.setfsgid else { throw .unavailable(call: "setfsgid") }
         return (setUID, setGID)
     }
+}
+
+/// The process's effective uid and gid, read once: Homing never changes them while it runs
+/// (delivering as a user switches only a thread's filesystem ids), so the two system calls
+/// need not be made for every identity switch.
+enum ProcessIdentity {
+    static let effective = FilesystemIdentity(uid: UInt32(geteuid()), gid: UInt32(getegid()))
 }
 
 /// The identity ``FilesystemIdentity/withIdentity(_:_:)`` switched the calling thread to, while

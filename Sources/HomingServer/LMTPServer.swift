@@ -53,6 +53,8 @@ public final class LMTPServer: Service {
     /// How long shutdown waits for busy sessions (a delivery in progress) before closing them.
     private let shutdownGrace: TimeAmount = .seconds(30)
     private let idleTimeout: TimeAmount
+    /// Each session runs on its connection's event loop (see ``EventLoopTaskExecutor``).
+    private let executors: EventLoopTaskExecutors
 
     /// - Parameters:
     ///   - delivery: the delivery core every session hands its recipients and messages to.
@@ -72,6 +74,7 @@ public final class LMTPServer: Service {
         self.idleTimeout = idleTimeout
         self.logger = logger
         self.group = group
+        self.executors = EventLoopTaskExecutors(group)
         self.onListening = onListening
         (newListeners, newListenersContinuation) = AsyncStream.makeStream()
         state = Mutex(State(current: Self.generation(1, delivery, settings, logger, idleTimeout, onRetire, backend)))
@@ -124,12 +127,18 @@ public final class LMTPServer: Service {
         onListening()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
+                // Each accept loop runs on its listening socket's event loop, where the accepted
+                // connections arrive.
                 for listener in bound {
-                    group.addTask { try await self.accept(on: listener) }
+                    group.addTask(executorPreference: self.executors.executor(for: listener.channel.channel.eventLoop)) {
+                        try await self.accept(on: listener)
+                    }
                 }
                 // Listeners a reconfiguration adds.
                 for await listener in newListeners {
-                    group.addTask { try await self.accept(on: listener) }
+                    group.addTask(executorPreference: self.executors.executor(for: listener.channel.channel.eventLoop)) {
+                        try await self.accept(on: listener)
+                    }
                 }
             }
         } onGracefulShutdown: {
@@ -232,7 +241,9 @@ public final class LMTPServer: Service {
                 defer { listener.claims.close() }
                 for try await connection in inbound {
                     guard case .session(let channel) = connection, listener.claims.claim(channel.channel) else { continue }
-                    connections.addTask { await self.serve(channel) }
+                    connections.addTask(executorPreference: self.executors.executor(for: channel.channel.eventLoop)) {
+                        await self.serve(channel)
+                    }
                 }
             }
         }
