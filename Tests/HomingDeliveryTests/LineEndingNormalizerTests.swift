@@ -84,4 +84,33 @@ struct LineEndingNormalizerTests {
             #expect(normalizer.lineFeeds == expected.filter { $0 == 10 }.count)
         }
     }
+
+    @Test("line feeds are counted exactly in long chunks (the 32-byte vector path) at every length and offset")
+    func lineFeedCount() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [10, 13, UInt8(ascii: "a"), 10, 0, 255]
+        let bytes = (0..<400).map { _ in alphabet.randomElement(using: &generator)! }
+        for start in 0..<40 {
+            for length in stride(from: 0, through: bytes.count - start, by: 7) {
+                let slice = Array(bytes[start..<(start + length)])
+                let counted = slice.withUnsafeBufferPointer { LineEndingNormalizer.countLineFeeds($0) }
+                #expect(counted == slice.filter { $0 == 10 }.count, "start \(start), length \(length)")
+            }
+        }
+        // Whole chunks of a few hundred bytes through the normalizer.
+        for _ in 0..<100 {
+            let message = (0..<Int.random(in: 0..<2000, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            var normalizer = LineEndingNormalizer()
+            var out: [UInt8] = []
+            var start = 0
+            while start < message.count {
+                let end = min(message.count, start + Int.random(in: 1...300, using: &generator))
+                normalizer.normalize(message[start..<end], into: &out)
+                start = end
+            }
+            normalizer.finish(into: &out)
+            #expect(out == Self.reference(message))
+            #expect(normalizer.lineFeeds == out.filter { $0 == 10 }.count)
+        }
+    }
 }

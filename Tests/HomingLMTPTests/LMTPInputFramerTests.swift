@@ -150,6 +150,35 @@ struct LMTPInputFramerTests {
         }
     }
 
+    @Test("random messages with long lines, read whole or in pieces of up to 100 bytes, give the unstuffed text")
+    func randomLongLines() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [UInt8(ascii: "."), UInt8(ascii: "a"), UInt8(ascii: "a"), 13, 10, 0x8A, 0xAE, 0x0A ^ 0x80]
+        for _ in 0..<300 {
+            var body: [UInt8] = []
+            for index in 0..<Int.random(in: 0..<30, using: &generator) {
+                var line = (0..<Int.random(in: 0..<40, using: &generator)).map { _ in
+                    alphabet.randomElement(using: &generator)!
+                }.filter { $0 != 10 }
+                if Bool.random(using: &generator) { line.insert(UInt8(ascii: "."), at: 0) }
+                if line == [UInt8(ascii: ".")] || line == [UInt8(ascii: "."), 13] { line.insert(UInt8(ascii: "a"), at: 0) }
+                if index > 0 { body += Bool.random(using: &generator) ? [13, 10] : [10] }
+                body += line
+            }
+            let input = bytes("DATA\r\n") + body + bytes("\r\n.\r\nQUIT\r\n")
+            let expected: [FramedEvent] = [.line("DATA"), .data(Self.unstuffed(body + [13, 10])), .endOfData, .line("QUIT")]
+            #expect(frame([input]) == expected, "\(body)")
+            var pieces: [[UInt8]] = []
+            var start = 0
+            while start < input.count {
+                let end = min(input.count, start + Int.random(in: 1...100, using: &generator))
+                pieces.append(Array(input[start..<end]))
+                start = end
+            }
+            #expect(frame(pieces) == expected, "\(body) in \(pieces.count) pieces")
+        }
+    }
+
     @Test("a bare LF dot line ends DATA and the LF before it belongs to the message")
     func bareLFEnd() {
         #expect(frame([bytes("DATA\nhello\n.\nNOOP\n")]) == [.line("DATA"), .data(bytes("hello\n")), .endOfData, .line("NOOP")])

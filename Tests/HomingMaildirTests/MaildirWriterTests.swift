@@ -218,6 +218,46 @@ struct MaildirWriterTests {
         #expect(entries(root + "/new").isEmpty)
     }
 
+    @Test("the spool is copied whole whatever the chunk size, and its size is checked the same way",
+          arguments: [1, 7, 64 * 1024])
+    func chunkedCopy(chunkSize: Int) throws {
+        let temporary = try TemporaryDirectory()
+        let chunked = MaildirWriter(chunkSize: chunkSize)
+        let large = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        let spool = try SpoolFile(in: temporary.path, bytes: large)
+        let root = temporary.path + "/Maildir"
+        let stored = try chunked.store(spool.message, headerPrefix: prefix, into: inbox(root))
+        #expect(try contents(stored.path) == prefix + large)
+        let short = try SpoolFile(in: temporary.path, bytes: body, claimedSize: 100)
+        #expect(throws: MaildirError.spoolSizeMismatch(expected: 100, actual: 21)) {
+            try chunked.store(short.message, headerPrefix: prefix, into: inbox(root))
+        }
+        let long = try SpoolFile(in: temporary.path, bytes: body, claimedSize: 10)
+        #expect(throws: MaildirError.spoolSizeMismatch(expected: 10, actual: 11)) {
+            try chunked.store(long.message, headerPrefix: prefix, into: inbox(root))
+        }
+        #expect(entries(root + "/tmp").isEmpty)
+        #expect(entries(root + "/new") == [stored.fileName])
+    }
+
+    @Test("a full file system (ENOSPC while writing) is an out-of-space error and leaves nothing in tmp/ or new/",
+          .enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
+    func diskFull() throws {
+        let temporary = try TemporaryDirectory()
+        let small = temporary.path + "/small"
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        try #require(try TestProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "homing-full", small]).status == 0)
+        defer { _ = try? TestProcess.run("/bin/umount", ["--lazy", small]) }
+        let message = [UInt8](repeating: UInt8(ascii: "x"), count: 2 << 20)
+        let spool = try SpoolFile(in: temporary.path, bytes: message)
+        let root = small + "/Maildir"
+        let error = #expect(throws: MaildirError.self) { try writer.store(spool.message, headerPrefix: prefix, into: inbox(root)) }
+        #expect(error?.isOutOfSpace == true, "\(String(describing: error))")
+        #expect(error?.isTemporary == true)
+        #expect(entries(root + "/tmp").isEmpty)
+        #expect(entries(root + "/new").isEmpty)
+    }
+
     @Test("a spool longer than claimed fails and leaves nothing behind")
     func longSpool() throws {
         let temporary = try TemporaryDirectory()
