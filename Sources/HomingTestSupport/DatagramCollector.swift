@@ -13,14 +13,7 @@ public final class DatagramCollector: Sendable {
     public init(path: String) throws {
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = TestSocketAddress.unix(path) { bind(fd, $0, $1) }
         guard fd >= 0, rc == 0 else {
             Glibc.close(fd)
             throw TestProcessError(message: "cannot bind \(path): \(String(cString: strerror(errno)))")

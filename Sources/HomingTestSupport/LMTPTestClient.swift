@@ -21,20 +21,9 @@ public final class LMTPTestClient: @unchecked Sendable {
     public static func connect(unixPath: String) async throws -> LMTPTestClient {
         try await onThread {
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(unixPath.utf8)
-            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            guard let rc = TestSocketAddress.unix(unixPath, { Glibc.connect(fd, $0, $1) }) else {
                 close(fd)
                 throw TestClientError(message: "socket path too long: \(unixPath)")
-            }
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (index, byte) in bytes.enumerated() { raw[index] = byte }
-            }
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
             }
             if rc != 0 {
                 let code = errno
@@ -54,30 +43,14 @@ public final class LMTPTestClient: @unchecked Sendable {
         try await onThread {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             if let sourceAddress {
-                var source = sockaddr_in()
-                source.sin_family = sa_family_t(AF_INET)
-                source.sin_port = 0
-                inet_pton(AF_INET, sourceAddress, &source.sin_addr)
-                let bound = withUnsafePointer(to: &source) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
+                let bound = TestSocketAddress.inet(sourceAddress, port: 0) { bind(fd, $0, $1) }
                 if bound != 0 {
                     let code = errno
                     close(fd)
                     throw TestClientError(message: "bind \(sourceAddress): \(String(cString: strerror(code)))")
                 }
             }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET, host, &address.sin_addr)
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            let rc = TestSocketAddress.inet(host, port: port) { Glibc.connect(fd, $0, $1) }
             if rc != 0 {
                 let code = errno
                 close(fd)

@@ -14,12 +14,7 @@ struct ShutdownUnderLoadTests {
             let fixture = try IntegrationFixture()
             defer { fixture.dir.remove() }
             let server = try await fixture.startServer()
-            let storm = ConnectionStorm(port: fixture.port, unixPath: fixture.socketPath, threadsPerListener: 3)
-            // Well into the storm before the signal, so accepts are in flight when listeners close.
-            let started = Date()
-            while storm.connections < 300 && Date().timeIntervalSince(started) < 60 {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            let storm = try await ConnectionStorm.started(port: fixture.port, unixPath: fixture.socketPath)
             let status = await server.stop()
             storm.stop()
             let log = server.log
@@ -45,11 +40,7 @@ struct ShutdownUnderLoadTests {
                     """)
             defer { fixture.dir.remove() }
             let server = try await fixture.startServer()
-            let storm = ConnectionStorm(port: policyPort, unixPath: fixture.socketPath, threadsPerListener: 3)
-            let started = Date()
-            while storm.connections < 300 && Date().timeIntervalSince(started) < 60 {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            let storm = try await ConnectionStorm.started(port: policyPort, unixPath: fixture.socketPath)
             let status = await server.stop()
             storm.stop()
             #expect(status == 0, "round \(round): \(server.log.suffix(3000))")
@@ -63,11 +54,7 @@ struct ShutdownUnderLoadTests {
             let fixture = try IntegrationFixture()
             defer { fixture.dir.remove() }
             let server = try await fixture.startServer()
-            let storm = ConnectionStorm(port: fixture.port, unixPath: fixture.socketPath, threadsPerListener: 3)
-            let started = Date()
-            while storm.connections < 300 && Date().timeIntervalSince(started) < 60 {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            let storm = try await ConnectionStorm.started(port: fixture.port, unixPath: fixture.socketPath)
             var config = try String(contentsOfFile: fixture.configPath, encoding: .utf8)
             config = config.replacingOccurrences(of: "port = \(fixture.port)", with: "port = 0")
             try config.write(toFile: fixture.configPath, atomically: true, encoding: .utf8)
@@ -126,6 +113,17 @@ final class ConnectionStorm: Sendable {
     /// Connections made so far.
     var connections: Int { made.load(ordering: .relaxed) }
 
+    /// A storm of three threads per listener, once it has made 300 connections (or after a
+    /// minute): well under way, so that accepts are in flight when a listener closes.
+    static func started(port: Int, unixPath: String) async throws -> ConnectionStorm {
+        let storm = ConnectionStorm(port: port, unixPath: unixPath, threadsPerListener: 3)
+        let started = Date()
+        while storm.connections < 300 && Date().timeIntervalSince(started) < 60 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return storm
+    }
+
     /// Stops every thread and waits for them.
     func stop() {
         running.store(false, ordering: .relaxed)
@@ -134,32 +132,17 @@ final class ConnectionStorm: Sendable {
 
     private static func connectTCP(_ port: Int) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if rc != 0 {
-            close(fd)
-            usleep(1000)
-            return -1
-        }
-        return fd
+        return connected(fd, TestSocketAddress.inet(port: port) { connect(fd, $0, $1) })
     }
 
     private static func connectUnix(_ path: String) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc != 0 {
+        return connected(fd, TestSocketAddress.unix(path) { connect(fd, $0, $1) } ?? -1)
+    }
+
+    /// `fd` once `connect` returned 0; else closed, after a pause (the listener is gone), and -1.
+    private static func connected(_ fd: Int32, _ result: Int32) -> Int32 {
+        guard result == 0 else {
             close(fd)
             usleep(1000)
             return -1

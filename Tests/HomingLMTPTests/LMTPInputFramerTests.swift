@@ -105,6 +105,24 @@ struct LMTPInputFramerTests {
         #expect(frame(Self.sampleSession.map { [$0] }) == frame([Self.sampleSession]))
     }
 
+    /// `body` sent after DATA and ended with `.`, then QUIT: read whole and in random pieces of
+    /// 1 to `largest` bytes, it frames as the unstuffed body and the next command.
+    private func expectUnstuffed(
+        _ body: [UInt8], inPiecesUpTo largest: Int, using generator: inout SystemRandomNumberGenerator
+    ) {
+        let input = bytes("DATA\r\n") + body + bytes("\r\n.\r\nQUIT\r\n")
+        let expected: [FramedEvent] = [.line("DATA"), .data(Self.unstuffed(body + [13, 10])), .endOfData, .line("QUIT")]
+        #expect(frame([input]) == expected, "\(body)")
+        var pieces: [[UInt8]] = []
+        var start = 0
+        while start < input.count {
+            let end = min(input.count, start + Int.random(in: 1...largest, using: &generator))
+            pieces.append(Array(input[start..<end]))
+            start = end
+        }
+        #expect(frame(pieces) == expected, "\(body) in \(pieces.count) pieces")
+    }
+
     /// Dot-unstuffing spelled out line by line: a line (up to and including its LF) that
     /// starts with `.` loses that dot.
     private static func unstuffed(_ body: [UInt8]) -> [UInt8] {
@@ -136,17 +154,7 @@ struct LMTPInputFramerTests {
                 if index > 0 { body += Bool.random(using: &generator) ? [13, 10] : [10] }
                 body += line
             }
-            let input = bytes("DATA\r\n") + body + bytes("\r\n.\r\nQUIT\r\n")
-            let expected: [FramedEvent] = [.line("DATA"), .data(Self.unstuffed(body + [13, 10])), .endOfData, .line("QUIT")]
-            #expect(frame([input]) == expected, "\(body)")
-            var pieces: [[UInt8]] = []
-            var start = 0
-            while start < input.count {
-                let end = min(input.count, start + Int.random(in: 1...9, using: &generator))
-                pieces.append(Array(input[start..<end]))
-                start = end
-            }
-            #expect(frame(pieces) == expected, "\(body) in \(pieces.count) pieces")
+            expectUnstuffed(body, inPiecesUpTo: 9, using: &generator)
         }
     }
 
@@ -165,17 +173,7 @@ struct LMTPInputFramerTests {
                 if index > 0 { body += Bool.random(using: &generator) ? [13, 10] : [10] }
                 body += line
             }
-            let input = bytes("DATA\r\n") + body + bytes("\r\n.\r\nQUIT\r\n")
-            let expected: [FramedEvent] = [.line("DATA"), .data(Self.unstuffed(body + [13, 10])), .endOfData, .line("QUIT")]
-            #expect(frame([input]) == expected, "\(body)")
-            var pieces: [[UInt8]] = []
-            var start = 0
-            while start < input.count {
-                let end = min(input.count, start + Int.random(in: 1...100, using: &generator))
-                pieces.append(Array(input[start..<end]))
-                start = end
-            }
-            #expect(frame(pieces) == expected, "\(body) in \(pieces.count) pieces")
+            expectUnstuffed(body, inPiecesUpTo: 100, using: &generator)
         }
     }
 
