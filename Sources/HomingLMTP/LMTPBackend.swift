@@ -147,6 +147,9 @@ public struct LMTPRecipient: Sendable, Hashable {
     public var originalRecipient: LMTPOriginalRecipient?
     /// `NOTIFY=` (DSN), if given.
     public var notify: LMTPNotify?
+    /// `XRCPTFORWARD=`, decoded, if a trusted proxy sent it: passed on when the recipient is
+    /// relayed again.
+    public var forwardFields: LMTPForwardFields?
     /// 1-based number of this RCPT command in the transaction, failed ones counted.
     public var index: Int
     /// The id used in this recipient's `250 2.0.0 <path> <id> Saved` reply:
@@ -155,12 +158,13 @@ public struct LMTPRecipient: Sendable, Hashable {
 
     public init(
         path: String, address: String, originalRecipient: LMTPOriginalRecipient?, index: Int, replyID: String,
-        notify: LMTPNotify? = nil
+        notify: LMTPNotify? = nil, forwardFields: LMTPForwardFields? = nil
     ) {
         self.path = path
         self.address = address
         self.originalRecipient = originalRecipient
         self.notify = notify
+        self.forwardFields = forwardFields
         self.index = index
         self.replyID = replyID
     }

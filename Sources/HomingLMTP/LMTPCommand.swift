@@ -63,15 +63,19 @@ public struct LMTPRcptCommand: Sendable, Hashable {
     public var originalRecipient: LMTPOriginalRecipient?
     /// `NOTIFY=` (DSN), if given.
     public var notify: LMTPNotify?
+    /// `XRCPTFORWARD=` (a trusted proxy's forwarded fields), if given.
+    public var forwardFields: LMTPForwardFields?
 
     /// Creates the arguments of a `RCPT TO` command.
     public init(
-        path: String, address: String, originalRecipient: LMTPOriginalRecipient? = nil, notify: LMTPNotify? = nil
+        path: String, address: String, originalRecipient: LMTPOriginalRecipient? = nil, notify: LMTPNotify? = nil,
+        forwardFields: LMTPForwardFields? = nil
     ) {
         self.path = path
         self.address = address
         self.originalRecipient = originalRecipient
         self.notify = notify
+        self.forwardFields = forwardFields
     }
 }
 

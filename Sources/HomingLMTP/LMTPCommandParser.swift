@@ -6,8 +6,9 @@ import NIOCore
 /// Verbs are case-insensitive. Refusals match Dovecot's texts (see the reference), except
 /// where Homing deliberately differs: `MAIL` accepts `SIZE=` and `SMTPUTF8`, the DSN
 /// parameters (RFC 3461: `RET=` and `ENVID=` on `MAIL`, `NOTIFY=` and `ORCPT=` on `RCPT`) are
-/// accepted and checked with the texts of Dovecot's own DSN-aware parser, and
-/// `VRFY user@domain` is accepted like `VRFY user`.
+/// accepted and checked with the texts of Dovecot's own DSN-aware parser, `XRCPTFORWARD=` on
+/// `RCPT` (Dovecot's proxy parameter, ``LMTPForwardFields``) is decoded here and its trust
+/// checked by the session, and `VRFY user@domain` is accepted like `VRFY user`.
 public enum LMTPCommandParser {
     /// Verbs longer than this are a syntax error rather than an unknown command.
     public static let maximumVerbLength = 32
@@ -156,8 +157,15 @@ public enum LMTPCommandParser {
         var rcpt = LMTPRcptCommand(path: parsed.path, address: parsed.address)
         var seen: Set<String> = []
         for parameter in parsed.parameters.split(separator: UInt8(ascii: " ")) {
+            if let equals = parameter.firstIndex(of: UInt8(ascii: "=")),
+                parameter[(equals + 1)...].contains(where: { $0 <= 32 || $0 == 127 || $0 == UInt8(ascii: "=") })
+            {
+                // Dovecot's answer to a value outside esmtp-value (a second `=`, say).
+                return refuse(LMTPReply(501, "5.5.4", "Invalid RCPT parameter: Unexpected character in parameter value"))
+            }
             guard let (keyword, value) = splitParameter(parameter) else { return refuse(.invalidParameters) }
-            guard seen.insert(keyword).inserted else { return refuse(duplicate(keyword)) }
+            // Dovecot takes XRCPTFORWARD more than once (the first counts).
+            guard seen.insert(keyword).inserted || keyword == "XRCPTFORWARD" else { return refuse(duplicate(keyword)) }
             switch keyword {
             case "NOTIFY":
                 guard let value else { return refuse(LMTPReply(501, "5.5.4", "Missing NOTIFY= parameter value")) }
@@ -171,6 +179,15 @@ public enum LMTPCommandParser {
                     return refuse(LMTPReply(501, "5.5.4", "Invalid ORCPT parameter"))
                 }
                 rcpt.originalRecipient = original
+            case "XRCPTFORWARD":
+                // Whether the client may send it is the session's to decide (login_trusted_networks).
+                guard let value else {
+                    return refuse(LMTPReply(501, "5.5.4", "Invalid XRCPTFORWARD= parameter: Missing value"))
+                }
+                switch LMTPForwardFields.parse(value) {
+                case .success(let fields): if rcpt.forwardFields == nil { rcpt.forwardFields = fields }
+                case .failure(let error): return .failure(error)
+                }
             default:
                 return refuse(.unsupportedParameters)
             }

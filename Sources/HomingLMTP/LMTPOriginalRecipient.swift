@@ -43,23 +43,12 @@ public struct LMTPOriginalRecipient: Sendable, Hashable, CustomStringConvertible
         addressType == "rfc822" || addressType == "utf-8" ? address : nil
     }
 
-    /// RFC 3461 xtext: printable ASCII but `+` and `=`, and `+HH` for any byte.
+    /// RFC 3461 xtext: printable ASCII but `+` and `=`, and `+HH` for any byte; nil for any
+    /// other byte, a broken escape or bytes that are not UTF-8.
     static func decodeXtext(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "+") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                    return nil
-                }
-                bytes.append(high << 4 | low)
-            } else if byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "=") {
-                bytes.append(byte)
-            } else {
-                return nil
-            }
-        }
+        guard text.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E && $0 != UInt8(ascii: "=") }),
+            let bytes = Xtext.decodeEscapes(text)
+        else { return nil }
         return String(validating: bytes, as: UTF8.self)
     }
 
@@ -89,15 +78,6 @@ public struct LMTPOriginalRecipient: Sendable, Hashable, CustomStringConvertible
             rest = rest.dropFirst()
         }
         return result
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        default: return nil
-        }
     }
 
     /// Letters, digits and `-` (an address type is an atom such as `rfc822` or `utf-8`).

@@ -19,6 +19,11 @@ extension LMTPReply {
     /// `503 5.5.0 XCLIENT not permitted during a mail transaction`.
     public static let xclientDuringTransaction = LMTPReply(
         503, "5.5.0", "XCLIENT not permitted during a mail transaction")
+    /// `550 5.7.14 Unacceptable XRCPTFORWARD= parameter: You are not from trusted IP`, Dovecot's
+    /// answer to forwarded fields from a client outside `login_trusted_networks`.
+    public static let untrustedForwardParameter = LMTPReply(
+        550, "5.7.14", "Unacceptable XRCPTFORWARD= parameter: You are not from trusted IP")
+
     /// `555 5.5.4 Unsupported parameters`.
     public static let unsupportedParameters = LMTPReply(555, "5.5.4", "Unsupported parameters")
     /// `555 5.5.4 Unsupported mail BODY type`.

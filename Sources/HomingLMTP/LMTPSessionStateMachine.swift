@@ -171,7 +171,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
 
     /// The LHLO reply: host name, then the capabilities, `PIPELINING` last, except that a client
     /// from `login_trusted_networks` is offered `XCLIENT` after it (in Dovecot's alphabetical
-    /// place). `DSN` (RFC 3461) makes Postfix pass the original recipient (`ORCPT=`) and the
+    /// place) and then `XRCPTFORWARD` (Dovecot's per-recipient forwarded fields). `DSN` (RFC 3461) makes Postfix pass the original recipient (`ORCPT=`) and the
     /// sender's notification request on, which Dovecot's LMTP server never gets.
     public var lhloReply: LMTPReply {
         var lines = [hostname, "8BITMIME", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES"]
@@ -181,7 +181,7 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
             lines.append("SIZE")
         }
         lines.append(contentsOf: ["SMTPUTF8", "PIPELINING"])
-        if connection.isTrusted { lines.append(LMTPXClientAttributes.capability) }
+        if connection.isTrusted { lines.append(contentsOf: [LMTPXClientAttributes.capability, "XRCPTFORWARD"]) }
         return LMTPReply(code: 250, enhancedCode: nil, lines: lines)
     }
 
@@ -426,11 +426,16 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
                 state = .transaction(transaction)
                 return .send([.tooManyRecipients])
             }
+            if rcpt.forwardFields != nil, !connection.isTrusted {
+                state = .transaction(transaction)
+                return .send([.untrustedForwardParameter])
+            }
             let index = transaction.rcptCount
             let transactionID = transaction.context.transactionID
             let recipient = LMTPRecipient(
                 path: rcpt.path, address: rcpt.address, originalRecipient: rcpt.originalRecipient, index: index,
-                replyID: index == 1 ? transactionID : "\(transactionID):R\(index)", notify: rcpt.notify)
+                replyID: index == 1 ? transactionID : "\(transactionID):R\(index)", notify: rcpt.notify,
+                forwardFields: rcpt.forwardFields)
             state = .verifyingRecipient(transaction, recipient)
             return .verifyRecipient(recipient, transaction.context)
         case .message(_, .betweenChunks):

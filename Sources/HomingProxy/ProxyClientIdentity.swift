@@ -1,3 +1,5 @@
+import HomingLMTP
+
 /// What a proxying node tells its destination about the original client with `XCLIENT`
 /// (Dovecot's `smtp_client_connection_send_xclient`): the attributes, in Dovecot's order,
 /// that the destination advertised.
@@ -41,7 +43,7 @@ public struct ProxyClientIdentity: Sendable, Hashable {
         var out: [String] = []
         func add(_ name: String, _ value: String?) {
             guard let value, accepted.contains(name) else { return }
-            out.append("\(name)=\(XtextEncoding.encode(value))")
+            out.append("\(name)=\(Xtext.encode(value))")
         }
         add("HELO", helo)
         add("PROTO", "LMTP")

@@ -1,3 +1,4 @@
+import HomingLMTP
 import HomingUserdb
 import NIOCore
 
@@ -15,8 +16,9 @@ public enum ProxyFieldDecision: Sendable, Hashable {
 /// Turns passdb fields into a ``ProxyFieldDecision``, as Dovecot 2.3's LMTP proxy reads them
 /// (`lmtp_proxy_rcpt_parse_fields`): fields in order, a later one overriding an earlier one;
 /// `protocol=lmtp`/`smtp` set port 24/25 unless a `port` came before; `user` and `destuser`
-/// change the recipient sent on; other fields (`nologin`, `reason`, `pass`...) are ignored,
-/// as Dovecot's LMTP ignores them.
+/// change the recipient sent on; `forward_<name>` fields are forwarded to the destination
+/// (`XRCPTFORWARD=`); other fields (`nologin`, `reason`, `pass`...) are ignored, as Dovecot's
+/// LMTP ignores them.
 ///
 /// Deliberate difference: Dovecot delivers locally when the fields are unusable (it logs
 /// `proxy: host not given` and falls through); Homing defers the recipient instead, because on
@@ -96,7 +98,8 @@ public enum ProxyFieldParser {
         return .proxy(
             ProxyRoute(
                 destination: destination, timeoutSeconds: timeout, changedUser: user == lookedUpName ? nil : user,
-                maybe: maybe, notTrusted: notTrusted))
+                maybe: maybe, notTrusted: notTrusted,
+                forwardFields: LMTPForwardFields.fromPassdb(record.fields.map { ($0.name, $0.value) })))
     }
 
     /// The canonical text of an IP address (`::ffff:127.0.0.1` is `127.0.0.1`), or `nil` when

@@ -1,3 +1,4 @@
+import HomingLMTP
 /// The protocol spoken to a proxy destination (`protocol=` passdb field).
 public enum ProxyProtocol: String, Sendable, Hashable {
     /// LMTP (`LHLO`, one reply per recipient after the data): the default, port 24.
@@ -48,16 +49,20 @@ public struct ProxyRoute: Sendable, Hashable {
     public var maybe: Bool
     /// `proxy_not_trusted`: send no XCLIENT to this destination.
     public var notTrusted: Bool
+    /// The passdb's `forward_*` fields, sent as `XRCPTFORWARD=` to a destination that offers it.
+    public var forwardFields: LMTPForwardFields?
 
     public init(
         destination: ProxyDestination, timeoutSeconds: Int = ProxyRoute.defaultTimeoutSeconds,
-        changedUser: String? = nil, maybe: Bool = false, notTrusted: Bool = false
+        changedUser: String? = nil, maybe: Bool = false, notTrusted: Bool = false,
+        forwardFields: LMTPForwardFields? = nil
     ) {
         self.destination = destination
         self.timeoutSeconds = timeoutSeconds
         self.changedUser = changedUser
         self.maybe = maybe
         self.notTrusted = notTrusted
+        self.forwardFields = forwardFields
     }
 
     /// Dovecot 2.3's `LMTP_PROXY_DEFAULT_TIMEOUT_MSECS` (125 s).

@@ -79,7 +79,7 @@ actor ProxyTransaction {
             relays[destination] = Relay(timeout: .seconds(Int64(route.timeoutSeconds)))
             do {
                 let (connection, reply, rcptReply) = try await start(route, ttl: ttl) { connection in
-                    self.rcptCommand(recipient, address: address, connection)
+                    self.rcptCommand(recipient, address: address, forward: route.forwardFields, connection)
                 }
                 relays[destination]?.connection = connection
                 if !reply.isPositive {
@@ -106,7 +106,8 @@ actor ProxyTransaction {
             if let pipelinedReply {
                 reply = pipelinedReply
             } else {
-                reply = try await connection.command(rcptCommand(recipient, address: address, connection), timeout: relay.timeout)
+                reply = try await connection.command(
+                    rcptCommand(recipient, address: address, forward: route.forwardFields, connection), timeout: relay.timeout)
             }
             guard reply.isPositive else {
                 logger.info("proxy: \(destination) refused <\(address)>: \(reply)")
@@ -253,12 +254,14 @@ actor ProxyTransaction {
         }
         if capabilities["DSN"] != nil {
             if let ret = context.notificationReturn { line += " RET=\(ret.rawValue)" }
-            if let envid = context.envelopeID { line += " ENVID=\(XtextEncoding.encode(envid))" }
+            if let envid = context.envelopeID { line += " ENVID=\(Xtext.encode(envid))" }
         }
         return line
     }
 
-    private func rcptCommand(_ recipient: LMTPRecipient, address: String, _ connection: LMTPClientConnection) -> String {
+    private func rcptCommand(
+        _ recipient: LMTPRecipient, address: String, forward: LMTPForwardFields?, _ connection: LMTPClientConnection
+    ) -> String {
         var line = "RCPT TO:<\(address)>"
         if connection.capabilities["DSN"] != nil, let notify = recipient.notify {
             line += " NOTIFY=\(notify)"
@@ -267,7 +270,12 @@ actor ProxyTransaction {
         if let original = recipient.originalRecipient {
             line += " ORCPT=\(original.encoded)"
         } else if address != recipient.address {
-            line += " ORCPT=rfc822;\(XtextEncoding.encode(recipient.address))"
+            line += " ORCPT=rfc822;\(Xtext.encode(recipient.address))"
+        }
+        // The passdb's forward_* fields, else what a proxy before this one forwarded, to a
+        // destination that offers XRCPTFORWARD (Dovecot offers it to trusted clients only).
+        if connection.capabilities["XRCPTFORWARD"] != nil, let fields = forward ?? recipient.forwardFields {
+            line += " XRCPTFORWARD=\(fields.encoded)"
         }
         return line
     }

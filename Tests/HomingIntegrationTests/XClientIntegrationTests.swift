@@ -14,7 +14,7 @@ struct XClientIntegrationTests {
         let client = try await LMTPTestClient.connect(port: fixture.port)
         #expect(try await client.readReply() == ["220 mx.example.com Homing ready."])
         let lhlo = try await client.command("LHLO proxy.example.net")
-        #expect(lhlo.suffix(2) == ["250-PIPELINING", "250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT"], "\(lhlo)")
+        #expect(lhlo.suffix(3) == ["250-PIPELINING", "250-XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT", "250 XRCPTFORWARD"], "\(lhlo)")
         #expect(
             try await client.command("XCLIENT ADDR=192.0.2.7 PORT=4321 PROTO=ESMTP HELO=client.example.org TTL=3")
                 == ["220 mx.example.com Homing ready."])

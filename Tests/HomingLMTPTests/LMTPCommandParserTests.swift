@@ -253,8 +253,9 @@ struct LMTPOriginalRecipientTests {
             Issue.record("ORCPT=\(value) accepted")
             return
         }
-        // `=` cannot be in an ESMTP value at all: that is the generic 501.
-        let expected = value.contains("=") ? "Invalid parameters" : "Invalid ORCPT parameter"
+        // `=` cannot be in an ESMTP value at all: that is Dovecot's generic 501.
+        let expected =
+            value.contains("=") ? "Invalid RCPT parameter: Unexpected character in parameter value" : "Invalid ORCPT parameter"
         #expect(error.reply == LMTPReply(501, "5.5.4", expected))
     }
 }

@@ -124,7 +124,7 @@ struct LMTPXClientStateMachineTests {
         remoteIP: "127.0.0.1", localIP: "127.0.0.1", remotePort: 40000, localPort: 24, isTrusted: true)
     let untrusted = LMTPConnectionInfo(remoteIP: "192.0.2.99", localIP: "127.0.0.1", remotePort: 40000, localPort: 24)
 
-    @Test("a trusted client is offered XCLIENT after PIPELINING, with Dovecot's attribute list; others are not")
+    @Test("a trusted client is offered XCLIENT after PIPELINING, with Dovecot's attribute list, then XRCPTFORWARD; others are not")
     func lhloCapability() {
         var machine = Machine(sessionID: "S", hostname: "mx.example.com", connection: trusted)
         guard case .send(let reply) = machine.commandReceived(parse("LHLO proxy")) else {
@@ -133,7 +133,7 @@ struct LMTPXClientStateMachineTests {
         }
         #expect(
             reply.first?.wireFormat
-                == "250-mx.example.com\r\n250-8BITMIME\r\n250-CHUNKING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-SIZE\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT\r\n"
+                == "250-mx.example.com\r\n250-8BITMIME\r\n250-CHUNKING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-SIZE\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n250-XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT\r\n250 XRCPTFORWARD\r\n"
         )
         var other = Machine(sessionID: "S", hostname: "mx.example.com", connection: untrusted)
         guard case .send(let plain) = other.commandReceived(parse("LHLO client")) else {
@@ -142,6 +142,7 @@ struct LMTPXClientStateMachineTests {
         }
         #expect(plain.first?.lines.last == "PIPELINING")
         #expect(plain.first?.lines.contains { $0.hasPrefix("XCLIENT") } == false)
+        #expect(plain.first?.lines.contains("XRCPTFORWARD") == false)
     }
 
     @Test("an untrusted client's XCLIENT is refused before its syntax is looked at, and changes nothing")
@@ -256,7 +257,8 @@ struct LMTPXClientSessionTests {
         #expect(run.lines.contains("220 mx.example.com Homing ready."))
         #expect(run.lines.filter { $0 == "220 mx.example.com Homing ready." }.count == 2)
         #expect(run.lines.contains("250-PIPELINING"))
-        #expect(run.lines.contains("250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT"))
+        #expect(run.lines.contains("250-XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT"))
+        #expect(run.lines.contains("250 XRCPTFORWARD"))
         #expect(run.record.contexts.first?.connection.remoteIP == "192.0.2.7")
         #expect(run.record.contexts.first?.connection.proxyTTL == 2)
         #expect(run.record.delivered.first?.context.connection.remotePort == 4321)
