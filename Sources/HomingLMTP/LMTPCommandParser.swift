@@ -110,7 +110,12 @@ public enum LMTPCommandParser {
         var mail = LMTPMailCommand(reversePath: parsed.path)
         var seen: Set<String> = []
         for parameter in parsed.parameters.split(separator: UInt8(ascii: " ")) {
-            guard let (keyword, value) = splitParameter(parameter) else { return refuse(.invalidParameters) }
+            let keyword: String
+            let value: String?
+            switch splitParameter(parameter) {
+            case .success(let split): (keyword, value) = split
+            case .failure(let error): return .failure(error)
+            }
             guard seen.insert(keyword).inserted else { return refuse(duplicate(keyword)) }
             switch keyword {
             case "RET":
@@ -157,13 +162,15 @@ public enum LMTPCommandParser {
         var rcpt = LMTPRcptCommand(path: parsed.path, address: parsed.address)
         var seen: Set<String> = []
         for parameter in parsed.parameters.split(separator: UInt8(ascii: " ")) {
-            if let equals = parameter.firstIndex(of: UInt8(ascii: "=")),
-                parameter[(equals + 1)...].contains(where: { $0 <= 32 || $0 == 127 || $0 == UInt8(ascii: "=") })
+            let keyword: String
+            let value: String?
+            // Dovecot's answer to a value outside esmtp-value (a second `=`, say).
+            switch splitParameter(
+                parameter, badValue: LMTPReply(501, "5.5.4", "Invalid RCPT parameter: Unexpected character in parameter value"))
             {
-                // Dovecot's answer to a value outside esmtp-value (a second `=`, say).
-                return refuse(LMTPReply(501, "5.5.4", "Invalid RCPT parameter: Unexpected character in parameter value"))
+            case .success(let split): (keyword, value) = split
+            case .failure(let error): return .failure(error)
             }
-            guard let (keyword, value) = splitParameter(parameter) else { return refuse(.invalidParameters) }
             // Dovecot takes XRCPTFORWARD more than once (the first counts).
             guard seen.insert(keyword).inserted || keyword == "XRCPTFORWARD" else { return refuse(duplicate(keyword)) }
             switch keyword {
@@ -250,21 +257,26 @@ public enum LMTPCommandParser {
         return Array(bytes[prefixBytes.count...])
     }
 
-    /// `esmtp-keyword ["=" esmtp-value]`: the upper-cased keyword and the value.
-    private static func splitParameter(_ parameter: ArraySlice<UInt8>) -> (String, String?)? {
+    /// `esmtp-keyword ["=" esmtp-value]`: the upper-cased keyword and the value. A value with a
+    /// character outside esmtp-value (visible characters except `=`, UTF-8 allowed: RFC 6531)
+    /// is refused with `badValue`, looked at before the keyword; a bad keyword or an empty value
+    /// with `501 5.5.4 Invalid parameters`.
+    private static func splitParameter(
+        _ parameter: ArraySlice<UInt8>, badValue: LMTPReply = .invalidParameters
+    ) -> Result<(String, String?), LMTPCommandError> {
         let equals = parameter.firstIndex(of: UInt8(ascii: "="))
+        if let equals, parameter[(equals + 1)...].contains(where: { $0 <= 32 || $0 == 127 || $0 == UInt8(ascii: "=") }) {
+            return .failure(LMTPCommandError(badValue))
+        }
         let keyword = parameter[parameter.startIndex..<(equals ?? parameter.endIndex)]
         guard let first = keyword.first, isLetter(first) || isDigit(first),
             keyword.allSatisfy({ isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "-") })
-        else { return nil }
+        else { return .failure(LMTPCommandError(.invalidParameters)) }
         let name = String(decoding: keyword, as: UTF8.self).uppercased()
-        guard let equals else { return (name, nil) }
+        guard let equals else { return .success((name, nil)) }
         let value = parameter[(equals + 1)...]
-        // esmtp-value: visible characters except "=", UTF-8 allowed (RFC 6531).
-        guard !value.isEmpty, value.allSatisfy({ $0 > 32 && $0 != 127 && $0 != UInt8(ascii: "=") }) else {
-            return nil
-        }
-        return (name, String(decoding: value, as: UTF8.self))
+        guard !value.isEmpty else { return .failure(LMTPCommandError(.invalidParameters)) }
+        return .success((name, String(decoding: value, as: UTF8.self)))
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool {

@@ -171,8 +171,9 @@ public struct LMTPSessionStateMachine<Recipient: Sendable>: Sendable {
 
     /// The LHLO reply: host name, then the capabilities, `PIPELINING` last, except that a client
     /// from `login_trusted_networks` is offered `XCLIENT` after it (in Dovecot's alphabetical
-    /// place) and then `XRCPTFORWARD` (Dovecot's per-recipient forwarded fields). `DSN` (RFC 3461) makes Postfix pass the original recipient (`ORCPT=`) and the
-    /// sender's notification request on, which Dovecot's LMTP server never gets.
+    /// place) and then `XRCPTFORWARD` (Dovecot's per-recipient forwarded fields). `DSN`
+    /// (RFC 3461) makes Postfix pass the original recipient (`ORCPT=`) and the sender's
+    /// notification request on, which Dovecot's LMTP server never gets.
     public var lhloReply: LMTPReply {
         var lines = [hostname, "8BITMIME", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES"]
         if let maxMessageSize {

@@ -234,10 +234,9 @@ public final class LMTPServer: Service {
     /// Serves the connections `listener` accepts until it is closed. A connection made but not
     /// taken here (accepted as the listener closed) is told the server is shutting down.
     private func accept(on listener: BoundListener) async throws {
-        defer { listener.claims.close() }
         try await listener.channel.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { connections in
-                // At once, not after the sessions in progress end.
+                // When the loop ends, at once: not after the sessions in progress end.
                 defer { listener.claims.close() }
                 for try await connection in inbound {
                     guard case .session(let channel) = connection, listener.claims.claim(channel.channel) else { continue }

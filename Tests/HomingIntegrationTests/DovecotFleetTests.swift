@@ -211,14 +211,15 @@ extension DovecotFleetTests {
         "XCLIENT ADDR=1.2.3.4", "RSET", "XCLIENT ADDR=10.1.2.3 PORT=4321",
     ]
 
-    /// The replies to ``xclientScript`` on `port`, from `source`, after the greeting and LHLO
-    /// (returned first); Dovecot's greeting text is written as Homing's so the two compare.
-    func xclientReplies(port: Int, source: String) async throws -> (lhlo: [String], replies: [[String]]) {
+    /// The replies to the command lines of `script` on `port`, from `source`, after the
+    /// greeting and LHLO (returned first); Dovecot's greeting text is written as Homing's so
+    /// the two compare.
+    static func replies(to script: [String], port: Int, source: String) async throws -> (lhlo: [String], replies: [[String]]) {
         let client = try await LMTPTestClient.connect(port: port, sourceAddress: source)
         _ = try await client.readReply()
         let lhlo = try await client.command("LHLO proxy.example.net")
         var replies: [[String]] = []
-        for line in Self.xclientScript {
+        for line in script {
             let reply = try await client.command(line)
             replies.append(reply.map { $0.replacingOccurrences(of: "Dovecot (Debian) ready.", with: "Homing ready.") })
         }
@@ -236,8 +237,8 @@ extension DovecotFleetTests {
         defer { homing.dir.remove() }
         let server = try await homing.startServer()
         for source in ["127.0.0.1", "127.0.0.2"] {
-            let theirs = try await xclientReplies(port: dovecot.port, source: source)
-            let ours = try await xclientReplies(port: homing.port, source: source)
+            let theirs = try await Self.replies(to: Self.xclientScript, port: dovecot.port, source: source)
+            let ours = try await Self.replies(to: Self.xclientScript, port: homing.port, source: source)
             let trusted = source == "127.0.0.1"
             for (index, line) in Self.xclientScript.enumerated() {
                 #expect(ours.replies[index] == theirs.replies[index], "\(source) \(line)")

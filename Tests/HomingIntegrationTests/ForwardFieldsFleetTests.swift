@@ -90,25 +90,16 @@ struct ForwardFieldsFleetTests {
             "XRCPTFORWARD=foo+3Dbar+09Two+3Dx+3Dy", "xrcptforward=abc", "XRCPTFORWARD=abc XRCPTFORWARD=def", "XRCPTFORWARD=+ZZ",
             "XRCPTFORWARD=a=b", "XRCPTFORWARD=+FF+FE",
         ]
+        // Each parameter set in a transaction of its own: MAIL, the RCPT, RSET.
+        let lines = script.flatMap { ["MAIL FROM:<sender@example.org>", "RCPT TO:<alice@example.com> " + $0, "RSET"] }
         for source in ["127.0.0.1", "127.0.0.2"] {
-            var theirs: [[String]] = []
-            var ours: [[String]] = []
-            for (port, name) in [(dovecot.port, "dovecot"), (homing.port, "homing")] {
-                let client = try await LMTPTestClient.connect(port: port, sourceAddress: source)
-                _ = try await client.readReply()
-                let lhlo = try await client.command("LHLO proxy.example.net")
+            let theirs = try await DovecotFleetTests.replies(to: lines, port: dovecot.port, source: source)
+            let ours = try await DovecotFleetTests.replies(to: lines, port: homing.port, source: source)
+            for (name, lhlo) in [("dovecot", theirs.lhlo), ("homing", ours.lhlo)] {
                 #expect((lhlo.last == "250 XRCPTFORWARD") == (source == "127.0.0.1"), "\(name) \(source): \(lhlo)")
-                var replies: [[String]] = []
-                for parameters in script {
-                    _ = try await client.command("MAIL FROM:<sender@example.org>")
-                    replies.append(try await client.command("RCPT TO:<alice@example.com> " + parameters))
-                    _ = try await client.command("RSET")
-                }
-                _ = try await client.command("QUIT")
-                if name == "dovecot" { theirs = replies } else { ours = replies }
             }
-            for (index, parameters) in script.enumerated() {
-                #expect(ours[index] == theirs[index], "\(source) \(parameters)")
+            for (index, line) in lines.enumerated() {
+                #expect(ours.replies[index] == theirs.replies[index], "\(source) \(line)")
             }
         }
     }

@@ -76,7 +76,6 @@ public final class PolicyServer: Service {
                                 }
                             }
                         }
-                        socket.claims.close()
                     }
                 }
             }
